@@ -1,0 +1,81 @@
+//! The core's one error type. Every fallible core function returns [`CoreResult`].
+
+use std::fmt;
+
+/// What went wrong, in words a user can act on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CoreError {
+    /// A parameter outside its valid range; `range` states the valid range, e.g. "(0, 2)".
+    InvalidParameter {
+        name: String,
+        value: f64,
+        range: String,
+    },
+    /// A computation produced NaN or ±∞; `what` names the quantity.
+    NonFinite { what: String },
+    /// The quantity does not apply to these inputs (e.g. reverse KL against a sample-only target).
+    NotApplicable { reason: String },
+    /// Anything else that is invalid about the input (wrong sizes, empty sets, …).
+    Invalid { reason: String },
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+impl CoreError {
+    pub fn param(name: impl Into<String>, value: f64, range: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            name: name.into(),
+            value,
+            range: range.into(),
+        }
+    }
+
+    pub fn non_finite(what: impl Into<String>) -> Self {
+        Self::NonFinite { what: what.into() }
+    }
+
+    pub fn not_applicable(reason: impl Into<String>) -> Self {
+        Self::NotApplicable {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for CoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidParameter { name, value, range } => {
+                write!(f, "{name} = {value} is out of range: valid range is {range}")
+            }
+            Self::NonFinite { what } => write!(f, "{what} is not finite (NaN or infinite)"),
+            Self::NotApplicable { reason } => write!(f, "not applicable: {reason}"),
+            Self::Invalid { reason } => write!(f, "{reason}"),
+        }
+    }
+}
+
+impl std::error::Error for CoreError {}
+
+/// Checks `lo < value < hi` (open interval), or returns an [`CoreError::InvalidParameter`].
+pub fn check_open(name: &str, value: f64, lo: f64, hi: f64) -> CoreResult<f64> {
+    if value.is_finite() && value > lo && value < hi {
+        Ok(value)
+    } else {
+        Err(CoreError::param(name, value, format!("({lo}, {hi})")))
+    }
+}
+
+/// Checks `lo <= value <= hi` (closed interval), or returns an [`CoreError::InvalidParameter`].
+pub fn check_closed(name: &str, value: f64, lo: f64, hi: f64) -> CoreResult<f64> {
+    if value.is_finite() && value >= lo && value <= hi {
+        Ok(value)
+    } else {
+        Err(CoreError::param(name, value, format!("[{lo}, {hi}]")))
+    }
+}

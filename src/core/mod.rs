@@ -1,0 +1,9 @@
+//! Pure numerics: targets, mixtures, divergences, flows, optimizers, scenarios.
+//!
+//! Rules for this room: no egui, no eframe, no wgpu, no I/O. Everything is deterministic from a
+//! seed (see [`rng`]). f64 is the reference precision; f32 only in inner loops whose accuracy is
+//! tested against an f64 path.
+
+pub mod error;
+pub mod math;
+pub mod rng;
