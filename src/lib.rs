@@ -1,2 +1,12 @@
+//! divlab — Divergence Lab: 2D probability distributions fitted live under different divergences.
+//!
+//! - [`core`]: pure numerics (the reference every other path is tested against).
+//! - [`gpu`]: the wgpu compute backend.
+//! - [`app`]: the egui user interface.
+
+pub mod app;
 pub mod core;
 pub mod gpu;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,57 @@
+//! The app's UI rendered offscreen with the wgpu renderer (Mesa's lavapipe in CI, no display), compared with a
+//! committed snapshot, and checked for a heatmap that is actually drawn.
+//! Update the snapshot after an intended change: `UPDATE_SNAPSHOTS=1 cargo test --test ui_render`.
+
+use divlab::app::DivlabApp;
+use egui_kittest::{Harness, SnapshotOptions};
+
+const WIDTH: f32 = 1200.0;
+const HEIGHT: f32 = 800.0;
+
+/// Standard deviation of the luminance (0..1) in a pixel rectangle.
+fn luminance_std_dev(img: &image::RgbaImage, x0: u32, y0: u32, w: u32, h: u32) -> f64 {
+    let mut values = Vec::with_capacity((w * h) as usize);
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            let p = img.get_pixel(x, y).0;
+            values.push((0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64) / 255.0);
+        }
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+}
+
+#[test]
+fn app_renders_the_target_heatmap() {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(WIDTH, HEIGHT))
+        .wgpu()
+        .build_eframe(|cc| DivlabApp::new(cc));
+    harness.run_steps(6);
+    let img = match harness.render() {
+        Ok(img) => img,
+        Err(err) => panic!("offscreen rendering failed (is Mesa's lavapipe installed?): {err}"),
+    };
+    assert_eq!((img.width(), img.height()), (WIDTH as u32, HEIGHT as u32));
+
+    // The app reports where it drew the heatmap; the region must not be blank.
+    let rect = harness
+        .state()
+        .heatmap_screen_rect()
+        .expect("the app drew no heatmap");
+    let ppp = 1.0; // the harness renders at 1 pixel per point
+    let (x0, y0) = ((rect.min.x * ppp) as u32, (rect.min.y * ppp) as u32);
+    let (w, h) = ((rect.width() * ppp) as u32, (rect.height() * ppp) as u32);
+    assert!(w > 200 && h > 200, "heatmap area too small: {w}×{h}");
+    let sd = luminance_std_dev(&img, x0, y0, w, h);
+    eprintln!("heatmap area {w}×{h} at ({x0},{y0}): luminance std-dev {sd:.4}");
+    assert!(sd > 0.05, "heatmap area looks blank (std-dev {sd})");
+
+    // Compare with the committed snapshot (small per-pixel colour tolerance, a few differing pixels allowed
+    // for rasterizer differences between Mesa versions).
+    let options = SnapshotOptions::new().threshold(1.0).max_failed_pixels(400);
+    if let Err(err) = egui_kittest::try_image_snapshot_options(&img, "app_default", &options) {
+        panic!("snapshot differs: {err}");
+    }
+}

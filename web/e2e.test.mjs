@@ -1,0 +1,122 @@
+// Real-browser tests of the built site (dist/): Playwright driving Debian's Chromium with a software WebGPU
+// adapter (SwiftShader), then with WebGPU removed (WebGL2 fallback), with no graphics at all, and with the wasm
+// missing. Screenshots land in web/test-results/ so a person can look at them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.join(here, '..', 'dist');
+const shots = path.join(here, 'test-results');
+fs.mkdirSync(shots, { recursive: true });
+
+const ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
+  '--use-angle=swiftshader', '--use-vulkan=swiftshader', '--enable-features=Vulkan,CDPScreenshotNewSurface'];
+
+let server, browser, base;
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(dist, 'index.html')), 'dist/ missing: run scripts/build_web.sh first');
+  server = await serve(dist, 0);
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** Opens the page and records every console error and page error. */
+async function open(initScript) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  if (initScript) await page.addInitScript(initScript);
+  return { context, page, errors };
+}
+
+/** Standard deviation (0..1) of the pixels in a region of a PNG, by ImageMagick. */
+function regionStdDev(png, { x, y, w, h }) {
+  const out = execFileSync('convert', [png, '-crop', `${w}x${h}+${x}+${y}`, '+repage', '-colorspace', 'gray',
+    '-format', '%[fx:standard_deviation]', 'info:']).toString().trim();
+  return Number(out);
+}
+
+/** Waits until the app runs and has drawn a few frames, then checks the plot area is not blank. */
+async function expectAppDrawn(page, errors, name) {
+  await page.goto(base);
+  await page.waitForFunction(() => document.body.dataset.divlabState === 'running' ||
+    document.body.dataset.divlabState === 'error', null, { timeout: 120_000 });
+  const state = await page.evaluate(() => document.body.dataset.divlabState);
+  const statusText = await page.textContent('#status_text');
+  assert.equal(state, 'running', `app did not start: ${statusText}`);
+  // The app marks the body once its first heatmap is on screen.
+  await page.waitForFunction(() => document.body.dataset.divlabHeatmap === 'drawn', null, { timeout: 120_000 });
+  await page.waitForTimeout(1500);
+  const file = path.join(shots, `${name}.png`);
+  await page.screenshot({ path: file });
+  // The plot fills the right part of the window; a blank canvas has (near) zero variance there.
+  const sd = regionStdDev(file, { x: 420, y: 120, w: 700, h: 560 });
+  console.log(`${name}: plot-area pixel std-dev ${sd.toFixed(4)}; screenshot ${file}`);
+  assert.ok(sd > 0.05, `plot area looks blank (std-dev ${sd})`);
+  assert.deepEqual(errors, [], 'console or page errors');
+}
+
+test('loads with WebGPU and draws the heatmap', async () => {
+  const { context, page, errors } = await open();
+  await expectAppDrawn(page, errors, 'web-webgpu');
+  const graphics = await page.evaluate(() => document.body.dataset.divlabGraphics);
+  assert.equal(graphics, 'webgpu');
+  const renderer = await page.evaluate(() => document.body.dataset.divlabRenderer);
+  console.log(`web-webgpu: renderer ${renderer}`);
+  assert.match(renderer, /webgpu/i);
+  await context.close();
+});
+
+test('falls back to WebGL2 when WebGPU is missing', async () => {
+  const { context, page, errors } = await open(() => { delete Navigator.prototype.gpu; });
+  await expectAppDrawn(page, errors, 'web-webgl2');
+  const graphics = await page.evaluate(() => document.body.dataset.divlabGraphics);
+  assert.equal(graphics, 'webgl2');
+  const renderer = await page.evaluate(() => document.body.dataset.divlabRenderer);
+  console.log(`web-webgl2: renderer ${renderer}`);
+  assert.match(renderer, /gl/i);
+  await context.close();
+});
+
+test('says so in plain words when neither WebGPU nor WebGL2 exists', async () => {
+  const { context, page } = await open(() => {
+    delete Navigator.prototype.gpu;
+    const orig = HTMLCanvasElement.prototype.getContext;
+    HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+      return kind === 'webgl2' || kind === 'webgl' ? null : orig.call(this, kind, ...rest);
+    };
+  });
+  await page.goto(base);
+  await page.waitForFunction(() => document.body.dataset.divlabState === 'error', null, { timeout: 30_000 });
+  const text = await page.textContent('#status_text');
+  assert.match(text, /neither WebGPU nor WebGL2/);
+  assert.ok(await page.isVisible('#status_text'));
+  await page.screenshot({ path: path.join(shots, 'web-no-graphics.png') });
+  await context.close();
+});
+
+test('says so in plain words when the wasm module fails to load', async () => {
+  const { context, page } = await open();
+  await page.route('**/divlab_bg.wasm', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await page.goto(base);
+  await page.waitForFunction(() => document.body.dataset.divlabState === 'error', null, { timeout: 30_000 });
+  const text = await page.textContent('#status_text');
+  assert.match(text, /could not load its WebAssembly module/);
+  await page.screenshot({ path: path.join(shots, 'web-wasm-missing.png') });
+  await context.close();
+});
