@@ -5,5 +5,9 @@
 //! tested against an f64 path.
 
 pub mod error;
+pub mod gaussian;
+pub mod grid;
 pub mod math;
+pub mod mixture;
 pub mod rng;
+pub mod sinkhorn;
