@@ -1,1 +1,11 @@
 //! wgpu compute backend: one WGSL file per kernel in `shaders/`, thin Rust wrappers, results checked against `core`.
+//!
+//! All kernels are f32 and log-domain, use no float atomics (reductions go through workgroup
+//! memory, then a second pass across workgroups), and stay within WebGPU's default limits.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
+pub mod context;
+pub mod sinkhorn;
+
+pub use context::{AdapterSummary, GpuContext, GpuError, GpuResult};

@@ -1,0 +1,138 @@
+//! GPU kernels (src/gpu) against the f64 core (src/core), on whatever adapter wgpu finds
+//! (lavapipe in CI). Fails when no adapter with compute exists, unless `DIVLAB_ALLOW_NO_GPU=1`.
+//!
+//! Sizes are deliberately not multiples of the 256-wide workgroups (N = 1000, M = 777, 300, 250).
+//! Measured tolerances (lavapipe, llvmpipe; printed by each test with `--nocapture`) are listed in
+//! the doc comment of each kernel's wrapper module.
+
+use divlab::core::math::Vec2;
+use divlab::core::rng;
+use divlab::core::sinkhorn::{self, Precision, SinkhornConfig};
+use divlab::gpu::GpuContext;
+use divlab::gpu::sinkhorn::GpuSinkhorn;
+
+fn context() -> Option<GpuContext> {
+    match GpuContext::new_headless_blocking() {
+        Ok(ctx) => {
+            eprintln!("GPU adapter: {}", ctx.adapter);
+            Some(ctx)
+        }
+        Err(e) => {
+            if std::env::var("DIVLAB_ALLOW_NO_GPU").as_deref() == Ok("1") {
+                eprintln!("SKIP gpu test: {e} (DIVLAB_ALLOW_NO_GPU=1)");
+                None
+            } else {
+                panic!("no GPU adapter with compute ({e}); set DIVLAB_ALLOW_NO_GPU=1 to skip");
+            }
+        }
+    }
+}
+
+fn cloud(seed: u64, n: usize, mean: Vec2, sd: f64) -> (Vec<Vec2>, Vec<f64>) {
+    let mut r = rng::seeded(seed);
+    let pts = (0..n)
+        .map(|_| {
+            let z = rng::normal2(&mut r);
+            [mean[0] + sd * z[0], mean[1] + sd * z[1]]
+        })
+        .collect();
+    // non-uniform weights
+    let mut w: Vec<f64> = (0..n).map(|_| 0.5 + rng::uniform(&mut r)).collect();
+    let s: f64 = w.iter().sum();
+    w.iter_mut().for_each(|v| *v /= s);
+    (pts, w)
+}
+
+fn max_abs(v: impl IntoIterator<Item = f64>) -> f64 {
+    v.into_iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+/// Max |f_gpu − f_cpu − t| and |g_gpu − g_cpu + t| over the gauge t = ⟨a, f_gpu − f_cpu⟩,
+/// relative to the largest |potential| of the core.
+fn potential_rel_err(a: &[f64], f_gpu: &[f64], g_gpu: &[f64], f_cpu: &[f64], g_cpu: &[f64]) -> f64 {
+    let t: f64 = a
+        .iter()
+        .zip(f_gpu.iter().zip(f_cpu))
+        .map(|(w, (p, q))| w * (p - q))
+        .sum();
+    let df = max_abs(f_gpu.iter().zip(f_cpu).map(|(p, q)| p - q - t));
+    let dg = max_abs(g_gpu.iter().zip(g_cpu).map(|(p, q)| p - q + t));
+    let scale = max_abs(f_cpu.iter().chain(g_cpu).copied());
+    df.max(dg) / scale
+}
+
+fn cfg(eps: f64) -> SinkhornConfig {
+    SinkhornConfig {
+        epsilon: eps,
+        scaling: Some(0.7),
+        max_iters: 5000,
+        tolerance: 1e-5,
+        precision: Precision::F64,
+    }
+}
+
+#[test]
+fn sinkhorn_potentials_and_divergence_match_core_for_eps_1_to_1e3() {
+    let Some(ctx) = context() else { return };
+    let solver = GpuSinkhorn::new(&ctx).unwrap();
+    let (x, a) = cloud(1, 300, [0.0, 0.0], 1.0);
+    let (y, b) = cloud(2, 250, [2.0, 1.0], 0.6);
+    let d2 = sinkhorn::squared_diameter(&x, &y);
+    for eps_rel in [1.0, 1e-1, 1e-2, 1e-3] {
+        let c = cfg(eps_rel * d2);
+        let cpu = sinkhorn::sinkhorn(&x, &a, &y, &b, &c).unwrap();
+        let gpu = solver.solve(&ctx, &x, &a, &y, &b, &c).unwrap();
+        let pot = potential_rel_err(&a, &gpu.f, &gpu.g, &cpu.f, &cpu.g);
+        let cost = (gpu.cost_value - cpu.cost_value).abs() / cpu.cost_value.abs();
+        let cpu_s = sinkhorn::sinkhorn_divergence(&x, &a, &y, &b, &c).unwrap();
+        let gpu_s = solver.divergence(&ctx, &x, &a, &y, &b, &c).unwrap();
+        let s_rel = (gpu_s.value - cpu_s.value).abs() / cpu_s.value.abs();
+        let gscale = max_abs(cpu_s.grad_x.iter().flat_map(|g| *g));
+        let grad = max_abs(
+            gpu_s
+                .grad_x
+                .iter()
+                .zip(&cpu_s.grad_x)
+                .flat_map(|(p, q)| [p[0] - q[0], p[1] - q[1]]),
+        ) / gscale;
+        eprintln!(
+            "sinkhorn eps_rel={eps_rel:e}: potentials {pot:.2e}, OT {cost:.2e}, S_eps {s_rel:.2e}, grad_x {grad:.2e} \
+             (iters gpu {} cpu {}, converged {} / {})",
+            gpu.iterations, cpu.iterations, gpu_s.converged, cpu_s.diagnostics.converged
+        );
+        assert!(
+            gpu.converged && gpu_s.converged,
+            "GPU Sinkhorn did not converge at eps_rel {eps_rel}"
+        );
+        assert!(pot < 1e-3, "potentials rel err {pot} at eps_rel {eps_rel}");
+        assert!(cost < 1e-3, "OT_eps rel err {cost} at eps_rel {eps_rel}");
+        assert!(s_rel < 1e-3, "S_eps rel err {s_rel} at eps_rel {eps_rel}");
+        assert!(grad < 1e-3, "grad_x rel err {grad} at eps_rel {eps_rel}");
+    }
+}
+
+#[test]
+fn sinkhorn_divergence_matches_core_at_1000_by_777() {
+    let Some(ctx) = context() else { return };
+    let solver = GpuSinkhorn::new(&ctx).unwrap();
+    let (x, a) = cloud(3, 1000, [0.0, 0.0], 1.0);
+    let (y, b) = cloud(4, 777, [1.5, -1.0], 0.7);
+    let c = cfg(0.01 * sinkhorn::squared_diameter(&x, &y));
+    let cpu = sinkhorn::sinkhorn_divergence(&x, &a, &y, &b, &c).unwrap();
+    let gpu = solver.divergence(&ctx, &x, &a, &y, &b, &c).unwrap();
+    let pot = potential_rel_err(&a, &gpu.f, &gpu.g, &cpu.f, &cpu.g);
+    let s_rel = (gpu.value - cpu.value).abs() / cpu.value.abs();
+    let gscale = max_abs(cpu.grad_x.iter().flat_map(|g| *g));
+    let grad = max_abs(
+        gpu.grad_x
+            .iter()
+            .zip(&cpu.grad_x)
+            .flat_map(|(p, q)| [p[0] - q[0], p[1] - q[1]]),
+    ) / gscale;
+    eprintln!("sinkhorn 1000x777: potentials {pot:.2e}, S_eps {s_rel:.2e}, grad_x {grad:.2e}");
+    assert!(gpu.converged);
+    assert!(
+        pot < 1e-3 && s_rel < 1e-3 && grad < 1e-3,
+        "pot {pot} S {s_rel} grad {grad}"
+    );
+}
