@@ -136,3 +136,74 @@ fn sinkhorn_divergence_matches_core_at_1000_by_777() {
         "pot {pot} S {s_rel} grad {grad}"
     );
 }
+
+fn test_mixture(shift: f64) -> divlab::core::mixture::Mixture {
+    divlab::core::mixture::Mixture::from_components(
+        &[0.5, 0.3, 0.2],
+        &[[-1.0 + shift, 0.5], [1.2, -0.8 + shift], [0.3, 1.5]],
+        &[
+            [[0.6, 0.2], [0.2, 0.4]],
+            [[0.3, -0.1], [-0.1, 0.5]],
+            [[1.0, 0.0], [0.0, 0.2]],
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+fn mixture_log_density_grid_matches_core() {
+    use divlab::core::grid::{BBox, Grid};
+    let Some(ctx) = context() else { return };
+    let kern = divlab::gpu::mixture_grid::GpuMixtureGrid::new(&ctx).unwrap();
+    let mix = test_mixture(0.0);
+    let grid = Grid::new(BBox::new(-4.0, 4.0, -3.5, 4.5), 300, 201).unwrap();
+    let cpu = grid.eval(|x| mix.log_density(x));
+    let gpu = kern.log_density(&ctx, &mix, &grid).unwrap();
+    // log q: absolute error (log q crosses 0); q: error relative to the largest q on the grid.
+    let dlog = max_abs(gpu.iter().zip(&cpu).map(|(g, c)| g - c));
+    let qmax = cpu.iter().fold(0.0f64, |m, v| m.max(v.exp()));
+    let dq = max_abs(gpu.iter().zip(&cpu).map(|(g, c)| g.exp() - c.exp())) / qmax;
+    // pointwise relative error of q where q ≥ 1e-6 · max q
+    let dq_pt = gpu
+        .iter()
+        .zip(&cpu)
+        .filter(|(_, c)| c.exp() >= 1e-6 * qmax)
+        .fold(0.0f64, |m, (g, c)| m.max(((g - c).exp() - 1.0).abs()));
+    eprintln!(
+        "mixture grid 300x201: max |Δ log q| {dlog:.2e}, max |Δq|/max q {dq:.2e}, pointwise rel q {dq_pt:.2e}"
+    );
+    assert!(dq < 1e-4 && dq_pt < 1e-4, "dq {dq} pointwise {dq_pt}");
+}
+
+#[test]
+fn grid_divergences_match_f64_reference() {
+    use divlab::core::grid::{BBox, Grid};
+    let Some(ctx) = context() else { return };
+    let kern = divlab::gpu::mixture_grid::GpuMixtureGrid::new(&ctx).unwrap();
+    let p = test_mixture(0.0);
+    let q = test_mixture(0.7);
+    let grid = Grid::new(BBox::new(-5.0, 5.0, -4.5, 5.5), 257, 250).unwrap();
+    let lp = grid.eval(|x| p.log_density(x));
+    let lq = grid.eval(|x| q.log_density(x));
+    let gpu = kern.divergences(&ctx, &lp, &q, &grid).unwrap();
+    let area = grid.cell_area();
+    let (mut fkl, mut rkl, mut js) = (0.0, 0.0, 0.0);
+    for (a, b) in lp.iter().zip(&lq) {
+        let (pp, qq) = (a.exp(), b.exp());
+        let lm = divlab::core::math::logaddexp(*a, *b) - 2f64.ln();
+        fkl += pp * (a - b) * area;
+        rkl += qq * (b - a) * area;
+        js += 0.5 * (pp * (a - lm) + qq * (b - lm)) * area;
+    }
+    let rel = |g: f64, c: f64| (g - c).abs() / c.abs();
+    let errs = [
+        rel(gpu.forward_kl, fkl),
+        rel(gpu.reverse_kl, rkl),
+        rel(gpu.jensen_shannon, js),
+    ];
+    eprintln!(
+        "grid f-divs 257x250: forward KL {:.2e}, reverse KL {:.2e}, JS {:.2e} (values {fkl:.4} {rkl:.4} {js:.4}; mass p {:.6})",
+        errs[0], errs[1], errs[2], gpu.mass_p
+    );
+    assert!(errs.iter().all(|e| *e < 1e-4), "{errs:?}");
+}

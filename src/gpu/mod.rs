@@ -6,6 +6,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod context;
+pub mod mixture_grid;
 pub mod sinkhorn;
 
 pub use context::{AdapterSummary, GpuContext, GpuError, GpuResult};
