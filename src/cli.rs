@@ -47,7 +47,9 @@ pub fn main(args: &[String]) -> ExitCode {
             }
         },
         Err(UsageError(msg)) => {
-            eprintln!("divlab: {msg}\n\nRun `divlab --help` for the list of subcommands and flags.");
+            eprintln!(
+                "divlab: {msg}\n\nRun `divlab --help` for the list of subcommands and flags."
+            );
             ExitCode::from(2)
         }
     }
