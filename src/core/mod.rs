@@ -11,3 +11,5 @@ pub mod math;
 pub mod mixture;
 pub mod rng;
 pub mod sinkhorn;
+pub mod target;
+pub mod mmd;
