@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod context;
 pub mod mixture_grid;
+pub mod mmd_flow;
 pub mod sinkhorn;
 
 pub use context::{AdapterSummary, GpuContext, GpuError, GpuResult};
