@@ -13,3 +13,4 @@ pub mod rng;
 pub mod sinkhorn;
 pub mod target;
 pub mod mmd;
+pub mod sliced;
