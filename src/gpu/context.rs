@@ -489,3 +489,36 @@ fn pollster_free_block_on<F: std::future::Future<Output = Option<wgpu::Error>>>(
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gl_like_devices_are_rejected_before_any_pipeline() {
+        // WebGL2 / native GL: no compute shaders and zero compute limits.
+        let gl = wgpu::DownlevelCapabilities {
+            flags: wgpu::DownlevelFlags::empty(),
+            ..Default::default()
+        };
+        let err = check_compute_support("ANGLE", &gl, &wgpu::Limits::downlevel_webgl2_defaults())
+            .unwrap_err();
+        assert!(matches!(err, GpuError::NoCompute { .. }), "{err:?}");
+        assert!(err.to_string().contains("COMPUTE_SHADERS"));
+        // Compute flag present but WebGL2-sized limits: still rejected, naming the limit.
+        let full = wgpu::DownlevelCapabilities::default();
+        let err = check_compute_support("x", &full, &wgpu::Limits::downlevel_webgl2_defaults())
+            .unwrap_err();
+        assert!(err.to_string().contains("max_compute"), "{err}");
+        // WebGPU defaults are enough.
+        assert!(check_compute_support("x", &full, &wgpu::Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn workgroup_counts_cover_sizes_that_are_not_multiples() {
+        assert_eq!(workgroups_for(1), 1);
+        assert_eq!(workgroups_for(256), 1);
+        assert_eq!(workgroups_for(257), 2);
+        assert_eq!(workgroups_for(1000), 4);
+    }
+}
