@@ -207,3 +207,153 @@ fn grid_divergences_match_f64_reference() {
     );
     assert!(errs.iter().all(|e| *e < 1e-4), "{errs:?}");
 }
+
+#[test]
+fn mmd_flow_gradients_and_updates_match_core() {
+    use divlab::core::mmd::{self, Kernel};
+    use divlab::gpu::mmd_flow::{GpuKernel, GpuMmd};
+    let Some(ctx) = context() else { return };
+    let kern = GpuMmd::new(&ctx).unwrap();
+    let (x, a) = cloud(5, 1000, [0.0, 0.0], 1.0);
+    let (y, b) = cloud(6, 777, [1.5, 0.5], 0.7);
+    let step = 0.5;
+    for ck in [
+        Kernel::Gaussian { sigma: 0.8 },
+        Kernel::InverseMultiquadric { c: 0.5 },
+        Kernel::Laplace { sigma: 1.2 },
+        Kernel::Riesz { r: 1.0 },
+        Kernel::Riesz { r: 1.5 },
+    ] {
+        let gk = GpuKernel::from(&ck);
+        let (v_cpu, g_cpu, _) = mmd::mmd2_grad(&x, &a, &y, &b, &ck).unwrap();
+        let gpu = kern.mmd2_grad(&ctx, &x, &a, &y, &b, &gk).unwrap();
+        let gscale = max_abs(g_cpu.iter().flat_map(|g| *g));
+        let dg = max_abs(
+            gpu.grad_x
+                .iter()
+                .zip(&g_cpu)
+                .flat_map(|(p, q)| [p[0] - q[0], p[1] - q[1]]),
+        ) / gscale;
+        // particle update of the MMD flow: x_i ← x_i − τ ∂MMD²/∂x_i / a_i (velocity −2∇w(x_i))
+        let upd = |g: &[Vec2]| -> Vec<Vec2> {
+            x.iter()
+                .zip(g)
+                .zip(&a)
+                .map(|((p, g), ai)| [p[0] - step * g[0] / ai, p[1] - step * g[1] / ai])
+                .collect()
+        };
+        let (u_cpu, u_gpu) = (upd(&g_cpu), upd(&gpu.grad_x));
+        let disp = max_abs(
+            u_cpu
+                .iter()
+                .zip(&x)
+                .flat_map(|(u, p)| [u[0] - p[0], u[1] - p[1]]),
+        );
+        let du = max_abs(
+            u_gpu
+                .iter()
+                .zip(&u_cpu)
+                .flat_map(|(p, q)| [p[0] - q[0], p[1] - q[1]]),
+        ) / disp;
+        let dv = (gpu.value - v_cpu).abs() / v_cpu.abs();
+        eprintln!(
+            "mmd {ck:?} 1000x777: MMD² {dv:.2e}, grad_x {dg:.2e}, update (rel. to max displacement) {du:.2e}"
+        );
+        assert!(
+            dg < 1e-4 && du < 1e-4 && dv < 1e-4,
+            "{ck:?}: value {dv} grad {dg} update {du}"
+        );
+    }
+}
+
+/// f64 EM step (reference until the core's em_step is compared): same update as GpuEm::em_step.
+fn em_step_f64(
+    samples: &[Vec2],
+    mix: &divlab::core::mixture::Mixture,
+    floor: f64,
+) -> (divlab::core::mixture::Mixture, f64) {
+    let k = mix.n_components();
+    let mut terms = vec![0.0; k];
+    let (mut nk, mut s1, mut s2) = (vec![0.0; k], vec![[0.0; 2]; k], vec![[0.0; 3]; k]);
+    let mut ll = 0.0;
+    for &x in samples {
+        let lq = mix.log_density_terms(x, &mut terms);
+        ll += lq;
+        for j in 0..k {
+            let r = (terms[j] - lq).exp();
+            nk[j] += r;
+            s1[j][0] += r * x[0];
+            s1[j][1] += r * x[1];
+            s2[j][0] += r * x[0] * x[0];
+            s2[j][1] += r * x[0] * x[1];
+            s2[j][2] += r * x[1] * x[1];
+        }
+    }
+    let n = samples.len() as f64;
+    let w: Vec<f64> = nk.iter().map(|v| v / n).collect();
+    let mu: Vec<Vec2> = (0..k)
+        .map(|j| [s1[j][0] / nk[j], s1[j][1] / nk[j]])
+        .collect();
+    let cov: Vec<[[f64; 2]; 2]> = (0..k)
+        .map(|j| {
+            let m = mu[j];
+            let c01 = s2[j][1] / nk[j] - m[0] * m[1];
+            [
+                [s2[j][0] / nk[j] - m[0] * m[0] + floor, c01],
+                [c01, s2[j][2] / nk[j] - m[1] * m[1] + floor],
+            ]
+        })
+        .collect();
+    (
+        divlab::core::mixture::Mixture::from_components(&w, &mu, &cov).unwrap(),
+        ll / n,
+    )
+}
+
+#[test]
+fn em_ten_steps_match_f64_reference() {
+    use divlab::core::mixture::Mixture;
+    use divlab::gpu::em::GpuEm;
+    let Some(ctx) = context() else { return };
+    let em = GpuEm::new(&ctx).unwrap();
+    let target = test_mixture(0.0);
+    let mut r = rng::seeded(7);
+    let samples = target.sample(1000, &mut r);
+    let init = Mixture::from_components(
+        &[0.3, 0.3, 0.4],
+        &[[-0.5, 0.0], [0.5, 0.3], [0.0, 1.0]],
+        &[[[1.0, 0.0], [0.0, 1.0]]; 3],
+    )
+    .unwrap();
+    let floor = 1e-6;
+    let (mut m_gpu, mut m_cpu) = (init.clone(), init);
+    let mut ll_err: f64 = 0.0;
+    for _ in 0..10 {
+        let ll_g = em.em_step(&ctx, &samples, &mut m_gpu, floor).unwrap();
+        let (next, ll_c) = em_step_f64(&samples, &m_cpu, floor);
+        m_cpu = next;
+        ll_err = ll_err.max((ll_g - ll_c).abs() / ll_c.abs());
+    }
+    let rel = |a: &[f64], b: &[f64]| {
+        let s = max_abs(b.iter().copied());
+        max_abs(a.iter().zip(b).map(|(p, q)| p - q)) / s
+    };
+    let flat = |m: &Mixture| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        (
+            m.weights(),
+            m.means().iter().flat_map(|v| *v).collect(),
+            m.covariances()
+                .iter()
+                .flat_map(|c| [c[0][0], c[0][1], c[1][1]])
+                .collect(),
+        )
+    };
+    let (wg, mg, cg) = flat(&m_gpu);
+    let (wc, mc, cc) = flat(&m_cpu);
+    let errs = [rel(&wg, &wc), rel(&mg, &mc), rel(&cg, &cc), ll_err];
+    eprintln!(
+        "EM 10 steps, N=1000, K=3: weights {:.2e}, means {:.2e}, covariances {:.2e}, mean log-lik {:.2e}",
+        errs[0], errs[1], errs[2], errs[3]
+    );
+    assert!(errs.iter().all(|e| *e < 1e-4), "{errs:?}");
+}

@@ -14,6 +14,7 @@
 
 use super::context::{GpuContext, GpuError, GpuResult, check_finite, workgroups_for};
 use crate::core::math::Vec2;
+use crate::core::mmd::Kernel;
 use eframe::wgpu;
 
 /// WGSL source of the pairwise-sum kernel.
@@ -30,6 +31,17 @@ pub enum GpuKernel {
     Laplace { sigma: f64 },
     /// −|x − y|^r, r ∈ (0, 2).
     Riesz { r: f64 },
+}
+
+impl From<&Kernel> for GpuKernel {
+    fn from(k: &Kernel) -> Self {
+        match *k {
+            Kernel::Gaussian { sigma } => Self::Gaussian { sigma },
+            Kernel::InverseMultiquadric { c } => Self::InverseMultiquadric { c },
+            Kernel::Laplace { sigma } => Self::Laplace { sigma },
+            Kernel::Riesz { r } => Self::Riesz { r },
+        }
+    }
 }
 
 impl GpuKernel {
