@@ -5,6 +5,7 @@
 //! tested against an f64 path.
 
 pub mod error;
+pub mod fdiv;
 pub mod gaussian;
 pub mod grid;
 pub mod math;
@@ -14,3 +15,4 @@ pub mod sinkhorn;
 pub mod target;
 pub mod mmd;
 pub mod sliced;
+pub mod flows;
