@@ -357,3 +357,20 @@ fn em_ten_steps_match_f64_reference() {
     );
     assert!(errs.iter().all(|e| *e < 1e-4), "{errs:?}");
 }
+
+#[test]
+fn non_finite_kernel_output_is_an_error_not_a_value() {
+    use divlab::gpu::GpuError;
+    use divlab::gpu::mmd_flow::{GpuKernel, GpuMmd};
+    let Some(ctx) = context() else { return };
+    let kern = GpuMmd::new(&ctx).unwrap();
+    // |x − y| overflows f32 → |d|^r / |d|² = ∞/∞ = NaN inside the kernel: must come back as an
+    // error the caller can use to switch to the CPU.
+    let x = vec![[1e30, -1e30], [0.0, 0.0], [-1e30, 1e30]];
+    let w = vec![1.0 / 3.0; 3];
+    let err = kern
+        .pair_sums(&ctx, &x, &x, &w, &GpuKernel::Riesz { r: 1.0 })
+        .unwrap_err();
+    assert!(matches!(err, GpuError::NonFinite { .. }), "{err:?}");
+    assert!(!ctx.is_lost());
+}
