@@ -176,36 +176,46 @@ fn mixture_log_density_grid_matches_core() {
 }
 
 #[test]
-fn grid_divergences_match_f64_reference() {
-    use divlab::core::grid::{BBox, Grid};
+fn grid_divergences_match_core_fdiv() {
+    use divlab::core::fdiv::{Estimator, FDivKind, fdiv_value_grad};
+    use divlab::core::grid::Grid;
+    use divlab::core::target::{Target, presets};
     let Some(ctx) = context() else { return };
     let kern = divlab::gpu::mixture_grid::GpuMixtureGrid::new(&ctx).unwrap();
-    let p = test_mixture(0.0);
     let q = test_mixture(0.7);
-    let grid = Grid::new(BBox::new(-5.0, 5.0, -4.5, 5.5), 257, 250).unwrap();
-    let lp = grid.eval(|x| p.log_density(x));
-    let lq = grid.eval(|x| q.log_density(x));
-    let gpu = kern.divergences(&ctx, &lp, &q, &grid).unwrap();
-    let area = grid.cell_area();
-    let (mut fkl, mut rkl, mut js) = (0.0, 0.0, 0.0);
-    for (a, b) in lp.iter().zip(&lq) {
-        let (pp, qq) = (a.exp(), b.exp());
-        let lm = divlab::core::math::logaddexp(*a, *b) - 2f64.ln();
-        fkl += pp * (a - b) * area;
-        rkl += qq * (b - a) * area;
-        js += 0.5 * (pp * (a - lm) + qq * (b - lm)) * area;
+    let resolution = 250; // 62 500 cells: not a multiple of 256
+    let mut checked = 0;
+    for (name, spec) in presets() {
+        if !["two_modes", "ring8", "banana"].contains(&name) {
+            continue;
+        }
+        let target = Target::build(&spec, None).unwrap();
+        let p = target.density().unwrap();
+        let bbox = target.bbox();
+        let grid = Grid::square(bbox, resolution).unwrap();
+        let log_p = p.log_density_on_grid(&grid);
+        let gpu = kern.divergences(&ctx, &log_p, &q, &grid).unwrap();
+        let est = Estimator::Grid { resolution };
+        let mut r = rng::seeded(0);
+        for (kind, g) in [
+            (FDivKind::ForwardKl, gpu.forward_kl),
+            (FDivKind::ReverseKl, gpu.reverse_kl),
+            (FDivKind::JensenShannon, gpu.jensen_shannon),
+        ] {
+            let cpu = fdiv_value_grad(&kind, p, &bbox, &q, &est, &mut r).unwrap();
+            let rel = (g - cpu.value).abs() / cpu.value.abs();
+            eprintln!(
+                "grid f-div {name} {kind:?} {resolution}²: gpu {g:.6} core {:.6} rel {rel:.2e}",
+                cpu.value
+            );
+            assert!(rel < 1e-4, "{name} {kind:?}: rel {rel}");
+            let dm = ((1.0 - gpu.mass_p) - cpu.missed_mass_p).abs();
+            let dmq = ((1.0 - gpu.mass_q) - cpu.missed_mass_q).abs();
+            assert!(dm < 1e-5 && dmq < 1e-5, "missed mass p {dm} q {dmq}");
+            checked += 1;
+        }
     }
-    let rel = |g: f64, c: f64| (g - c).abs() / c.abs();
-    let errs = [
-        rel(gpu.forward_kl, fkl),
-        rel(gpu.reverse_kl, rkl),
-        rel(gpu.jensen_shannon, js),
-    ];
-    eprintln!(
-        "grid f-divs 257x250: forward KL {:.2e}, reverse KL {:.2e}, JS {:.2e} (values {fkl:.4} {rkl:.4} {js:.4}; mass p {:.6})",
-        errs[0], errs[1], errs[2], gpu.mass_p
-    );
-    assert!(errs.iter().all(|e| *e < 1e-4), "{errs:?}");
+    assert_eq!(checked, 9, "presets two_modes, ring8, banana must exist");
 }
 
 #[test]
