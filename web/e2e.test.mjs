@@ -40,6 +40,7 @@ async function open(initScript) {
   const errors = [];
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('response', (res) => { if (res.status() >= 400) errors.push(`http ${res.status()}: ${res.url()}`); });
   if (initScript) await page.addInitScript(initScript);
   return { context, page, errors };
 }

@@ -23,7 +23,7 @@ async function main() {
   }
   let wasm;
   try {
-    wasm = await import('./pkg/divlab.js');
+    wasm = await import('../pkg/divlab.js');
     await wasm.default();
   } catch (err) {
     showError(explainFailure('wasm', err));
