@@ -10,7 +10,10 @@ use divlab::core::sliced::sliced_wasserstein2;
 use serde_json::Value;
 
 fn fixture() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/reference_ot.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/reference_ot.json"
+    );
     let text = std::fs::read_to_string(path).expect("read reference_ot.json");
     serde_json::from_str(&text).expect("parse reference_ot.json")
 }
@@ -24,7 +27,11 @@ fn points(v: &Value) -> Vec<Vec2> {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 /// Shift (f, g) → (f − t, g + t) so that ⟨a, f⟩ = ⟨b, g⟩ (the fixture's normalisation).
@@ -32,17 +39,28 @@ fn normalise(a: &[f64], f: &[f64], b: &[f64], g: &[f64]) -> (Vec<f64>, Vec<f64>)
     let af: f64 = a.iter().zip(f).map(|(p, q)| p * q).sum();
     let bg: f64 = b.iter().zip(g).map(|(p, q)| p * q).sum();
     let t = 0.5 * (af - bg);
-    (f.iter().map(|v| v - t).collect(), g.iter().map(|v| v + t).collect())
+    (
+        f.iter().map(|v| v - t).collect(),
+        g.iter().map(|v| v + t).collect(),
+    )
 }
 
 fn max_abs_diff(p: &[f64], q: &[f64]) -> f64 {
-    p.iter().zip(q).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+    p.iter()
+        .zip(q)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
 fn sinkhorn_potentials_and_divergence_match_pot_and_ott() {
     let fx = fixture();
-    let (x, a, y, b) = (points(&fx["x"]), floats(&fx["a"]), points(&fx["y"]), floats(&fx["b"]));
+    let (x, a, y, b) = (
+        points(&fx["x"]),
+        floats(&fx["a"]),
+        points(&fx["y"]),
+        floats(&fx["b"]),
+    );
     let d2 = fx["squared_diameter"].as_f64().expect("d2");
     for case in fx["sinkhorn"].as_array().expect("cases") {
         let eps = case["epsilon"].as_f64().expect("epsilon");
@@ -78,8 +96,14 @@ fn sinkhorn_potentials_and_divergence_match_pot_and_ott() {
                     "{lib} ε_rel={eps_rel} {precision:?}: rel err S_ε {e_s:.2e}, OT_ε {e_ot:.2e}, f {e_f:.2e}, g {e_g:.2e} (iters {}, converged {})",
                     ot.iterations, ot.converged
                 );
-                assert!(e_s < lim_value && e_ot < lim_value, "{lib} ε_rel={eps_rel} {precision:?}: S {e_s:e}, OT {e_ot:e}");
-                assert!(e_f < lim_pot && e_g < lim_pot, "{lib} ε_rel={eps_rel} {precision:?}: f {e_f:e}, g {e_g:e}");
+                assert!(
+                    e_s < lim_value && e_ot < lim_value,
+                    "{lib} ε_rel={eps_rel} {precision:?}: S {e_s:e}, OT {e_ot:e}"
+                );
+                assert!(
+                    e_f < lim_pot && e_g < lim_pot,
+                    "{lib} ε_rel={eps_rel} {precision:?}: f {e_f:e}, g {e_g:e}"
+                );
             }
         }
     }
@@ -88,13 +112,21 @@ fn sinkhorn_potentials_and_divergence_match_pot_and_ott() {
 #[test]
 fn mmd2_matches_numpy() {
     let fx = fixture();
-    let (x, a, y, b) = (points(&fx["x"]), floats(&fx["a"]), points(&fx["y"]), floats(&fx["b"]));
+    let (x, a, y, b) = (
+        points(&fx["x"]),
+        floats(&fx["a"]),
+        points(&fx["y"]),
+        floats(&fx["b"]),
+    );
     for case in fx["mmd"].as_array().expect("mmd cases") {
         let kernel: Kernel = serde_json::from_value(case["kernel"].clone()).expect("kernel");
         let reference = case["mmd2"].as_f64().expect("mmd2");
         let v64 = mmd2(&x, &a, &y, &b, &kernel).expect("mmd2");
         let v32 = mmd2_with(&x, &a, &y, &b, &kernel, Precision::F32).expect("mmd2 f32");
-        let (e64, e32) = ((v64 - reference).abs() / reference, (v32 - reference).abs() / reference);
+        let (e64, e32) = (
+            (v64 - reference).abs() / reference,
+            (v32 - reference).abs() / reference,
+        );
         println!("MMD² {kernel:?}: rel err f64 {e64:.2e}, f32 {e32:.2e}");
         assert!(e64 < 1e-12, "{kernel:?}: {v64} vs {reference}");
         assert!(e32 < 1e-5, "{kernel:?} f32: {v32} vs {reference}");
@@ -104,7 +136,12 @@ fn mmd2_matches_numpy() {
 #[test]
 fn sliced_wasserstein_matches_pot() {
     let fx = fixture();
-    let (x, a, y, b) = (points(&fx["x"]), floats(&fx["a"]), points(&fx["y"]), floats(&fx["b"]));
+    let (x, a, y, b) = (
+        points(&fx["x"]),
+        floats(&fx["a"]),
+        points(&fx["y"]),
+        floats(&fx["b"]),
+    );
     let dirs = points(&fx["sliced"]["directions"]);
     let reference = fx["sliced"]["sw2"].as_f64().expect("sw2");
     let v = sliced_wasserstein2(&x, &a, &y, &b, &dirs).expect("sliced W2");

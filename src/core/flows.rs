@@ -97,7 +97,11 @@ impl FlowConfig {
             if (1..=10_000_000).contains(&n) {
                 Ok(())
             } else {
-                Err(CoreError::param("flow.target_samples", n as f64, "[1, 10000000]"))
+                Err(CoreError::param(
+                    "flow.target_samples",
+                    n as f64,
+                    "[1, 10000000]",
+                ))
             }
         };
         let step = |s: f64| check_open("flow.step_size", s, 0.0, f64::INFINITY).map(|_| ());
@@ -120,7 +124,11 @@ impl FlowConfig {
                 target_samples,
             } => {
                 if !(1..=100_000).contains(slices) {
-                    return Err(CoreError::param("flow.slices", *slices as f64, "[1, 100000]"));
+                    return Err(CoreError::param(
+                        "flow.slices",
+                        *slices as f64,
+                        "[1, 100000]",
+                    ));
                 }
                 step(*step_size)?;
                 check_samples(*target_samples)
@@ -134,14 +142,20 @@ impl FlowConfig {
                 step(*step_size)?;
                 check_samples(*target_samples)
             }
-            Self::Svgd { bandwidth, step_size } => {
+            Self::Svgd {
+                bandwidth,
+                step_size,
+            } => {
                 if let Bandwidth::Fixed { h } = bandwidth {
                     check_open("flow.bandwidth.h", *h, 0.0, f64::INFINITY)?;
                 }
                 step(*step_size)
             }
             Self::Langevin { step_size } => step(*step_size),
-            Self::UnderdampedLangevin { step_size, friction } => {
+            Self::UnderdampedLangevin {
+                step_size,
+                friction,
+            } => {
                 step(*step_size)?;
                 check_open("flow.friction", *friction, 0.0, f64::INFINITY).map(|_| ())
             }
@@ -252,7 +266,9 @@ fn need_density<'a>(t: &FlowTarget<'a>, flow: &str) -> CoreResult<(ScoreFn<'a>, 
 fn scores(x: &[Vec2], score: ScoreFn<'_>) -> CoreResult<Vec<Vec2>> {
     let s: Vec<Vec2> = x.par_iter().map(|&p| score(p)).collect();
     if s.iter().any(|v| !is_finite2(*v)) {
-        return Err(CoreError::non_finite("target score at a particle; step refused"));
+        return Err(CoreError::non_finite(
+            "target score at a particle; step refused",
+        ));
     }
     Ok(s)
 }
@@ -262,7 +278,9 @@ fn scores(x: &[Vec2], score: ScoreFn<'_>) -> CoreResult<Vec<Vec2>> {
 pub fn kl_kde(x: &[Vec2], log_density: &(dyn Fn(Vec2) -> f64 + Sync)) -> CoreResult<f64> {
     let n = x.len();
     if n < 2 {
-        return Err(CoreError::invalid("KDE estimate of KL needs at least 2 particles"));
+        return Err(CoreError::invalid(
+            "KDE estimate of KL needs at least 2 particles",
+        ));
     }
     let mean = [
         x.iter().map(|p| p[0]).sum::<f64>() / n as f64,
@@ -317,7 +335,9 @@ impl ParticleFlow {
     pub fn new(cfg: &FlowConfig, particles: Vec<Vec2>, seed: u64) -> CoreResult<Self> {
         cfg.validate()?;
         if particles.is_empty() {
-            return Err(CoreError::invalid("a particle flow needs at least one particle"));
+            return Err(CoreError::invalid(
+                "a particle flow needs at least one particle",
+            ));
         }
         if let Some(i) = particles.iter().position(|p| !is_finite2(*p)) {
             return Err(CoreError::non_finite(format!("initial particle {i}")));
@@ -412,17 +432,27 @@ impl ParticleFlow {
                     ("mmd2", value, mv(*step_size), *step_size, None)
                 }
             }
-            FlowConfig::SlicedRiesz { slices, step_size, .. } => {
+            FlowConfig::SlicedRiesz {
+                slices, step_size, ..
+            } => {
                 need_points(target.points, "sliced Riesz")?;
                 let y = target.points;
                 let dirs = random_directions(*slices, &mut rng);
                 let (value, grad) = sliced_riesz_grad(x, &uniform(n), y, &uniform(y.len()), &dirs)?;
                 // grad/(2aᵢ) is the witness gradient, as for the MMD flow.
                 let s = step_size * 0.5 * n as f64;
-                let nx = x.iter().zip(&grad).map(|(p, g)| [p[0] - s * g[0], p[1] - s * g[1]]).collect();
+                let nx = x
+                    .iter()
+                    .zip(&grad)
+                    .map(|(p, g)| [p[0] - s * g[0], p[1] - s * g[1]])
+                    .collect();
                 ("energy_mmd2_sliced", value, nx, *step_size, None)
             }
-            FlowConfig::Sinkhorn { sinkhorn, step_size, .. } => {
+            FlowConfig::Sinkhorn {
+                sinkhorn,
+                step_size,
+                ..
+            } => {
                 need_points(target.points, "Sinkhorn")?;
                 let y = target.points;
                 let init = self
@@ -430,7 +460,8 @@ impl ParticleFlow {
                     .as_ref()
                     .filter(|(f, g)| f.len() == n && g.len() == y.len())
                     .map(|(f, g)| (f.as_slice(), g.as_slice()));
-                let r = sinkhorn_divergence_warm(x, &uniform(n), y, &uniform(y.len()), sinkhorn, init)?;
+                let r =
+                    sinkhorn_divergence_warm(x, &uniform(n), y, &uniform(y.len()), sinkhorn, init)?;
                 let s = step_size * n as f64;
                 let nx = x
                     .iter()
@@ -438,9 +469,18 @@ impl ParticleFlow {
                     .map(|(p, g)| [p[0] - s * g[0], p[1] - s * g[1]])
                     .collect();
                 new_warm = Some((r.f, r.g));
-                ("sinkhorn_divergence", r.value, nx, *step_size, Some(r.diagnostics))
+                (
+                    "sinkhorn_divergence",
+                    r.value,
+                    nx,
+                    *step_size,
+                    Some(r.diagnostics),
+                )
             }
-            FlowConfig::Svgd { bandwidth, step_size } => {
+            FlowConfig::Svgd {
+                bandwidth,
+                step_size,
+            } => {
                 let (score, logp) = need_density(target, "SVGD")?;
                 let value = kl_kde(x, logp)?;
                 let s = scores(x, score)?;
@@ -482,7 +522,10 @@ impl ParticleFlow {
                     .collect();
                 ("kl_kde", value, nx, *step_size, None)
             }
-            FlowConfig::UnderdampedLangevin { step_size, friction } => {
+            FlowConfig::UnderdampedLangevin {
+                step_size,
+                friction,
+            } => {
                 let (score, logp) = need_density(target, "underdamped Langevin")?;
                 let value = kl_kde(x, logp)?;
                 let eta = *step_size;
@@ -508,7 +551,9 @@ impl ParticleFlow {
                     v[i][1] += 0.5 * eta * s2[i][1];
                 }
                 if v.iter().any(|p| !is_finite2(*p)) {
-                    return Err(CoreError::non_finite("particle velocities after the step; step refused"));
+                    return Err(CoreError::non_finite(
+                        "particle velocities after the step; step refused",
+                    ));
                 }
                 new_v = Some(v);
                 ("kl_kde", value, nx, eta, None)
@@ -525,7 +570,9 @@ impl ParticleFlow {
             .map(|(p, q)| dist2(*p, *q).sqrt())
             .fold(0.0, f64::max);
         if !(value.is_finite() && max_displacement.is_finite()) {
-            return Err(CoreError::non_finite("step objective or displacement; step refused"));
+            return Err(CoreError::non_finite(
+                "step objective or displacement; step refused",
+            ));
         }
         // Commit.
         self.particles = new_x;
@@ -569,13 +616,19 @@ mod tests {
 
     fn prec() -> [[f64; 2]; 2] {
         let det = SIG[0][0] * SIG[1][1] - SIG[0][1] * SIG[1][0];
-        [[SIG[1][1] / det, -SIG[0][1] / det], [-SIG[1][0] / det, SIG[0][0] / det]]
+        [
+            [SIG[1][1] / det, -SIG[0][1] / det],
+            [-SIG[1][0] / det, SIG[0][0] / det],
+        ]
     }
 
     fn score(x: Vec2) -> Vec2 {
         let p = prec();
         let d = [x[0] - MU[0], x[1] - MU[1]];
-        [-(p[0][0] * d[0] + p[0][1] * d[1]), -(p[1][0] * d[0] + p[1][1] * d[1])]
+        [
+            -(p[0][0] * d[0] + p[0][1] * d[1]),
+            -(p[1][0] * d[0] + p[1][1] * d[1]),
+        ]
     }
 
     fn log_density(x: Vec2) -> f64 {
@@ -588,7 +641,10 @@ mod tests {
 
     fn moments(x: &[Vec2]) -> (Vec2, [[f64; 2]; 2]) {
         let n = x.len() as f64;
-        let m = [x.iter().map(|p| p[0]).sum::<f64>() / n, x.iter().map(|p| p[1]).sum::<f64>() / n];
+        let m = [
+            x.iter().map(|p| p[0]).sum::<f64>() / n,
+            x.iter().map(|p| p[1]).sum::<f64>() / n,
+        ];
         let mut c = [[0.0; 2]; 2];
         for p in x {
             let d = [p[0] - m[0], p[1] - m[1]];
@@ -605,9 +661,15 @@ mod tests {
         let (m, c) = moments(x);
         println!("{what}: mean {m:?}, covariance {c:?}");
         for i in 0..2 {
-            assert!((m[i] - MU[i]).abs() < tol_mean, "{what}: mean {m:?} vs {MU:?}");
+            assert!(
+                (m[i] - MU[i]).abs() < tol_mean,
+                "{what}: mean {m:?} vs {MU:?}"
+            );
             for j in 0..2 {
-                assert!((c[i][j] - SIG[i][j]).abs() < tol_cov, "{what}: covariance {c:?} vs {SIG:?}");
+                assert!(
+                    (c[i][j] - SIG[i][j]).abs() < tol_cov,
+                    "{what}: covariance {c:?} vs {SIG:?}"
+                );
             }
         }
     }
@@ -640,9 +702,15 @@ mod tests {
                 let mut prev = mmd2(flow.particles(), &a, &y, &b, &kernel).unwrap();
                 for k in 0..6 {
                     let rep = flow.step(&FlowTarget::samples(&y)).unwrap();
-                    assert!((rep.objective_value - prev).abs() < 1e-5 * prev.max(1e-3), "reported objective");
+                    assert!(
+                        (rep.objective_value - prev).abs() < 1e-5 * prev.max(1e-3),
+                        "reported objective"
+                    );
                     let now = mmd2(flow.particles(), &a, &y, &b, &kernel).unwrap();
-                    assert!(now < prev, "{kernel:?} noise {noise} adaptive {adaptive}, step {k}: {now} ≥ {prev}");
+                    assert!(
+                        now < prev,
+                        "{kernel:?} noise {noise} adaptive {adaptive}, step {k}: {now} ≥ {prev}"
+                    );
                     assert!(rep.max_displacement > 0.0);
                     prev = now;
                 }
@@ -687,12 +755,20 @@ mod tests {
         };
         let mut flow = ParticleFlow::new(&cfg, cloud(100, 6, [0.0, 0.0], 0.5), 1).unwrap();
         let (a, b) = (uniform(100), uniform(120));
-        let mut prev = sinkhorn_divergence(flow.particles(), &a, &y, &b, &sk).unwrap().value;
+        let mut prev = sinkhorn_divergence(flow.particles(), &a, &y, &b, &sk)
+            .unwrap()
+            .value;
         for s in 0..6 {
             let rep = flow.step(&FlowTarget::samples(&y)).unwrap();
             assert!(rep.sinkhorn.as_ref().is_some_and(|d| d.converged));
-            assert!((rep.objective_value - prev).abs() < 1e-6 * prev, "reported S_ε {} vs {prev}", rep.objective_value);
-            let now = sinkhorn_divergence(flow.particles(), &a, &y, &b, &sk).unwrap().value;
+            assert!(
+                (rep.objective_value - prev).abs() < 1e-6 * prev,
+                "reported S_ε {} vs {prev}",
+                rep.objective_value
+            );
+            let now = sinkhorn_divergence(flow.particles(), &a, &y, &b, &sk)
+                .unwrap()
+                .value;
             assert!(now < prev, "step {s}: {now} ≥ {prev}");
             prev = now;
         }
@@ -707,7 +783,11 @@ mod tests {
             let rep = flow.step(&target).unwrap();
             assert_eq!(rep.objective_name, "kl_kde");
             if k <= check_first {
-                assert!(rep.objective_value < prev, "{cfg:?} step {k}: KL {} ≥ {prev}", rep.objective_value);
+                assert!(
+                    rep.objective_value < prev,
+                    "{cfg:?} step {k}: KL {} ≥ {prev}",
+                    rep.objective_value
+                );
             }
             prev = rep.objective_value;
         }
@@ -774,7 +854,11 @@ mod tests {
                 for _ in 0..5 {
                     let r = f.step(&target).unwrap();
                     bits.push(r.objective_value.to_bits());
-                    bits.extend(f.particles().iter().flat_map(|p| [p[0].to_bits(), p[1].to_bits()]));
+                    bits.extend(
+                        f.particles()
+                            .iter()
+                            .flat_map(|p| [p[0].to_bits(), p[1].to_bits()]),
+                    );
                 }
                 bits
             };
@@ -804,7 +888,10 @@ mod tests {
             target_samples: 10,
         };
         let mut flow = ParticleFlow::new(&cfg, x0.clone(), 1).unwrap();
-        assert!(matches!(flow.step(&target), Err(CoreError::NotApplicable { .. })));
+        assert!(matches!(
+            flow.step(&target),
+            Err(CoreError::NotApplicable { .. })
+        ));
         assert_eq!(flow.particles(), x0.as_slice());
     }
 
@@ -820,7 +907,12 @@ mod tests {
             step_size: 0.1,
             friction: -1.0,
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("flow.friction"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("flow.friction")
+        );
         let cfg: FlowConfig = serde_json::from_str(
             r#"{"kind":"mmd","kernel":{"kind":"gaussian","sigma":0.5},"step_size":1.0}"#,
         )

@@ -84,7 +84,9 @@ impl Kernel {
 /// Checks a weighted cloud for MMD: non-empty, finite points, finite weights ≥ 0.
 fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
     if pts.is_empty() {
-        return Err(CoreError::invalid(format!("{name}: the point cloud is empty")));
+        return Err(CoreError::invalid(format!(
+            "{name}: the point cloud is empty"
+        )));
     }
     if pts.len() != w.len() {
         return Err(CoreError::invalid(format!(
@@ -120,7 +122,11 @@ impl Cols {
             centre[0] += p[0] / n;
             centre[1] += p[1] / n;
         }
-        let pts: Vec<Vec2> = x.iter().chain(y).map(|p| [p[0] - centre[0], p[1] - centre[1]]).collect();
+        let pts: Vec<Vec2> = x
+            .iter()
+            .chain(y)
+            .map(|p| [p[0] - centre[0], p[1] - centre[1]])
+            .collect();
         let w: Vec<f64> = a.iter().copied().chain(b.iter().map(|v| -v)).collect();
         Self {
             c0: pts.iter().map(|p| p[0] as f32).collect(),
@@ -194,7 +200,12 @@ fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: K) -> (f64, Vec2)
     (s, [g0, g1])
 }
 
-fn witness_rows(z: &[Vec2], cols: &Cols, kernel: &Kernel, precision: Precision) -> Vec<(f64, Vec2)> {
+fn witness_rows(
+    z: &[Vec2],
+    cols: &Cols,
+    kernel: &Kernel,
+    precision: Precision,
+) -> Vec<(f64, Vec2)> {
     let c = cols.centre;
     let zc = |p: &Vec2| [p[0] - c[0], p[1] - c[1]];
     match (precision, *kernel) {
@@ -279,7 +290,11 @@ pub fn mmd2_with(
     let (wx, _) = witness(x, x, a, y, b, kernel, precision)?;
     let (wy, _) = witness(y, x, a, y, b, kernel, precision)?;
     let v = dotw(a, &wx) - dotw(b, &wy);
-    if v.is_finite() { Ok(v) } else { Err(CoreError::non_finite("MMD²")) }
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(CoreError::non_finite("MMD²"))
+    }
 }
 
 fn dotw(w: &[f64], v: &[f64]) -> f64 {
@@ -378,7 +393,10 @@ mod tests {
         for k in kernels() {
             let v = mmd2(&x, &a, &y, &b, &k).unwrap();
             let n = naive(&x, &a, &y, &b, &k);
-            assert!((v - n).abs() < 1e-12 * n.abs().max(1.0), "{k:?}: {v} vs {n}");
+            assert!(
+                (v - n).abs() < 1e-12 * n.abs().max(1.0),
+                "{k:?}: {v} vs {n}"
+            );
             assert!(v > 0.0);
         }
     }
@@ -396,17 +414,26 @@ mod tests {
                     xp[i][d] += h;
                     let mut xm = x.clone();
                     xm[i][d] -= h;
-                    let fd = (mmd2(&xp, &a, &y, &b, &k).unwrap() - mmd2(&xm, &a, &y, &b, &k).unwrap())
+                    let fd = (mmd2(&xp, &a, &y, &b, &k).unwrap()
+                        - mmd2(&xm, &a, &y, &b, &k).unwrap())
                         / (2.0 * h);
                     let an = gx[i][d];
-                    assert!((fd - an).abs() <= 1e-4 * an.abs().max(1e-4), "{k:?} x[{i}][{d}]: fd {fd} an {an}");
+                    assert!(
+                        (fd - an).abs() <= 1e-4 * an.abs().max(1e-4),
+                        "{k:?} x[{i}][{d}]: fd {fd} an {an}"
+                    );
                 }
                 let mut ap = a.clone();
                 ap[i] += h;
                 let mut am = a.clone();
                 am[i] -= h;
-                let fd = (mmd2(&x, &ap, &y, &b, &k).unwrap() - mmd2(&x, &am, &y, &b, &k).unwrap()) / (2.0 * h);
-                assert!((fd - ga[i]).abs() <= 1e-4 * ga[i].abs().max(1e-4), "{k:?} a[{i}]: fd {fd} an {}", ga[i]);
+                let fd = (mmd2(&x, &ap, &y, &b, &k).unwrap() - mmd2(&x, &am, &y, &b, &k).unwrap())
+                    / (2.0 * h);
+                assert!(
+                    (fd - ga[i]).abs() <= 1e-4 * ga[i].abs().max(1e-4),
+                    "{k:?} a[{i}]: fd {fd} an {}",
+                    ga[i]
+                );
             }
         }
     }
@@ -418,8 +445,14 @@ mod tests {
         for k in kernels() {
             let (v64, g64, _) = mmd2_grad_with(&x, &a, &y, &b, &k, Precision::F64).unwrap();
             let (v32, g32, _) = mmd2_grad_with(&x, &a, &y, &b, &k, Precision::F32).unwrap();
-            assert!((v32 - v64).abs() < 1e-5 * v64.abs(), "{k:?}: {v32} vs {v64}");
-            let gmax = g64.iter().map(|g| g[0].abs().max(g[1].abs())).fold(0.0, f64::max);
+            assert!(
+                (v32 - v64).abs() < 1e-5 * v64.abs(),
+                "{k:?}: {v32} vs {v64}"
+            );
+            let gmax = g64
+                .iter()
+                .map(|g| g[0].abs().max(g[1].abs()))
+                .fold(0.0, f64::max);
             let err = g32
                 .iter()
                 .zip(&g64)
@@ -432,7 +465,10 @@ mod tests {
     #[test]
     fn kernel_validation_names_the_field() {
         let e = Kernel::Riesz { r: 2.0 }.validate().unwrap_err();
-        assert!(e.to_string().contains("kernel.r") && e.to_string().contains("(0, 2)"), "{e}");
+        assert!(
+            e.to_string().contains("kernel.r") && e.to_string().contains("(0, 2)"),
+            "{e}"
+        );
         assert!(Kernel::Gaussian { sigma: 0.0 }.validate().is_err());
         let k: Kernel = serde_json::from_str(r#"{"kind":"inverse_multiquadric","c":2.0}"#).unwrap();
         assert_eq!(k, Kernel::InverseMultiquadric { c: 2.0 });
@@ -441,7 +477,10 @@ mod tests {
     fn arb_cloud() -> impl Strategy<Value = (Vec<Vec2>, Vec<f64>)> {
         prop::collection::vec(((-5.0f64..5.0, -5.0f64..5.0), 0.05f64..1.0), 1..12).prop_map(|v| {
             let s: f64 = v.iter().map(|p| p.1).sum();
-            (v.iter().map(|p| [p.0.0, p.0.1]).collect(), v.iter().map(|p| p.1 / s).collect())
+            (
+                v.iter().map(|p| [p.0.0, p.0.1]).collect(),
+                v.iter().map(|p| p.1 / s).collect(),
+            )
         })
     }
 

@@ -32,8 +32,15 @@ pub struct PlanView {
     pub row_mass: Vec<f64>,
 }
 
-fn check_sizes(x: &[Vec2], a: &[f64], y: &[Vec2], b: &[f64], sol: &SinkhornResult) -> CoreResult<()> {
-    if x.len() != a.len() || y.len() != b.len() || sol.f.len() != x.len() || sol.g.len() != y.len() {
+fn check_sizes(
+    x: &[Vec2],
+    a: &[f64],
+    y: &[Vec2],
+    b: &[f64],
+    sol: &SinkhornResult,
+) -> CoreResult<()> {
+    if x.len() != a.len() || y.len() != b.len() || sol.f.len() != x.len() || sol.g.len() != y.len()
+    {
         return Err(CoreError::invalid(
             "transport plan: the clouds, weights and Sinkhorn potentials differ in size",
         ));
@@ -60,7 +67,10 @@ pub fn plan_view(
     }
     let eps = sol.epsilon;
     let k = k.min(y.len());
-    let lb: Vec<f64> = b.iter().map(|&w| if w > 0.0 { w.ln() } else { f64::NEG_INFINITY }).collect();
+    let lb: Vec<f64> = b
+        .iter()
+        .map(|&w| if w > 0.0 { w.ln() } else { f64::NEG_INFINITY })
+        .collect();
     let rows: Vec<(Vec<Coupling>, Vec2, f64)> = x
         .par_iter()
         .zip(a.par_iter().zip(sol.f.par_iter()))
@@ -106,10 +116,15 @@ pub fn plan_view(
         view.barycentric.push(m);
         view.row_mass.push(r);
     }
-    if view.barycentric.iter().any(|p| !(p[0].is_finite() && p[1].is_finite()))
+    if view
+        .barycentric
+        .iter()
+        .any(|p| !(p[0].is_finite() && p[1].is_finite()))
         || view.row_mass.iter().any(|m| !m.is_finite())
     {
-        return Err(CoreError::non_finite("transport plan (barycentric map or row mass)"));
+        return Err(CoreError::non_finite(
+            "transport plan (barycentric map or row mass)",
+        ));
     }
     Ok(view)
 }
@@ -160,7 +175,12 @@ mod tests {
             .collect()
     }
 
-    fn solve(x: &[Vec2], y: &[Vec2], eps_rel: f64, tolerance: f64) -> (Vec<f64>, Vec<f64>, SinkhornResult) {
+    fn solve(
+        x: &[Vec2],
+        y: &[Vec2],
+        eps_rel: f64,
+        tolerance: f64,
+    ) -> (Vec<f64>, Vec<f64>, SinkhornResult) {
         let a = vec![1.0 / x.len() as f64; x.len()];
         let b = vec![1.0 / y.len() as f64; y.len()];
         let cfg = SinkhornConfig {
@@ -171,7 +191,11 @@ mod tests {
             precision: Precision::F64,
         };
         let s = sinkhorn(x, &a, y, &b, &cfg).unwrap();
-        assert!(s.converged, "iterations {}, marginal error {}", s.iterations, s.marginal_error);
+        assert!(
+            s.converged,
+            "iterations {}, marginal error {}",
+            s.iterations, s.marginal_error
+        );
         (a, b, s)
     }
 
@@ -181,10 +205,10 @@ mod tests {
         let y = cloud(30, 2, [1.0, 0.0]);
         let (a, b, s) = solve(&x, &y, 0.05, 1e-10);
         let full = plan_view(&x, &a, &y, &b, &s, 1000).unwrap();
-        for i in 0..x.len() {
-            let total: f64 = full.top_k[i].iter().map(|c| c.mass).sum();
-            assert!((total - a[i]).abs() < 1e-9, "row {i}: {total}");
-            assert!((full.row_mass[i] - a[i]).abs() < 1e-9);
+        for (i, (&ai, top)) in a.iter().zip(&full.top_k).enumerate() {
+            let total: f64 = top.iter().map(|c| c.mass).sum();
+            assert!((total - ai).abs() < 1e-9, "row {i}: {total}");
+            assert!((full.row_mass[i] - ai).abs() < 1e-9);
         }
         let top3 = plan_view(&x, &a, &y, &b, &s, 3).unwrap();
         for (t, f) in top3.top_k.iter().zip(&full.top_k) {
@@ -215,11 +239,24 @@ mod tests {
                 / x.len() as f64;
             assert!(mean < last, "ε_rel {eps_rel}: mean error {mean} ≥ {last}");
             last = mean;
-            let hits = v.top_k.iter().enumerate().filter(|(i, c)| c[0].target == *i).count();
-            println!("ε_rel {eps_rel}: mean barycentric error {mean:.4}, strongest coupling = translate for {hits}/60");
-            assert!(eps_rel > 2e-3 || hits >= 54, "ε_rel {eps_rel}: strongest coupling is the translate for {hits}/60");
+            let hits = v
+                .top_k
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| c[0].target == *i)
+                .count();
+            println!(
+                "ε_rel {eps_rel}: mean barycentric error {mean:.4}, strongest coupling = translate for {hits}/60"
+            );
+            assert!(
+                eps_rel > 2e-3 || hits >= 54,
+                "ε_rel {eps_rel}: strongest coupling is the translate for {hits}/60"
+            );
         }
-        assert!(last < 0.1, "mean error {last} at the smallest ε (|t| = 0.36)");
+        assert!(
+            last < 0.1,
+            "mean error {last} at the smallest ε (|t| = 0.36)"
+        );
     }
 
     #[test]

@@ -159,7 +159,9 @@ pub fn squared_diameter(x: &[Vec2], y: &[Vec2]) -> f64 {
 /// Checks a weighted cloud: non-empty, finite points, weights ≥ 0 summing to 1 (±1e-6).
 pub(crate) fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
     if pts.is_empty() {
-        return Err(CoreError::invalid(format!("{name}: the point cloud is empty")));
+        return Err(CoreError::invalid(format!(
+            "{name}: the point cloud is empty"
+        )));
     }
     if pts.len() != w.len() {
         return Err(CoreError::invalid(format!(
@@ -203,7 +205,6 @@ fn centred(p: &[Vec2], c: Vec2) -> Vec<Vec2> {
 // Inner loops.
 
 const LOG2E_F32: f32 = std::f32::consts::LOG2_E;
-
 
 /// exp(x) for x ≤ 0 in f32, ~2e-7 relative error, branch-free so that loops over slices
 /// vectorize. Inputs below −87 return ≈ exp(−87) (negligible next to the row maximum, which is
@@ -314,8 +315,8 @@ fn row_f32(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f32]) -
         acc1 = [0.0; LANES];
         start = end;
     }
-    for j in full..m {
-        let e = f64::from(fast_exp_f32(buf[j] - m_all));
+    for (j, &bj) in buf.iter().enumerate().skip(full) {
+        let e = f64::from(fast_exp_f32(bj - m_all));
         sum += e;
         if bary {
             s0 += e * f64::from(cols.y0[j]);
@@ -327,7 +328,14 @@ fn row_f32(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f32]) -
 }
 
 #[inline]
-fn row_f64(r: Vec2, cols: &[Vec2], h: &[f64], inv_eps: f64, bary: bool, buf: &mut [f64]) -> (f64, Vec2) {
+fn row_f64(
+    r: Vec2,
+    cols: &[Vec2],
+    h: &[f64],
+    inv_eps: f64,
+    bary: bool,
+    buf: &mut [f64],
+) -> (f64, Vec2) {
     let mut m_all = f64::NEG_INFINITY;
     for ((s, y), &hj) in buf.iter_mut().zip(cols).zip(h) {
         let d0 = r[0] - y[0];
@@ -407,7 +415,13 @@ fn softmin_into(
 fn log_weights_plus(w: &[f64], pot: &[f64], eps: f64) -> Vec<f64> {
     w.iter()
         .zip(pot)
-        .map(|(&wi, &p)| if wi > 0.0 { wi.ln() + p / eps } else { f64::NEG_INFINITY })
+        .map(|(&wi, &p)| {
+            if wi > 0.0 {
+                wi.ln() + p / eps
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
         .collect()
 }
 
@@ -506,7 +520,11 @@ pub fn sinkhorn_warm(
     let mut iterations = 0;
     let mut converged = false;
     for it in 0..cfg.max_iters {
-        let eps = if anneal { eps_at(cfg, d2, it) } else { cfg.epsilon };
+        let eps = if anneal {
+            eps_at(cfg, d2, it)
+        } else {
+            cfg.epsilon
+        };
         let hg = log_weights_plus(b, &g, eps);
         softmin_into(&xc, &yc, &hg, eps, cfg.precision, &mut f, None);
         check_finite(&f, "sinkhorn potential f")?;
@@ -685,7 +703,15 @@ pub fn soft_c_transform(
     let cc = centred(cols, c);
     let mut out = vec![0.0; z.len()];
     let mut t = vec![[0.0; 2]; z.len()];
-    softmin_into(&zc, &cc, &log_weights_plus(w, pot, epsilon), epsilon, precision, &mut out, Some(&mut t));
+    softmin_into(
+        &zc,
+        &cc,
+        &log_weights_plus(w, pot, epsilon),
+        epsilon,
+        precision,
+        &mut out,
+        Some(&mut t),
+    );
     for ti in &mut t {
         *ti = [ti[0] + c[0], ti[1] + c[1]];
     }
@@ -769,15 +795,27 @@ mod tests {
             let r32 = sinkhorn_divergence(&x, &a, &y, &b, &c).unwrap();
             assert!(r32.value.is_finite() && r64.value.is_finite());
             let dv = (r32.value - r64.value).abs() / r64.value.abs().max(1e-3 * d2);
-            assert!(dv < 1e-4, "ε_rel {rel}: S32 {} S64 {}", r32.value, r64.value);
-            let gmax = r64.grad_x.iter().map(|g| g[0].abs().max(g[1].abs())).fold(0.0, f64::max);
+            assert!(
+                dv < 1e-4,
+                "ε_rel {rel}: S32 {} S64 {}",
+                r32.value,
+                r64.value
+            );
+            let gmax = r64
+                .grad_x
+                .iter()
+                .map(|g| g[0].abs().max(g[1].abs()))
+                .fold(0.0, f64::max);
             let gerr = r32
                 .grad_x
                 .iter()
                 .zip(&r64.grad_x)
                 .map(|(p, q)| (p[0] - q[0]).abs().max((p[1] - q[1]).abs()))
                 .fold(0.0, f64::max);
-            assert!(gerr < 1e-3 * gmax, "ε_rel {rel}: gradient error {gerr} of {gmax}");
+            assert!(
+                gerr < 1e-3 * gmax,
+                "ε_rel {rel}: gradient error {gerr} of {gmax}"
+            );
         }
     }
 
@@ -805,7 +843,10 @@ mod tests {
                     - sinkhorn_divergence(&xm, &a, &y, &b, &c).unwrap().value)
                     / (2.0 * h);
                 let an = r.grad_x[i][k];
-                assert!((fd - an).abs() <= 1e-4 * an.abs().max(1e-3), "x[{i}][{k}]: fd {fd} an {an}");
+                assert!(
+                    (fd - an).abs() <= 1e-4 * an.abs().max(1e-3),
+                    "x[{i}][{k}]: fd {fd} an {an}"
+                );
             }
         }
         // Weights: sum-zero direction e_i − e_k keeps Σa = 1.
@@ -820,7 +861,10 @@ mod tests {
                 - sinkhorn_divergence(&x, &am, &y, &b, &c).unwrap().value)
                 / (2.0 * h);
             let an = r.grad_a[i] - r.grad_a[k];
-            assert!((fd - an).abs() <= 1e-4 * an.abs().max(1e-3), "a[{i}]−a[{k}]: fd {fd} an {an}");
+            assert!(
+                (fd - an).abs() <= 1e-4 * an.abs().max(1e-3),
+                "a[{i}]−a[{k}]: fd {fd} an {an}"
+            );
         }
     }
 
@@ -834,15 +878,21 @@ mod tests {
         assert!((s1 - s2).abs() < 1e-9 * s1.abs().max(1.0), "{s1} vs {s2}");
         let s0 = sinkhorn_divergence(&x, &a, &x, &a, &c).unwrap();
         assert!(s0.value.abs() < 1e-9, "S(α, α) = {}", s0.value);
-        assert!(s0.grad_x.iter().all(|g| g[0].abs() < 1e-7 && g[1].abs() < 1e-7));
+        assert!(
+            s0.grad_x
+                .iter()
+                .all(|g| g[0].abs() < 1e-7 && g[1].abs() < 1e-7)
+        );
     }
 
     #[test]
     fn invalid_inputs_are_named_errors() {
         let x = vec![[0.0, 0.0]];
         let a = vec![1.0];
-        let mut c = SinkhornConfig::default();
-        c.epsilon = -1.0;
+        let c = SinkhornConfig {
+            epsilon: -1.0,
+            ..SinkhornConfig::default()
+        };
         assert!(matches!(
             sinkhorn(&x, &a, &x, &a, &c),
             Err(CoreError::InvalidParameter { .. })
@@ -878,7 +928,11 @@ mod tests {
                 sinkhorn_half_iteration(&x, &y, &b, &g, eps, Precision::F32, &mut f).unwrap();
             }
             let dt = t.elapsed().as_secs_f64() / reps as f64;
-            println!("sinkhorn half-iteration N=M={n}: {:.2} ms (full iteration ≈ {:.2} ms)", dt * 1e3, 2.0 * dt * 1e3);
+            println!(
+                "sinkhorn half-iteration N=M={n}: {:.2} ms (full iteration ≈ {:.2} ms)",
+                dt * 1e3,
+                2.0 * dt * 1e3
+            );
         }
     }
 }

@@ -51,7 +51,11 @@ fn check(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
     }
     let s: f64 = w.iter().sum();
     if (s - 1.0).abs() > 1e-6 {
-        return Err(CoreError::param(format!("{name} total weight"), s, "[1 − 1e-6, 1 + 1e-6]"));
+        return Err(CoreError::param(
+            format!("{name} total weight"),
+            s,
+            "[1 − 1e-6, 1 + 1e-6]",
+        ));
     }
     Ok(())
 }
@@ -63,7 +67,11 @@ fn check_dirs(dirs: &[Vec2]) -> CoreResult<()> {
     for d in dirs {
         let n = (d[0] * d[0] + d[1] * d[1]).sqrt();
         if !(n.is_finite() && (n - 1.0).abs() < 1e-6) {
-            return Err(CoreError::param("direction norm", n, "[1 − 1e-6, 1 + 1e-6]"));
+            return Err(CoreError::param(
+                "direction norm",
+                n,
+                "[1 − 1e-6, 1 + 1e-6]",
+            ));
         }
     }
     Ok(())
@@ -109,7 +117,13 @@ fn w2sq_1d(u: &[(f64, f64)], v: &[(f64, f64)]) -> f64 {
 }
 
 /// Sliced Wasserstein-2 distance SW₂ over the given unit directions (module docs).
-pub fn sliced_wasserstein2(x: &[Vec2], a: &[f64], y: &[Vec2], b: &[f64], directions: &[Vec2]) -> CoreResult<f64> {
+pub fn sliced_wasserstein2(
+    x: &[Vec2],
+    a: &[f64],
+    y: &[Vec2],
+    b: &[f64],
+    directions: &[Vec2],
+) -> CoreResult<f64> {
     check("source", x, a)?;
     check("target", y, b)?;
     check_dirs(directions)?;
@@ -118,14 +132,22 @@ pub fn sliced_wasserstein2(x: &[Vec2], a: &[f64], y: &[Vec2], b: &[f64], directi
         .map(|&d| w2sq_1d(&sort_by_projection(x, a, d), &sort_by_projection(y, b, d)))
         .collect();
     let v = (per.iter().sum::<f64>() / per.len() as f64).sqrt();
-    if v.is_finite() { Ok(v) } else { Err(CoreError::non_finite("sliced Wasserstein distance")) }
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(CoreError::non_finite("sliced Wasserstein distance"))
+    }
 }
 
 /// Monotone map f32 → u32 (total order, −0 < +0).
 #[inline]
 fn key_bits(f: f32) -> u32 {
     let b = f.to_bits();
-    if b & 0x8000_0000 != 0 { !b } else { b | 0x8000_0000 }
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
 }
 
 /// LSD radix sort of u64 values by their upper 32 bits (3 passes of 11 bits); `tmp` is scratch.
@@ -270,14 +292,19 @@ mod tests {
     #[test]
     fn radix_sort_orders_keys() {
         let mut r = rng::seeded(3);
-        let vals: Vec<f32> = (0..5000).map(|_| (rng::normal(&mut r) * 100.0) as f32).collect();
+        let vals: Vec<f32> = (0..5000)
+            .map(|_| (rng::normal(&mut r) * 100.0) as f32)
+            .collect();
         let mut keys: Vec<u64> = vals
             .iter()
             .enumerate()
             .map(|(i, &v)| (u64::from(key_bits(v)) << 32) | i as u64)
             .collect();
         radix_sort_hi32(&mut keys, &mut Vec::new());
-        let sorted: Vec<f32> = keys.iter().map(|k| vals[(k & 0xffff_ffff) as usize]).collect();
+        let sorted: Vec<f32> = keys
+            .iter()
+            .map(|k| vals[(k & 0xffff_ffff) as usize])
+            .collect();
         assert!(sorted.windows(2).all(|w| w[0] <= w[1]));
         let mut idx: Vec<usize> = keys.iter().map(|k| (k & 0xffff_ffff) as usize).collect();
         idx.sort_unstable();
@@ -289,7 +316,11 @@ mod tests {
         let (x, a) = cloud(64, 1, 0.0);
         let (y, b) = cloud(48, 2, 1.5);
         let (v_full, g_full, _) = mmd2_grad(&x, &a, &y, &b, &Kernel::Riesz { r: 1.0 }).unwrap();
-        let norm = g_full.iter().map(|g| g[0] * g[0] + g[1] * g[1]).sum::<f64>().sqrt();
+        let norm = g_full
+            .iter()
+            .map(|g| g[0] * g[0] + g[1] * g[1])
+            .sum::<f64>()
+            .sqrt();
         // Mean relative error over independent repetitions, for P = 16 and P = 1024.
         let rel_err = |p: usize| -> (f64, f64) {
             let reps = 12;
@@ -313,8 +344,13 @@ mod tests {
         let (e1024, v1024) = rel_err(1024);
         // 1/√P scaling predicts a ratio of 8 between P = 16 and P = 1024; accept 5..13.
         let ratio = e16 / e1024;
-        println!("sliced Riesz vs full energy gradient: rel. error {e16:.4} (P=16), {e1024:.4} (P=1024), ratio {ratio:.2}; value errors {v16:.4}, {v1024:.4}");
-        assert!((5.0..13.0).contains(&ratio), "gradient errors {e16} (P=16), {e1024} (P=1024), ratio {ratio}");
+        println!(
+            "sliced Riesz vs full energy gradient: rel. error {e16:.4} (P=16), {e1024:.4} (P=1024), ratio {ratio:.2}; value errors {v16:.4}, {v1024:.4}"
+        );
+        assert!(
+            (5.0..13.0).contains(&ratio),
+            "gradient errors {e16} (P=16), {e1024} (P=1024), ratio {ratio}"
+        );
         assert!(e1024 < 0.05, "gradient error at P=1024: {e1024}");
         assert!(v1024 < 0.02 && v16 < 0.2, "value errors {v16}, {v1024}");
     }
@@ -327,7 +363,12 @@ mod tests {
         let y: Vec<Vec2> = x.iter().map(|p| [p[0] + t[0], p[1] + t[1]]).collect();
         let dirs = random_directions(40, &mut rng::seeded(5));
         let sw = sliced_wasserstein2(&x, &a, &y, &a, &dirs).unwrap();
-        let expect = (dirs.iter().map(|d| (d[0] * t[0] + d[1] * t[1]).powi(2)).sum::<f64>() / 40.0).sqrt();
+        let expect = (dirs
+            .iter()
+            .map(|d| (d[0] * t[0] + d[1] * t[1]).powi(2))
+            .sum::<f64>()
+            / 40.0)
+            .sqrt();
         assert!((sw - expect).abs() < 1e-12, "{sw} vs {expect}");
     }
 
@@ -339,7 +380,11 @@ mod tests {
         let r1 = sliced_riesz_grad(&x, &a, &y, &b, &dirs).unwrap();
         let r2 = sliced_riesz_grad(&x, &a, &y, &b, &dirs).unwrap();
         assert_eq!(r1.0.to_bits(), r2.0.to_bits());
-        assert!(r1.1.iter().zip(&r2.1).all(|(p, q)| p[0].to_bits() == q[0].to_bits() && p[1].to_bits() == q[1].to_bits()));
+        assert!(
+            r1.1.iter()
+                .zip(&r2.1)
+                .all(|(p, q)| p[0].to_bits() == q[0].to_bits() && p[1].to_bits() == q[1].to_bits())
+        );
         assert!(sliced_riesz_grad(&x, &a, &y, &b, &[]).is_err());
         assert!(sliced_riesz_grad(&x, &a, &y, &b, &[[2.0, 0.0]]).is_err());
     }
@@ -354,7 +399,10 @@ mod tests {
             let dirs = random_directions(64, &mut rng::seeded(11));
             let t = std::time::Instant::now();
             let _ = sliced_riesz_grad(&x, &a, &y, &b, &dirs).unwrap();
-            println!("sliced Riesz N=M={n}, P=64: {:.3} s", t.elapsed().as_secs_f64());
+            println!(
+                "sliced Riesz N=M={n}, P=64: {:.3} s",
+                t.elapsed().as_secs_f64()
+            );
         }
     }
 }
