@@ -180,6 +180,7 @@ fn grid_divergences_match_core_fdiv() {
     use divlab::core::fdiv::{Estimator, FDivKind, fdiv_value_grad};
     use divlab::core::grid::Grid;
     use divlab::core::target::{Target, presets};
+    use divlab::gpu::mixture_grid::GridFDiv;
     let Some(ctx) = context() else { return };
     let kern = divlab::gpu::mixture_grid::GpuMixtureGrid::new(&ctx).unwrap();
     let q = test_mixture(0.7);
@@ -197,12 +198,22 @@ fn grid_divergences_match_core_fdiv() {
         let gpu = kern.divergences(&ctx, &log_p, &q, &grid).unwrap();
         let est = Estimator::Grid { resolution };
         let mut r = rng::seeded(0);
-        for (kind, g) in [
-            (FDivKind::ForwardKl, gpu.forward_kl),
-            (FDivKind::ReverseKl, gpu.reverse_kl),
-            (FDivKind::JensenShannon, gpu.jensen_shannon),
+        for (kind, g, gk) in [
+            (FDivKind::ForwardKl, gpu.forward_kl, GridFDiv::ForwardKl),
+            (FDivKind::ReverseKl, gpu.reverse_kl, GridFDiv::ReverseKl),
+            (
+                FDivKind::JensenShannon,
+                gpu.jensen_shannon,
+                GridFDiv::JensenShannon,
+            ),
         ] {
             let cpu = fdiv_value_grad(&kind, p, &bbox, &q, &est, &mut r).unwrap();
+            let vg = kern.fdiv_value_grad(&ctx, gk, &log_p, &q, &grid).unwrap();
+            let gscale = max_abs(cpu.grad.iter().copied());
+            let dgrad = max_abs(vg.grad.iter().zip(&cpu.grad).map(|(a, b)| a - b)) / gscale;
+            eprintln!("grid f-div {name} {kind:?}: θ-gradient rel (to max |∂θ|) {dgrad:.2e}");
+            assert!((vg.value - g).abs() <= 1e-12 * g.abs().max(1.0));
+            assert!(dgrad < 1e-4, "{name} {kind:?}: gradient rel {dgrad}");
             let rel = (g - cpu.value).abs() / cpu.value.abs();
             eprintln!(
                 "grid f-div {name} {kind:?} {resolution}²: gpu {g:.6} core {:.6} rel {rel:.2e}",

@@ -6,8 +6,8 @@
 
 use eframe::wgpu;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Workgroup size used by every 1-D kernel (WebGPU's default `maxComputeInvocationsPerWorkgroup`).
 pub const WORKGROUP_SIZE: u32 = 256;
@@ -164,6 +164,9 @@ pub struct GpuContext {
     pub adapter: AdapterSummary,
     pub limits: wgpu::Limits,
     lost: Arc<AtomicBool>,
+    /// The last uncaptured wgpu error (validation, out of memory), instead of wgpu's default
+    /// handler, which panics.
+    uncaptured: Arc<Mutex<Option<String>>>,
 }
 
 impl fmt::Debug for GpuContext {
@@ -222,6 +225,8 @@ impl GpuContext {
 
     /// Wraps an existing device (e.g. eframe's `wgpu_render_state`): checks compute support first,
     /// so on a GL/WebGL2 device this returns [`GpuError::NoCompute`] instead of panicking later.
+    /// Installs a device-lost callback and an uncaptured-error handler that records the error
+    /// (reported by the next kernel call as [`GpuError::Wgpu`]) instead of panicking.
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,
@@ -235,6 +240,14 @@ impl GpuContext {
         device.set_device_lost_callback(move |_reason, _msg| {
             flag.store(true, Ordering::SeqCst);
         });
+        let uncaptured = Arc::new(Mutex::new(None));
+        let slot = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            log::error!("divlab gpu: uncaptured wgpu error: {e}");
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(e.to_string());
+            }
+        }));
         let adapter = AdapterSummary::from_info(info, device.features());
         Ok(Self {
             device,
@@ -242,6 +255,7 @@ impl GpuContext {
             adapter,
             limits,
             lost,
+            uncaptured,
         })
     }
 
@@ -250,12 +264,17 @@ impl GpuContext {
         self.lost.load(Ordering::SeqCst)
     }
 
+    /// Errors if the device was lost or an uncaptured wgpu error happened since the last check.
     pub(crate) fn check_alive(&self) -> GpuResult<()> {
         if self.is_lost() {
-            Err(GpuError::DeviceLost)
-        } else {
-            Ok(())
+            return Err(GpuError::DeviceLost);
         }
+        if let Ok(mut s) = self.uncaptured.lock()
+            && let Some(reason) = s.take()
+        {
+            return Err(GpuError::Wgpu { reason });
+        }
+        Ok(())
     }
 
     /// Compiles a WGSL module and a compute pipeline with an automatic layout, catching

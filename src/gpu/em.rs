@@ -62,7 +62,29 @@ impl GpuEm {
 
     /// The E-step sums for `samples` under `mix` (GPU), read back as f64.
     pub fn e_step(&self, ctx: &GpuContext, samples: &[Vec2], mix: &Mixture) -> GpuResult<EmStats> {
+        self.weighted_stats(ctx, samples, None, mix)
+    }
+
+    /// E-step sums with per-sample weights vᵢ (`None`: all 1): n = Σ vᵢ rᵢₖ, s1, s2 likewise,
+    /// and Σ vᵢ log q(xᵢ).
+    pub fn weighted_stats(
+        &self,
+        ctx: &GpuContext,
+        samples: &[Vec2],
+        weights: Option<&[f64]>,
+        mix: &Mixture,
+    ) -> GpuResult<EmStats> {
         let n = samples.len();
+        if let Some(w) = weights
+            && (w.len() != n || w.iter().any(|v| !v.is_finite()))
+        {
+            return Err(GpuError::Invalid {
+                reason: format!(
+                    "EM weights: {} values for {n} samples (need one finite weight per sample)",
+                    w.len()
+                ),
+            });
+        }
         if n == 0 || n > (1 << 26) {
             return Err(GpuError::Invalid {
                 reason: format!("EM samples = {n} is out of range: valid range is [1, 2^26]"),
@@ -106,10 +128,15 @@ impl GpuEm {
         let cb = ctx.storage_buffer("em components", &comps);
         let partials = ctx.storage_zeros("em partials", n_wg as usize * stride);
         let sums = ctx.storage_zeros("em sums", stride);
+        let wv: Vec<f32> = match weights {
+            Some(w) => w.iter().map(|&v| v as f32).collect(),
+            None => vec![1.0; n],
+        };
+        let wb = ctx.storage_buffer("em sample weights", &wv);
         let b1 = ctx.bind_group(
             "em partials",
             &self.partials,
-            &[&params, &sb, &cb, &partials],
+            &[&params, &sb, &cb, &partials, &wb],
         );
         let b2 = ctx.bind_group("em final", &self.finish, &[&params, &partials, &sums]);
         ctx.run_passes(&[

@@ -14,7 +14,9 @@
 //! core to ~1e-6 relative (density grids); divergence values to ~1e-5 relative (acceptance 1e-4).
 
 use super::context::{GpuContext, GpuError, GpuResult, check_finite, workgroups_for};
+use super::em::GpuEm;
 use crate::core::grid::Grid;
+use crate::core::math::logaddexp;
 use crate::core::mixture::Mixture;
 use eframe::wgpu;
 
@@ -70,6 +72,26 @@ pub struct GpuMixtureGrid {
     density: wgpu::ComputePipeline,
     partials: wgpu::ComputePipeline,
     finish: wgpu::ComputePipeline,
+    em: GpuEm,
+}
+
+/// The f-divergences whose grid gradient the GPU computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridFDiv {
+    /// KL(p‖q), f(t) = t ln t.
+    ForwardKl,
+    /// KL(q‖p), f(t) = −ln t.
+    ReverseKl,
+    /// ½KL(p‖m) + ½KL(q‖m), m = (p + q)/2.
+    JensenShannon,
+}
+
+/// Value and gradient with respect to the mixture's flat parameters θ (layout of
+/// `core::mixture`: `[logit, μx, μy, a, b, c]` per component).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridFDivGrad {
+    pub value: f64,
+    pub grad: Vec<f64>,
 }
 
 /// Packs a mixture for the kernel: per component
@@ -119,6 +141,7 @@ impl GpuMixtureGrid {
                 "fdiv_partials",
             )?,
             finish: ctx.compute_pipeline("mixture fdiv_final", MIXTURE_GRID_WGSL, "fdiv_final")?,
+            em: GpuEm::new(ctx)?,
         })
     }
 
@@ -243,6 +266,92 @@ impl GpuMixtureGrid {
         let lp = self.upload_log_density(ctx, log_p)?;
         let lq = self.log_density_buffer(ctx, mix, grid)?;
         self.divergences_from_buffers(ctx, &lp, &lq, grid)
+    }
+
+    /// Value and θ-gradient of a grid f-divergence, by quadrature, as `core::fdiv` defines them:
+    /// ∂/∂θ Σ q f(p/q) ΔA = Σ ΔA q [f(t) − t f′(t)] ∂ln q/∂θ. The cell weights
+    /// v = ΔA q [f − t f′] are formed in f64 from log p and the GPU's log q; the responsibility-
+    /// weighted sums Σ v r_k, Σ v r_k d, Σ v r_k d dᵀ (d = x − μ_k) run on the GPU (the EM kernel
+    /// with weights) and the chain rule to θ (≤ 64 components) in f64:
+    /// with z = L⁻¹d, Z0 = Σ v r, Z1 = L⁻¹S1, Z2 = L⁻¹S2L⁻ᵀ:
+    /// ∂/∂logit_k = Z0_k − w_k Σ v, ∂/∂μ_k = L⁻ᵀZ1, ∂/∂a = Z2₀₀ − (l21/l22) Z2₀₁ − Z0,
+    /// ∂/∂b = Z2₀₁/l22, ∂/∂c = Z2₁₁ − Z0.
+    pub fn fdiv_value_grad(
+        &self,
+        ctx: &GpuContext,
+        kind: GridFDiv,
+        log_p: &[f64],
+        mix: &Mixture,
+        grid: &Grid,
+    ) -> GpuResult<GridFDivGrad> {
+        let divs = self.divergences(ctx, log_p, mix, grid)?;
+        let value = match kind {
+            GridFDiv::ForwardKl => divs.forward_kl,
+            GridFDiv::ReverseKl => divs.reverse_kl,
+            GridFDiv::JensenShannon => divs.jensen_shannon,
+        };
+        let log_q = self.log_density(ctx, mix, grid)?;
+        let area = grid.cell_area();
+        let weights: Vec<f64> = log_p
+            .iter()
+            .zip(&log_q)
+            .map(|(&lp, &lq)| {
+                let lp = lp.max(LOG_DENSITY_FLOOR);
+                match kind {
+                    GridFDiv::ForwardKl => -area * lp.exp(),
+                    GridFDiv::ReverseKl => area * lq.exp() * (1.0 + lq - lp),
+                    GridFDiv::JensenShannon => {
+                        let lm = logaddexp(lp, lq) - std::f64::consts::LN_2;
+                        -0.5 * area * lq.exp() * (lm - lq)
+                    }
+                }
+            })
+            .collect();
+        if weights.iter().any(|w| !w.is_finite()) {
+            return Err(GpuError::NonFinite {
+                what: "f-divergence quadrature weight".into(),
+            });
+        }
+        let centres = grid.centers();
+        let stats = self.em.weighted_stats(ctx, &centres, Some(&weights), mix)?;
+        let total: f64 = weights.iter().sum();
+        let w = mix.weights();
+        let chol = mix.cholesky_factors();
+        let mut grad = Vec::with_capacity(6 * w.len());
+        for ((st, wk), l) in stats.components.iter().zip(&w).zip(&chol) {
+            let [l11, l21, l22] = *l;
+            // Z1 = L⁻¹ S1
+            let z1x = st.s1[0] / l11;
+            let z1y = (st.s1[1] - l21 * z1x) / l22;
+            // M = L⁻¹ S2, Z2 = M L⁻ᵀ = (L⁻¹ Mᵀ)ᵀ
+            let linv = |v: [f64; 2]| {
+                let a = v[0] / l11;
+                [a, (v[1] - l21 * a) / l22]
+            };
+            let m0 = linv([st.s2[0][0], st.s2[1][0]]);
+            let m1 = linv([st.s2[0][1], st.s2[1][1]]);
+            // rows of M: M = [[m0[0], m1[0]], [m0[1], m1[1]]]
+            let r0 = linv([m0[0], m1[0]]);
+            let r1 = linv([m0[1], m1[1]]);
+            let (z00, z01, z11) = (r0[0], r0[1], r1[1]);
+            // L⁻ᵀ Z1
+            let u1 = z1y / l22;
+            let u0 = (z1x - l21 * u1) / l11;
+            grad.extend_from_slice(&[
+                st.n - wk * total,
+                u0,
+                u1,
+                z00 - (l21 / l22) * z01 - st.n,
+                z01 / l22,
+                z11 - st.n,
+            ]);
+        }
+        if grad.iter().any(|g| !g.is_finite()) {
+            return Err(GpuError::NonFinite {
+                what: "f-divergence gradient".into(),
+            });
+        }
+        Ok(GridFDivGrad { value, grad })
     }
 
     /// Seconds per log-density-grid dispatch (timestamps where available), for `divlab bench`.

@@ -1,12 +1,12 @@
 // EM for Gaussian mixtures: E-step responsibilities (log-domain) and the M-step's weighted sums,
 // reduced by a tree in workgroup memory, then across workgroups in a second pass (no float atomics).
 //
-// em_partials (one invocation per sample x_i, 256 per workgroup):
+// em_partials (one invocation per sample x_i with weight v_i, 256 per workgroup):
 //   t_ik = log w_k + log N(x_i; mu_k, L_k L_k^T)        (components packed as in mixture_grid.wgsl)
 //   log q_i = logsumexp_k t_ik,  r_ik = exp(t_ik - log q_i)
 //   for every component k, with d = x_i - mu_k (shifted by the current mean for f32 accuracy):
-//     [sum r, sum r d.x, sum r d.y, sum r d.x d.x, sum r d.x d.y, sum r d.y d.y]
-//   and sum log q_i, written per workgroup to partials[wg * stride + ...], stride = 6K + 1.
+//     [sum v r, sum v r d.x, sum v r d.y, sum v r d.x d.x, sum v r d.x d.y, sum v r d.y d.y]
+//   and sum v log q_i (EM uses v = 1; the grid f-divergence gradient uses quadrature weights), written per workgroup to partials[wg * stride + ...], stride = 6K + 1.
 // em_final (one workgroup per statistic): sums the partials of that statistic across workgroups.
 
 struct Params {
@@ -23,6 +23,7 @@ const NS: u32 = 6u;
 @group(0) @binding(1) var<storage, read> samples: array<vec2<f32>>;
 @group(0) @binding(2) var<storage, read> comps: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(4) var<storage, read> sample_w: array<f32>;
 
 var<workgroup> wcomp: array<f32, 512>;
 var<workgroup> red: array<f32, 1536>;
@@ -43,8 +44,10 @@ fn em_partials(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_inv
     let i = gid.x;
     let in_range = i < params.n;
     var x = vec2<f32>(0.0, 0.0);
+    var wi = 0.0;
     if (in_range) {
         x = samples[i];
+        wi = sample_w[i];
     }
     // log q(x) by a two-pass log-sum-exp over the components
     var m = -3.0e38;
@@ -59,7 +62,7 @@ fn em_partials(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_inv
     for (var kk = 0u; kk < params.k; kk = kk + 1u) {
         var v = array<f32, 6>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         if (in_range) {
-            let r = exp(log_term(x, kk) - log_q);
+            let r = wi * exp(log_term(x, kk) - log_q);
             let d = x - vec2<f32>(wcomp[kk * 8u + 1u], wcomp[kk * 8u + 2u]);
             v[0] = r;
             v[1] = r * d.x;
@@ -90,7 +93,7 @@ fn em_partials(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_inv
     // log-likelihood
     var ll = 0.0;
     if (in_range) {
-        ll = log_q;
+        ll = wi * log_q;
     }
     red[lid.x] = ll;
     for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
