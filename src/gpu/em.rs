@@ -8,6 +8,7 @@
 
 use super::context::{GpuContext, GpuError, GpuResult, check_finite, workgroups_for};
 use super::mixture_grid::pack_components;
+use crate::core::em::COV_FLOOR;
 use crate::core::gaussian::Mat2;
 use crate::core::math::Vec2;
 use crate::core::mixture::Mixture;
@@ -164,21 +165,12 @@ impl GpuEm {
     }
 
     /// One EM iteration: E-step sums on the GPU, closed-form M-step in f64:
-    /// w_k = n_k/N, μ_k ← μ_k + s1_k/n_k, Σ_k = s2_k/n_k − δδᵀ + floor·I (δ = s1_k/n_k).
-    /// A component with n_k < 1e-10·N keeps its mean and covariance (weight floored at 1e-12).
+    /// w_k = n_k/N, μ_k ← μ_k + s1_k/n_k, Σ_k = s2_k/n_k − δδᵀ + `core::em::COV_FLOOR`·I (δ = s1_k/n_k),
+    /// exactly `core::em::em_step`'s update.
+    /// A component with n_k < 1e-10·N keeps its mean and covariance (weight 1e-10).
     /// Returns the mean log-likelihood (1/N) Σ log q(xᵢ) of the mixture *before* the update.
-    pub fn em_step(
-        &self,
-        ctx: &GpuContext,
-        samples: &[Vec2],
-        mix: &mut Mixture,
-        cov_floor: f64,
-    ) -> GpuResult<f64> {
-        if !(cov_floor.is_finite() && cov_floor >= 0.0) {
-            return Err(GpuError::Invalid {
-                reason: format!("cov_floor = {cov_floor} is out of range: valid range is [0, ∞)"),
-            });
-        }
+    pub fn em_step(&self, ctx: &GpuContext, samples: &[Vec2], mix: &mut Mixture) -> GpuResult<f64> {
+        let cov_floor = COV_FLOOR;
         let stats = self.e_step(ctx, samples, mix)?;
         let n = stats.n_samples as f64;
         let old_means = mix.means();
@@ -188,7 +180,7 @@ impl GpuEm {
         let mut covs = Vec::with_capacity(old_means.len());
         for ((st, m), c) in stats.components.iter().zip(&old_means).zip(&old_covs) {
             if st.n < 1e-10 * n {
-                weights.push(1e-12);
+                weights.push(1e-10);
                 means.push(*m);
                 covs.push(*c);
                 continue;
