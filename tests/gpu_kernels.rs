@@ -3,7 +3,7 @@
 //!
 //! Sizes are deliberately not multiples of the 256-wide workgroups (N = 1000, M = 777, 300, 250).
 //! Measured tolerances (lavapipe, llvmpipe; printed by each test with `--nocapture`) are listed in
-//! the doc comment of each kernel's wrapper module.
+//! the doc comment of each kernel's wrapper module (src/gpu/*.rs) and summarised in src/gpu/mod.rs.
 
 use divlab::core::math::Vec2;
 use divlab::core::rng;

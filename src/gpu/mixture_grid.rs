@@ -10,8 +10,11 @@
 //! The log-density grid stays on the GPU ([`GpuMixtureGrid::log_density_buffer`]) so the app can
 //! colour it into a texture without a read-back; tests and the CLI read it back.
 //!
-//! Precision (f32, measured on lavapipe in tests/gpu_kernels.rs): log q and q agree with the f64
-//! core to ~1e-6 relative (density grids); divergence values to ~1e-5 relative (acceptance 1e-4).
+//! Precision (f32, measured on lavapipe in tests/gpu_kernels.rs against `Mixture::log_density`
+//! and `core::fdiv::fdiv_value_grad` with the grid estimator): log q within 7.8e-6 absolute, q
+//! within 5.8e-6 pointwise relative; forward KL / reverse KL / JS values ≤ 3.6e-7 relative and
+//! their θ-gradients ≤ 1.4e-6 relative to the largest entry (presets two_modes, ring8, banana,
+//! 250² grid). Acceptance bound 1e-4.
 
 use super::context::{GpuContext, GpuError, GpuResult, check_finite, workgroups_for};
 use super::em::GpuEm;
