@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{CoreError, CoreResult, check_closed, check_open};
 use super::math::{Vec2, dist2, is_finite2, logsumexp};
-use super::mmd::{Kernel, mmd2_with, witness};
+use super::mmd::{Kernel, self_term, witness_parts};
 use super::rng;
 use super::sinkhorn::{Precision, SinkhornConfig, SinkhornDiagnostics, sinkhorn_divergence_warm};
 use super::sliced::{random_directions, sliced_riesz_grad};
@@ -236,6 +236,8 @@ pub struct ParticleFlow {
     steps_taken: u64,
     adaptive_eta: f64,
     warm: Option<(Vec<f64>, Vec<f64>)>,
+    /// The MMD target self-term bᵀK_yy b and the target points it belongs to.
+    mmd_self_term: Option<(Vec<Vec2>, f64)>,
 }
 
 fn uniform(n: usize) -> Vec<f64> {
@@ -354,6 +356,7 @@ impl ParticleFlow {
             steps_taken: 0,
             adaptive_eta,
             warm: None,
+            mmd_self_term: None,
         })
     }
 
@@ -384,6 +387,7 @@ impl ParticleFlow {
         let mut new_v: Option<Vec<Vec2>> = None;
         let mut new_warm = None;
         let mut new_eta = self.adaptive_eta;
+        let mut new_self_term: Option<f64> = None;
         let (name, value, new_x, eta, diag) = match &self.cfg {
             FlowConfig::Mmd {
                 kernel,
@@ -404,10 +408,26 @@ impl ParticleFlow {
                         })
                         .collect()
                 } else {
-                    x.clone()
+                    Vec::new()
                 };
-                let (_, grad) = witness(&z, x, &a, y, &b, kernel, prec)?;
-                let value = mmd2_with(x, &a, y, &b, kernel, prec)?;
+                // bᵀK_yy b is cached while the target points stay the same.
+                let kyy = match &self.mmd_self_term {
+                    Some((pts, v)) if pts.as_slice() == y => *v,
+                    _ => self_term(y, &b, kernel, prec)?,
+                };
+                new_self_term = Some(kyy);
+                let value_at = |p: &[Vec2]| -> CoreResult<(f64, Vec<Vec2>)> {
+                    let w = witness_parts(p, p, &a, y, &b, kernel, prec)?;
+                    let axx: f64 = w.kx.iter().sum::<f64>() / n as f64;
+                    let axy: f64 = w.ky.iter().sum::<f64>() / n as f64;
+                    Ok((axx - 2.0 * axy + kyy, w.grad))
+                };
+                let (value, grad_x) = value_at(x)?;
+                let grad = if *noise_level > 0.0 {
+                    witness_parts(&z, x, &a, y, &b, kernel, prec)?.grad
+                } else {
+                    grad_x
+                };
                 let mv = |eta: f64| -> Vec<Vec2> {
                     x.iter()
                         .zip(&grad)
@@ -418,9 +438,7 @@ impl ParticleFlow {
                     let mut eta = self.adaptive_eta.min(*step_size);
                     let mut prop = mv(eta);
                     for _ in 0..30 {
-                        if prop.iter().all(|p| is_finite2(*p))
-                            && mmd2_with(&prop, &a, y, &b, kernel, prec)? <= value
-                        {
+                        if prop.iter().all(|p| is_finite2(*p)) && value_at(&prop)?.0 <= value {
                             break;
                         }
                         eta *= 0.5;
@@ -583,6 +601,12 @@ impl ParticleFlow {
             self.warm = new_warm;
         }
         self.adaptive_eta = new_eta;
+        if let Some(v) = new_self_term {
+            let same = matches!(&self.mmd_self_term, Some((p, _)) if p.as_slice() == target.points);
+            if !same {
+                self.mmd_self_term = Some((target.points.to_vec(), v));
+            }
+        }
         self.steps_taken += 1;
         Ok(StepReport {
             objective_name: name.to_owned(),
@@ -893,6 +917,70 @@ mod tests {
             Err(CoreError::NotApplicable { .. })
         ));
         assert_eq!(flow.particles(), x0.as_slice());
+    }
+
+    /// Timing printout (release):
+    /// `cargo test --release --lib core::flows -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn timing_flow_steps() {
+        // The anchor problem of shared/bench/anchors.py: x ~ N(0, 0.3²), y ~ U[−1, 1]².
+        let clouds = |n: usize| {
+            let mut r = rng::seeded(0);
+            let x = cloud(n, 1, [0.0, 0.0], 0.3);
+            let y: Vec<Vec2> = (0..n)
+                .map(|_| {
+                    [
+                        2.0 * rng::uniform(&mut r) - 1.0,
+                        2.0 * rng::uniform(&mut r) - 1.0,
+                    ]
+                })
+                .collect();
+            (x, y)
+        };
+        for n in [2048usize, 8192] {
+            let (x, y) = clouds(n);
+            let cfg = FlowConfig::Mmd {
+                kernel: Kernel::Gaussian { sigma: 0.1 },
+                step_size: 0.01,
+                noise_level: 0.0,
+                adaptive_step: false,
+                target_samples: n,
+            };
+            let mut f = ParticleFlow::new(&cfg, x, 0).unwrap();
+            f.step(&FlowTarget::samples(&y)).unwrap();
+            let reps = if n > 4096 { 3 } else { 10 };
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                f.step(&FlowTarget::samples(&y)).unwrap();
+            }
+            println!(
+                "MMD flow step N=M={n} (Gaussian σ=0.1): {:.2} ms",
+                t.elapsed().as_secs_f64() * 1e3 / reps as f64
+            );
+        }
+        let (x, y) = clouds(4096);
+        let cfg = FlowConfig::Sinkhorn {
+            sinkhorn: SinkhornConfig {
+                epsilon: 0.01,
+                scaling: Some(0.7),
+                max_iters: 2000,
+                tolerance: 1e-3,
+                precision: Precision::F32,
+            },
+            step_size: 0.5,
+            target_samples: 4096,
+        };
+        let mut f = ParticleFlow::new(&cfg, x, 0).unwrap();
+        for k in 0..3 {
+            let t = std::time::Instant::now();
+            let r = f.step(&FlowTarget::samples(&y)).unwrap();
+            println!(
+                "Sinkhorn flow step {k} N=M=4096 ε=0.01: {:.1} ms, diagnostics {:?}",
+                t.elapsed().as_secs_f64() * 1e3,
+                r.sinkhorn
+            );
+        }
     }
 
     #[test]

@@ -108,6 +108,8 @@ fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
 struct Cols {
     pts: Vec<Vec2>,
     w: Vec<f64>,
+    /// The first `nx` columns are the source points, the rest the targets.
+    nx: usize,
     c0: Vec<f32>,
     c1: Vec<f32>,
     w32: Vec<f32>,
@@ -134,15 +136,17 @@ impl Cols {
             w32: w.iter().map(|&v| v as f32).collect(),
             pts,
             w,
+            nx: x.len(),
             centre,
         }
     }
 }
 
+/// Sums over the columns lo..hi of one row: (Σ wⱼ k, Σ wⱼ φ d₀, Σ wⱼ φ d₁), f64.
 #[inline]
-fn row_f64(z: Vec2, cols: &Cols, kernel: &Kernel) -> (f64, Vec2) {
+fn range_f64(z: Vec2, cols: &Cols, lo: usize, hi: usize, kernel: &Kernel) -> (f64, f64, f64) {
     let (mut s, mut g0, mut g1) = (0.0, 0.0, 0.0);
-    for (c, &w) in cols.pts.iter().zip(&cols.w) {
+    for (c, &w) in cols.pts[lo..hi].iter().zip(&cols.w[lo..hi]) {
         let d0 = z[0] - c[0];
         let d1 = z[1] - c[1];
         let (k, phi) = kernel.eval(d0 * d0 + d1 * d1);
@@ -150,17 +154,36 @@ fn row_f64(z: Vec2, cols: &Cols, kernel: &Kernel) -> (f64, Vec2) {
         g0 += w * phi * d0;
         g1 += w * phi * d1;
     }
-    (s, [g0, g1])
+    (s, g0, g1)
+}
+
+/// (Σ over the x columns, Σ over the y columns, gradient) of the signed witness sum at z.
+#[inline]
+fn row_f64(z: Vec2, cols: &Cols, kernel: &Kernel) -> (f64, f64, Vec2) {
+    let m = cols.w.len();
+    let (sx, gx0, gx1) = range_f64(z, cols, 0, cols.nx, kernel);
+    let (sy, gy0, gy1) = range_f64(z, cols, cols.nx, m, kernel);
+    (sx, sy, [gx0 + gy0, gx1 + gy1])
 }
 
 const LANES: usize = 8;
 const BLOCK: usize = 256;
 
-/// f32 inner loop: `kf(r2) -> (k, φ)`; lanes of 8, f32 blocks of 256 columns summed into f64.
+/// f32 inner loop over the columns lo..hi: `kf(r2) -> (k, φ)`; lanes of 8, f32 blocks of 256
+/// columns summed into f64.
 #[inline(always)]
-fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: K) -> (f64, Vec2) {
-    let (z0, z1) = (z[0] as f32, z[1] as f32);
-    let m = cols.w32.len();
+fn range_f32<K: Fn(f32) -> (f32, f32)>(
+    z: [f32; 2],
+    cols: &Cols,
+    lo: usize,
+    hi: usize,
+    kf: &K,
+) -> (f64, f64, f64) {
+    let (z0, z1) = (z[0], z[1]);
+    let c0 = &cols.c0[lo..hi];
+    let c1 = &cols.c1[lo..hi];
+    let w32 = &cols.w32[lo..hi];
+    let m = hi - lo;
     let full = m - m % LANES;
     let (mut s, mut g0, mut g1) = (0f64, 0f64, 0f64);
     let mut start = 0;
@@ -172,10 +195,10 @@ fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: K) -> (f64, Vec2)
         for j0 in (start..end).step_by(LANES) {
             for l in 0..LANES {
                 let j = j0 + l;
-                let d0 = z0 - cols.c0[j];
-                let d1 = z1 - cols.c1[j];
+                let d0 = z0 - c0[j];
+                let d1 = z1 - c1[j];
                 let (k, phi) = kf(d0 * d0 + d1 * d1);
-                let w = cols.w32[j];
+                let w = w32[j];
                 acc[l] += w * k;
                 a0[l] += w * phi * d0;
                 a1[l] += w * phi * d1;
@@ -189,15 +212,24 @@ fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: K) -> (f64, Vec2)
         start = end;
     }
     for j in full..m {
-        let d0 = z0 - cols.c0[j];
-        let d1 = z1 - cols.c1[j];
+        let d0 = z0 - c0[j];
+        let d1 = z1 - c1[j];
         let (k, phi) = kf(d0 * d0 + d1 * d1);
-        let w = cols.w32[j];
+        let w = w32[j];
         s += f64::from(w * k);
         g0 += f64::from(w * phi * d0);
         g1 += f64::from(w * phi * d1);
     }
-    (s, [g0, g1])
+    (s, g0, g1)
+}
+
+#[inline(always)]
+fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: K) -> (f64, f64, Vec2) {
+    let zf = [z[0] as f32, z[1] as f32];
+    let m = cols.w32.len();
+    let (sx, gx0, gx1) = range_f32(zf, cols, 0, cols.nx, &kf);
+    let (sy, gy0, gy1) = range_f32(zf, cols, cols.nx, m, &kf);
+    (sx, sy, [gx0 + gy0, gx1 + gy1])
 }
 
 fn witness_rows(
@@ -205,7 +237,7 @@ fn witness_rows(
     cols: &Cols,
     kernel: &Kernel,
     precision: Precision,
-) -> Vec<(f64, Vec2)> {
+) -> Vec<(f64, f64, Vec2)> {
     let c = cols.centre;
     let zc = |p: &Vec2| [p[0] - c[0], p[1] - c[1]];
     match (precision, *kernel) {
@@ -248,6 +280,51 @@ fn witness_rows(
     }
 }
 
+/// The witness split into its two halves at points z: kx(z) = Σᵢ aᵢ k(z, xᵢ),
+/// ky(z) = Σⱼ bⱼ k(z, yⱼ) (so w = kx − ky), and ∇w(z).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WitnessParts {
+    pub kx: Vec<f64>,
+    pub ky: Vec<f64>,
+    pub grad: Vec<Vec2>,
+}
+
+/// [`WitnessParts`] at the points z (module docs), in f64 or f32.
+pub fn witness_parts(
+    z: &[Vec2],
+    x: &[Vec2],
+    a: &[f64],
+    y: &[Vec2],
+    b: &[f64],
+    kernel: &Kernel,
+    precision: Precision,
+) -> CoreResult<WitnessParts> {
+    kernel.validate()?;
+    check_cloud("source", x, a)?;
+    check_cloud("target", y, b)?;
+    if let Some(i) = z.iter().position(|p| !is_finite2(*p)) {
+        return Err(CoreError::non_finite(format!("evaluation point {i}")));
+    }
+    let cols = Cols::new(x, a, y, b);
+    let rows = witness_rows(z, &cols, kernel, precision);
+    let mut out = WitnessParts {
+        kx: Vec::with_capacity(z.len()),
+        ky: Vec::with_capacity(z.len()),
+        grad: Vec::with_capacity(z.len()),
+    };
+    for (sx, sy, g) in rows {
+        out.kx.push(sx);
+        out.ky.push(-sy);
+        out.grad.push(g);
+    }
+    if out.kx.iter().chain(&out.ky).any(|v| !v.is_finite())
+        || out.grad.iter().any(|v| !is_finite2(*v))
+    {
+        return Err(CoreError::non_finite("MMD witness"));
+    }
+    Ok(out)
+}
+
 /// The witness w(z) and its gradient ∇w(z) at the points z (module docs), in f64 or f32.
 pub fn witness(
     z: &[Vec2],
@@ -258,19 +335,22 @@ pub fn witness(
     kernel: &Kernel,
     precision: Precision,
 ) -> CoreResult<(Vec<f64>, Vec<Vec2>)> {
+    let p = witness_parts(z, x, a, y, b, kernel, precision)?;
+    Ok((p.kx.iter().zip(&p.ky).map(|(u, v)| u - v).collect(), p.grad))
+}
+
+/// The self-term bᵀK_yy b of one cloud (constant along a flow toward a fixed target).
+pub fn self_term(y: &[Vec2], b: &[f64], kernel: &Kernel, precision: Precision) -> CoreResult<f64> {
     kernel.validate()?;
-    check_cloud("source", x, a)?;
     check_cloud("target", y, b)?;
-    if let Some(i) = z.iter().position(|p| !is_finite2(*p)) {
-        return Err(CoreError::non_finite(format!("evaluation point {i}")));
+    let cols = Cols::new(y, b, &[], &[]);
+    let rows = witness_rows(y, &cols, kernel, precision);
+    let v: f64 = rows.iter().zip(b).map(|(r, bi)| bi * r.0).sum();
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(CoreError::non_finite("MMD self-term"))
     }
-    let cols = Cols::new(x, a, y, b);
-    let rows = witness_rows(z, &cols, kernel, precision);
-    let (w, g): (Vec<f64>, Vec<Vec2>) = rows.into_iter().unzip();
-    if w.iter().any(|v| !v.is_finite()) || g.iter().any(|v| !is_finite2(*v)) {
-        return Err(CoreError::non_finite("MMD witness"));
-    }
-    Ok((w, g))
 }
 
 /// MMD²(α, β), weighted V-statistic, f64.
@@ -459,6 +539,22 @@ mod tests {
                 .map(|(p, q)| (p[0] - q[0]).abs().max((p[1] - q[1]).abs()))
                 .fold(0.0, f64::max);
             assert!(err < 1e-5 * gmax, "{k:?}: gradient error {err} of {gmax}");
+        }
+    }
+
+    #[test]
+    fn witness_parts_and_self_term_recompose_mmd2() {
+        let (x, a) = cloud(40, 7, 0.0);
+        let (y, b) = cloud(33, 8, 0.5);
+        for k in kernels() {
+            for prec in [Precision::F64, Precision::F32] {
+                let w = witness_parts(&x, &x, &a, &y, &b, &k, prec).unwrap();
+                let axx: f64 = a.iter().zip(&w.kx).map(|(p, q)| p * q).sum();
+                let axy: f64 = a.iter().zip(&w.ky).map(|(p, q)| p * q).sum();
+                let v = axx - 2.0 * axy + self_term(&y, &b, &k, prec).unwrap();
+                let r = mmd2(&x, &a, &y, &b, &k).unwrap();
+                assert!((v - r).abs() < 1e-5 * r, "{k:?} {prec:?}: {v} vs {r}");
+            }
         }
     }
 
