@@ -24,10 +24,13 @@
 //! helpers so that tiny q (e.g. 40σ from a narrow component) never yields 0·∞.
 //!
 //! # Estimators
-//! - `grid`: midpoint rule on a `resolution²` grid over the scene box. The value and the
-//!   gradient are those of the discretized integral (so finite differences match exactly); the
-//!   masses of p and q outside the box (1 − Σ cell mass; can be slightly negative from quadrature
-//!   error) are reported.
+//! - `grid`: midpoint rule on a `resolution²` grid over the scene box plus one outer cell that
+//!   holds the remaining masses `M_p = 1 − Σ p·area`, `M_q = 1 − Σ q·area` (floored at 1e-12)
+//!   and contributes `M_q f(M_p/M_q)`. The outer cell keeps the discretized masses summing to
+//!   one (so Rényi is exactly 0 at q = p) and stops a model from lowering e.g. reverse KL by
+//!   moving its mass out of the box. The value and gradient are those of this discretization (so
+//!   finite differences match exactly); `M_p`, `M_q` (unfloored; slightly negative values are
+//!   quadrature error) are reported as the missed masses.
 //! - `monte_carlo`: `samples / K` (at least 1) reparameterized samples per component,
 //!   `x = μ_k + L_k ε`, weights `w_k / n` (stratified, weights exact). The gradient is the exact
 //!   gradient of that estimate for the drawn ε (pathwise through x plus the explicit dependence
@@ -505,8 +508,7 @@ pub fn fdiv_value_grad(
     let raw = match *est {
         Estimator::Grid { resolution } => {
             let grid = Grid::square(*bbox, resolution)?;
-            let raw = grid_estimate(generator.as_ref(), p, &grid, q, true)?;
-            renyi_box_normalize(kind, p, &grid, q, raw, true)?
+            grid_estimate(generator.as_ref(), p, &grid, q, true)?
         }
         Estimator::MonteCarlo { samples } => {
             let n_per = (samples / q.n_components()).max(1);
@@ -517,53 +519,6 @@ pub fn fdiv_value_grad(
         }
     };
     finish(kind, raw)
-}
-
-/// f ≡ 1: its grid integral is the mass of q in the box, its gradient that mass's gradient.
-struct MassOfQ;
-impl FDivergence for MassOfQ {
-    fn f(&self, _t: f64) -> f64 {
-        1.0
-    }
-    fn f_prime(&self, _t: f64) -> f64 {
-        0.0
-    }
-    fn q_term(&self, _lp: f64, lq: f64) -> (f64, f64) {
-        let q = lq.exp();
-        (q, q)
-    }
-}
-
-/// On the grid, Rényi is computed between p and q restricted to the box and renormalized:
-/// I ← I / (P^α Q^{1−α}) with P, Q the masses in the box, so that it is exactly 0 at q = p and
-/// continuous at α → 1 (otherwise ln(1 − missed mass)/(α − 1) would dominate near α = 1).
-fn renyi_box_normalize(
-    kind: &FDivKind,
-    p: &DensityTarget,
-    grid: &Grid,
-    q: &Mixture,
-    mut raw: FDivValue,
-    want_grad: bool,
-) -> CoreResult<FDivValue> {
-    let Some(alpha) = kind.renyi_alpha() else {
-        return Ok(raw);
-    };
-    let mass = grid_estimate(&MassOfQ, p, grid, q, want_grad)?;
-    let big_p = 1.0 - raw.missed_mass_p;
-    let big_q = mass.value;
-    if !(big_p > 0.0 && big_q > 0.0) {
-        return Err(CoreError::non_finite(
-            "Rényi: p or q has no mass in the box".to_string(),
-        ));
-    }
-    let i = raw.value;
-    let scale = big_p.powf(alpha) * big_q.powf(1.0 - alpha);
-    raw.value = i / scale;
-    // ∂(I/scale) = ∂I/scale − (1−α) (I/scale) ∂Q/Q.
-    for (g, gq) in raw.grad.iter_mut().zip(&mass.grad) {
-        *g = *g / scale - (1.0 - alpha) * raw.value * gq / big_q;
-    }
-    Ok(raw)
 }
 
 /// Applies the Rényi map when needed and checks finiteness.
@@ -614,47 +569,79 @@ pub fn grid_estimate(
     let k = q.n_components();
     let nx = grid.nx;
     // One partial result per row, summed serially afterwards: deterministic for any thread count.
-    let rows: Vec<(f64, f64, f64, Vec<f64>)> = (0..grid.ny)
+    // Per row: Σ terms, Σ p, Σ q, Σ d ∂ln q/∂θ, Σ q ∂ln q/∂θ (for the outer cell).
+    type Row = (f64, f64, f64, Vec<f64>, Vec<f64>);
+    let rows: Vec<Row> = (0..grid.ny)
         .into_par_iter()
         .map(|i| {
             let mut terms = vec![0.0; k];
             let mut g = if want_grad { vec![0.0; np] } else { Vec::new() };
+            let mut gq = if want_grad { vec![0.0; np] } else { Vec::new() };
             let (mut v, mut mp, mut mq) = (0.0, 0.0, 0.0);
             for j in 0..nx {
                 let x = grid.center(i, j);
                 let lp = lp_all[i * nx + j];
                 let lq = q.log_density_terms(x, &mut terms[..k]);
                 let (t, d) = f.q_term(lp, lq);
+                let qv = lq.exp();
                 v += t;
                 mp += lp.exp();
-                mq += lq.exp();
-                if want_grad && d != 0.0 {
-                    q.add_grad_log_density(x, &terms[..k], lq, d, &mut g);
+                mq += qv;
+                if want_grad {
+                    if d != 0.0 {
+                        q.add_grad_log_density(x, &terms[..k], lq, d, &mut g);
+                    }
+                    if qv != 0.0 {
+                        q.add_grad_log_density(x, &terms[..k], lq, qv, &mut gq);
+                    }
                 }
             }
-            (v, mp, mq, g)
+            (v, mp, mq, g, gq)
         })
         .collect();
     let area = grid.cell_area();
     let mut value = 0.0;
     let (mut mp, mut mq) = (0.0, 0.0);
     let mut grad = vec![0.0; if want_grad { np } else { 0 }];
-    for (v, a, b, g) in rows {
+    let mut grad_mass_q = vec![0.0; if want_grad { np } else { 0 }];
+    for (v, a, b, g, gq) in rows {
         value += v;
         mp += a;
         mq += b;
         for (o, x) in grad.iter_mut().zip(&g) {
             *o += x;
         }
+        for (o, x) in grad_mass_q.iter_mut().zip(&gq) {
+            *o += x;
+        }
     }
+    let missed_p = 1.0 - mp * area;
+    let missed_q = 1.0 - mq * area;
+    // The outer cell: everything outside the box, holding the remaining masses of p and q
+    // (floored at 1e-12). Its term M_q f(M_p/M_q) is the coarse-grained outside contribution (a
+    // lower bound of the true one by the data-processing inequality); without it a model could
+    // lower e.g. reverse KL by moving its mass out of the box.
+    const OUTER_FLOOR: f64 = 1e-12;
+    let (outer_v, outer_d) = f.q_term(
+        missed_p.max(OUTER_FLOOR).ln(),
+        missed_q.max(OUTER_FLOOR).ln(),
+    );
+    value = value * area + outer_v;
     for g in &mut grad {
         *g *= area;
     }
+    if want_grad && missed_q > OUTER_FLOOR && outer_d != 0.0 {
+        // ∂(outer)/∂θ = (d/M_q) ∂M_q/∂θ with ∂M_q/∂θ = −area Σ q ∂ln q/∂θ.
+        let c = -outer_d / missed_q * area;
+        for (g, gm) in grad.iter_mut().zip(&grad_mass_q) {
+            *g += c * gm;
+        }
+    }
     Ok(FDivValue {
-        value: value * area,
+        value,
         grad,
-        missed_mass_p: 1.0 - mp * area,
-        missed_mass_q: 1.0 - mq * area,
+        missed_mass_p: missed_p,
+        missed_mass_q: missed_q,
         std_error: None,
     })
 }
@@ -763,7 +750,6 @@ pub fn fdiv_value_grid(
     let grid = Grid::square(*bbox, resolution)?;
     let generator = kind.generator();
     let raw = grid_estimate(generator.as_ref(), p, &grid, q, false)?;
-    let raw = renyi_box_normalize(kind, p, &grid, q, raw, false)?;
     finish(kind, raw)
 }
 
@@ -939,10 +925,9 @@ mod tests {
             let got = val(FDivKind::Alpha { alpha: a });
             assert!((got - want).abs() < 1e-3 * want, "α = {a}: {got} vs {want}");
         }
-        // On the grid the α = 1 form is ∫ p ln(p/q) − p + q, which adds (missed_p − missed_q).
-        let fv = fdiv_value_grid(&FDivKind::ForwardKl, p, &b, &q, 128).unwrap();
-        let shift = fv.missed_mass_p - fv.missed_mass_q;
-        assert!((val(FDivKind::Alpha { alpha: 1.0 }) - (fkl + shift)).abs() < 1e-9);
+        // With the outer cell the discretized masses sum to one, so the α = 1 form
+        // ∫ p ln(p/q) − p + q equals forward KL exactly.
+        assert!((val(FDivKind::Alpha { alpha: 1.0 }) - fkl).abs() < 1e-9);
         assert!((val(FDivKind::Renyi { alpha: 1.0 + 1e-4 }) - fkl).abs() < 1e-3 * fkl);
         let h = val(FDivKind::SquaredHellinger);
         assert!((val(FDivKind::Alpha { alpha: 0.5 }) - 4.0 * h).abs() < 1e-6 * h);

@@ -1,0 +1,775 @@
+//! Fitting objectives: every divergence usable to fit the mixture q to the target p, as a value
+//! and a gradient w.r.t. q's θ, and [`measure_all`], which evaluates every divergence at once.
+//!
+//! Conventions are those of the modules the objectives come from: [`super::fdiv`] (D(p‖q) =
+//! ∫ q f(p/q), p target, q model), [`super::closed_form`] (Cauchy–Schwarz, Gaussian MMD² between
+//! mixtures), [`super::mmd`] (weighted V-statistic MMD²), [`super::sinkhorn`] (debiased S_ε with
+//! cost |x − y|²) and [`super::sliced`]. Sample-based objectives use a stratified reparameterized
+//! batch of q ([`Mixture::reparam_batch`]) and chain their point and weight gradients to θ with
+//! [`super::mixture::ReparamBatch::pullback`].
+
+use serde::{Deserialize, Serialize};
+
+use super::closed_form::{
+    bures_wasserstein2, cauchy_schwarz_grid, cauchy_schwarz_mixtures, kl_gaussians,
+    mmd2_gaussian_mixtures,
+};
+use super::error::{CoreError, CoreResult, check_open};
+use super::fdiv::{Estimator, FDivKind, fdiv_value_grad, fdiv_value_grid};
+use super::gaussian::Gaussian;
+use super::math::Vec2;
+use super::mixture::Mixture;
+use super::mmd::{Kernel, mmd2, mmd2_grad};
+use super::rng::{Rng, index, substream};
+use super::sinkhorn::{SinkhornConfig, sinkhorn_divergence};
+use super::sliced::{random_directions, sliced_riesz_grad, sliced_wasserstein2};
+use super::target::Target;
+
+fn d_resolution() -> usize {
+    256
+}
+fn d_samples() -> usize {
+    1024
+}
+fn d_directions() -> usize {
+    64
+}
+
+/// What to minimize.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Objective {
+    /// An f-divergence D_f(p‖q) (needs p's density).
+    FDivergence {
+        divergence: FDivKind,
+        #[serde(default)]
+        estimator: Estimator,
+    },
+    /// Cross-entropy −E_p[ln q] = KL(p‖q) + H(p): forward KL up to a constant, from target
+    /// samples (`samples` per step from a density target; the points of a sample target, or a
+    /// random subset of `samples` of them). The maximum-likelihood objective EM also optimizes.
+    CrossEntropy {
+        #[serde(default = "d_samples")]
+        samples: usize,
+    },
+    /// Cauchy–Schwarz divergence: closed form when p is a Gaussian mixture, otherwise by the grid.
+    CauchySchwarz {
+        #[serde(default = "d_resolution")]
+        resolution: usize,
+    },
+    /// Gaussian-kernel MMD² in closed form (p must be a Gaussian mixture).
+    MmdGaussianClosedForm { sigma: f64 },
+    /// MMD² from samples with any kernel of [`super::mmd`].
+    Mmd {
+        kernel: Kernel,
+        /// Samples of q per step (stratified over components).
+        #[serde(default = "d_samples")]
+        samples: usize,
+        /// Samples of p per step.
+        #[serde(default = "d_samples")]
+        target_samples: usize,
+    },
+    /// Debiased Sinkhorn divergence S_ε from samples.
+    Sinkhorn {
+        #[serde(default)]
+        config: SinkhornConfig,
+        #[serde(default = "d_samples")]
+        samples: usize,
+        #[serde(default = "d_samples")]
+        target_samples: usize,
+    },
+    /// Sliced energy MMD² (Riesz r = 1) from samples over `directions` random slices. Its
+    /// gradient reaches the means and covariances; the weights are not fitted (the sliced
+    /// estimator gives no weight gradient).
+    SlicedEnergy {
+        #[serde(default = "d_directions")]
+        directions: usize,
+        #[serde(default = "d_samples")]
+        samples: usize,
+        #[serde(default = "d_samples")]
+        target_samples: usize,
+    },
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Self::FDivergence {
+            divergence: FDivKind::ForwardKl,
+            estimator: Estimator::default(),
+        }
+    }
+}
+
+fn check_count(name: &str, v: usize, lo: usize, hi: usize) -> CoreResult<()> {
+    if (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(CoreError::param(name, v as f64, format!("[{lo}, {hi}]")))
+    }
+}
+
+impl Objective {
+    pub fn validate(&self) -> CoreResult<()> {
+        match self {
+            Self::FDivergence {
+                divergence,
+                estimator,
+            } => {
+                divergence.validate()?;
+                estimator.validate()
+            }
+            Self::CrossEntropy { samples } => {
+                check_count("objective.samples", *samples, 1, 10_000_000)
+            }
+            Self::CauchySchwarz { resolution } => {
+                check_count("objective.resolution", *resolution, 8, 4096)
+            }
+            Self::MmdGaussianClosedForm { sigma } => {
+                check_open("objective.sigma", *sigma, 0.0, f64::INFINITY).map(|_| ())
+            }
+            Self::Mmd {
+                kernel,
+                samples,
+                target_samples,
+            } => {
+                kernel.validate()?;
+                check_count("objective.samples", *samples, 1, 1_000_000)?;
+                check_count("objective.target_samples", *target_samples, 1, 1_000_000)
+            }
+            Self::Sinkhorn {
+                config,
+                samples,
+                target_samples,
+            } => {
+                config.validate()?;
+                check_count("objective.samples", *samples, 1, 1_000_000)?;
+                check_count("objective.target_samples", *target_samples, 1, 1_000_000)
+            }
+            Self::SlicedEnergy {
+                directions,
+                samples,
+                target_samples,
+            } => {
+                check_count("objective.directions", *directions, 1, 100_000)?;
+                check_count("objective.samples", *samples, 1, 1_000_000)?;
+                check_count("objective.target_samples", *target_samples, 1, 1_000_000)
+            }
+        }
+    }
+
+    /// A display name.
+    pub fn name(&self) -> String {
+        match self {
+            Self::FDivergence {
+                divergence,
+                estimator,
+            } => match estimator {
+                Estimator::Grid { resolution } => {
+                    format!("{} (grid {resolution}²)", divergence.name())
+                }
+                Estimator::MonteCarlo { samples } => {
+                    format!("{} (Monte Carlo, {samples} samples)", divergence.name())
+                }
+            },
+            Self::CrossEntropy { .. } => "cross-entropy −E_p ln q".into(),
+            Self::CauchySchwarz { .. } => "Cauchy–Schwarz".into(),
+            Self::MmdGaussianClosedForm { sigma } => {
+                format!("MMD² Gaussian σ = {sigma} (closed form)")
+            }
+            Self::Mmd { kernel, .. } => format!("MMD² {kernel:?} (samples)"),
+            Self::Sinkhorn { config, .. } => format!("Sinkhorn S_ε, ε = {}", config.epsilon),
+            Self::SlicedEnergy { directions, .. } => {
+                format!("sliced energy MMD² ({directions} slices)")
+            }
+        }
+    }
+
+    /// The objective's value and its gradient w.r.t. θ of `q` (layout in
+    /// [`crate::core::mixture`]). NotApplicable (with the reason) where the target lacks what
+    /// the objective needs.
+    pub fn value_and_grad(
+        &self,
+        target: &Target,
+        q: &Mixture,
+        rng: &mut Rng,
+    ) -> CoreResult<(f64, Vec<f64>)> {
+        self.validate()?;
+        match self {
+            Self::FDivergence {
+                divergence,
+                estimator,
+            } => {
+                let p = target.density().ok_or_else(|| {
+                    CoreError::not_applicable(format!(
+                        "{} needs the target's density, and '{}' is only samples (use cross_entropy, EM, MMD, Sinkhorn or sliced objectives)",
+                        divergence.name(),
+                        target.name()
+                    ))
+                })?;
+                let v = fdiv_value_grad(divergence, p, &target.bbox(), q, estimator, rng)?;
+                Ok((v.value, v.grad))
+            }
+            Self::CrossEntropy { samples } => {
+                let xs = target_points(target, *samples, rng);
+                cross_entropy(&xs, q)
+            }
+            Self::CauchySchwarz { resolution } => {
+                let p = target.density().ok_or_else(|| {
+                    CoreError::not_applicable(format!(
+                        "Cauchy–Schwarz needs the target's density ('{}' is only samples)",
+                        target.name()
+                    ))
+                })?;
+                match p.as_mixture() {
+                    Some(pm) => cauchy_schwarz_mixtures(pm, q),
+                    None => cauchy_schwarz_grid(p, &target.bbox(), q, *resolution),
+                }
+            }
+            Self::MmdGaussianClosedForm { sigma } => {
+                let pm = target.density().and_then(|d| d.as_mixture()).ok_or_else(|| {
+                    CoreError::not_applicable(format!(
+                        "the closed-form MMD² needs a Gaussian-mixture target ('{}' is not one; use the sample-based mmd)",
+                        target.name()
+                    ))
+                })?;
+                mmd2_gaussian_mixtures(pm, q, *sigma)
+            }
+            Self::Mmd {
+                kernel,
+                samples,
+                target_samples,
+            } => {
+                let (batch, ys, b) = batches(target, q, *samples, *target_samples, rng)?;
+                let (v, gx, ga) = mmd2_grad(&batch.points, &batch.weights, &ys, &b, kernel)?;
+                Ok((v, batch.pullback(q, &gx, &ga)?))
+            }
+            Self::Sinkhorn {
+                config,
+                samples,
+                target_samples,
+            } => {
+                let (batch, ys, b) = batches(target, q, *samples, *target_samples, rng)?;
+                let s = sinkhorn_divergence(&batch.points, &batch.weights, &ys, &b, config)?;
+                Ok((s.value, batch.pullback(q, &s.grad_x, &s.grad_a)?))
+            }
+            Self::SlicedEnergy {
+                directions,
+                samples,
+                target_samples,
+            } => {
+                let (batch, ys, b) = batches(target, q, *samples, *target_samples, rng)?;
+                let dirs = random_directions(*directions, rng);
+                let (v, gx) = sliced_riesz_grad(&batch.points, &batch.weights, &ys, &b, &dirs)?;
+                let zeros = vec![0.0; batch.points.len()];
+                let mut g = batch.pullback(q, &gx, &zeros)?;
+                // No weight gradient from the sliced estimator: leave the logits alone.
+                for k in 0..q.n_components() {
+                    g[k * super::mixture::PARAMS_PER_COMPONENT] = 0.0;
+                }
+                Ok((v, g))
+            }
+        }
+    }
+}
+
+/// `n` target points: exact samples of a density target, or the points of a sample target (all of
+/// them when there are at most `n`, else `n` drawn with replacement).
+fn target_points(target: &Target, n: usize, rng: &mut Rng) -> Vec<Vec2> {
+    match target.points() {
+        Some(p) if p.len() <= n => p.to_vec(),
+        Some(p) => (0..n).map(|_| p[index(rng, p.len())]).collect(),
+        None => target.sample(n, rng),
+    }
+}
+
+/// A stratified batch of q and uniformly weighted target points.
+fn batches(
+    target: &Target,
+    q: &Mixture,
+    samples: usize,
+    target_samples: usize,
+    rng: &mut Rng,
+) -> CoreResult<(super::mixture::ReparamBatch, Vec<Vec2>, Vec<f64>)> {
+    let n_per = (samples / q.n_components()).max(1);
+    let batch = q.reparam_batch(n_per, rng)?;
+    let ys = target_points(target, target_samples, rng);
+    let b = vec![1.0 / ys.len() as f64; ys.len()];
+    Ok((batch, ys, b))
+}
+
+/// −(1/N) Σ ln q(xᵢ) and its gradient w.r.t. θ.
+pub fn cross_entropy(xs: &[Vec2], q: &Mixture) -> CoreResult<(f64, Vec<f64>)> {
+    if xs.is_empty() {
+        return Err(CoreError::invalid(
+            "cross-entropy needs at least one target point",
+        ));
+    }
+    let n = xs.len() as f64;
+    let mut g = vec![0.0; q.n_params()];
+    let mut terms = vec![0.0; q.n_components()];
+    let mut v = 0.0;
+    for x in xs {
+        let lq = q.log_density_terms(*x, &mut terms);
+        v -= lq / n;
+        q.add_grad_log_density(*x, &terms, lq, -1.0 / n, &mut g);
+    }
+    if !v.is_finite() || g.iter().any(|x| !x.is_finite()) {
+        return Err(CoreError::non_finite(
+            "cross-entropy (q is numerically zero at a target point)",
+        ));
+    }
+    Ok((v, g))
+}
+
+/// A measured value with what it missed and free-form diagnostics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct MeasuredValue {
+    pub value: f64,
+    /// Mass of p outside the integration box (grid estimates), if relevant.
+    pub missed_mass: Option<f64>,
+    pub diagnostics: Option<String>,
+}
+
+/// One divergence of [`measure_all`]: a value, or the reason it does not apply / failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct Measurement {
+    pub name: String,
+    pub result: Result<MeasuredValue, String>,
+}
+
+/// Settings of [`measure_all_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureSettings {
+    /// Grid resolution of the f-divergences and of the grid Cauchy–Schwarz.
+    pub resolution: usize,
+    /// Samples of q and of p for the sample-based divergences.
+    pub samples: usize,
+    /// Slices of the sliced Wasserstein distance.
+    pub directions: usize,
+}
+
+impl Default for MeasureSettings {
+    fn default() -> Self {
+        Self {
+            resolution: 256,
+            samples: 1000,
+            directions: 64,
+        }
+    }
+}
+
+/// Every divergence between the target and q with default settings (see [`measure_all_with`]).
+pub fn measure_all(target: &Target, q: &Mixture, seed: u64) -> Vec<Measurement> {
+    measure_all_with(target, q, seed, &MeasureSettings::default())
+}
+
+/// Every divergence between the target and q, each with its own random sub-stream of `seed`:
+/// the f-divergences by the grid (value and missed mass of p), the cross-entropy, Cauchy–Schwarz,
+/// the closed-form Gaussian MMD² (σ = 10% of the box's smaller side), KL and Bures–Wasserstein
+/// between Gaussians (when p and q both are single Gaussians), the sample-based MMD² with the four
+/// kernels (same σ; IMQ c = σ; Laplace σ; energy r = 1), the Sinkhorn divergence
+/// (ε = (5% of the box's smaller side)²), and the sliced Wasserstein-2 distance.
+pub fn measure_all_with(
+    target: &Target,
+    q: &Mixture,
+    seed: u64,
+    s: &MeasureSettings,
+) -> Vec<Measurement> {
+    let mut out = Vec::new();
+    let bbox = target.bbox();
+    let side = bbox.width().min(bbox.height());
+    let sigma = 0.1 * side;
+    let push = |out: &mut Vec<Measurement>, name: String, r: CoreResult<MeasuredValue>| {
+        out.push(Measurement {
+            name,
+            result: r.map_err(|e| e.to_string()),
+        });
+    };
+    let plain = |v: f64| MeasuredValue {
+        value: v,
+        missed_mass: None,
+        diagnostics: None,
+    };
+    let mut kinds = FDivKind::all();
+    kinds.extend([
+        FDivKind::Alpha { alpha: -1.0 },
+        FDivKind::Alpha { alpha: 2.0 },
+    ]);
+    for kind in kinds {
+        let r = match target.density() {
+            Some(p) => fdiv_value_grid(&kind, p, &bbox, q, s.resolution).map(|v| MeasuredValue {
+                value: v.value,
+                missed_mass: Some(v.missed_mass_p),
+                diagnostics: Some(format!(
+                    "grid {}², mass of q outside the box {:.3e}",
+                    s.resolution, v.missed_mass_q
+                )),
+            }),
+            None => Err(CoreError::not_applicable(format!(
+                "{} needs the target's density; '{}' is only samples",
+                kind.name(),
+                target.name()
+            ))),
+        };
+        push(&mut out, kind.name(), r);
+    }
+    let mut stream = 0u64;
+    let mut next_rng = || {
+        stream += 1;
+        substream(seed, stream)
+    };
+    let mut rng = next_rng();
+    let xs = target_points(target, s.samples, &mut rng);
+    push(
+        &mut out,
+        "cross-entropy −E_p ln q".into(),
+        cross_entropy(&xs, q).map(|(v, _)| MeasuredValue {
+            value: v,
+            missed_mass: None,
+            diagnostics: Some(format!("{} target points", xs.len())),
+        }),
+    );
+    let cs = Objective::CauchySchwarz {
+        resolution: s.resolution,
+    };
+    let cs_kind = match target.density().and_then(|d| d.as_mixture()) {
+        Some(_) => "closed form",
+        None => "grid",
+    };
+    push(
+        &mut out,
+        "Cauchy–Schwarz".into(),
+        cs.value_and_grad(target, q, &mut next_rng())
+            .map(|(v, _)| MeasuredValue {
+                value: v,
+                missed_mass: None,
+                diagnostics: Some(cs_kind.into()),
+            }),
+    );
+    push(
+        &mut out,
+        format!("MMD² Gaussian σ = {sigma:.4} (closed form)"),
+        Objective::MmdGaussianClosedForm { sigma }
+            .value_and_grad(target, q, &mut next_rng())
+            .map(|(v, _)| plain(v)),
+    );
+    // Gaussians.
+    let single_p = target
+        .density()
+        .and_then(|d| d.as_mixture())
+        .filter(|m| m.n_components() == 1)
+        .map(|m| Gaussian {
+            mean: m.means()[0],
+            cov: m.covariances()[0],
+        });
+    let single_q = (q.n_components() == 1).then(|| Gaussian {
+        mean: q.means()[0],
+        cov: q.covariances()[0],
+    });
+    let both = match (&single_p, &single_q) {
+        (Some(a), Some(b)) => Ok((a.clone(), b.clone())),
+        _ => Err(CoreError::not_applicable(
+            "needs a single-Gaussian target and a single-Gaussian model",
+        )),
+    };
+    push(
+        &mut out,
+        "Bures–Wasserstein² (Gaussians)".into(),
+        both.clone()
+            .and_then(|(a, b)| bures_wasserstein2(&a, &b))
+            .map(plain),
+    );
+    push(
+        &mut out,
+        "KL(p‖q) closed form (Gaussians)".into(),
+        both.and_then(|(a, b)| kl_gaussians(&a, &b)).map(plain),
+    );
+    // Sample-based.
+    let kernels = [
+        Kernel::Gaussian { sigma },
+        Kernel::InverseMultiquadric { c: sigma },
+        Kernel::Laplace { sigma },
+        Kernel::Riesz { r: 1.0 },
+    ];
+    for kernel in kernels {
+        let mut rng = next_rng();
+        let r = batches(target, q, s.samples, s.samples, &mut rng).and_then(|(bx, ys, b)| {
+            mmd2(&bx.points, &bx.weights, &ys, &b, &kernel).map(|v| MeasuredValue {
+                value: v,
+                missed_mass: None,
+                diagnostics: Some(format!(
+                    "{} q samples, {} p samples",
+                    bx.points.len(),
+                    ys.len()
+                )),
+            })
+        });
+        push(&mut out, format!("MMD² {kernel:?} (samples)"), r);
+    }
+    let eps = (0.05 * side).powi(2);
+    let cfg = SinkhornConfig {
+        epsilon: eps,
+        ..SinkhornConfig::default()
+    };
+    let mut rng = next_rng();
+    let r = batches(target, q, s.samples, s.samples, &mut rng).and_then(|(bx, ys, b)| {
+        sinkhorn_divergence(&bx.points, &bx.weights, &ys, &b, &cfg).map(|sd| MeasuredValue {
+            value: sd.value,
+            missed_mass: None,
+            diagnostics: Some(format!(
+                "iterations {}/{}/{}, marginal error {:.2e}, converged {}",
+                sd.diagnostics.iterations_xy,
+                sd.diagnostics.iterations_xx,
+                sd.diagnostics.iterations_yy,
+                sd.diagnostics.marginal_error,
+                sd.diagnostics.converged
+            )),
+        })
+    });
+    push(
+        &mut out,
+        format!("Sinkhorn S_ε, ε = {eps:.4} (cost |x−y|²)"),
+        r,
+    );
+    let mut rng = next_rng();
+    let r = batches(target, q, s.samples, s.samples, &mut rng).and_then(|(bx, ys, b)| {
+        let dirs = random_directions(s.directions, &mut rng);
+        sliced_wasserstein2(&bx.points, &bx.weights, &ys, &b, &dirs).map(|v| MeasuredValue {
+            value: v,
+            missed_mass: None,
+            diagnostics: Some(format!("{} directions", s.directions)),
+        })
+    });
+    push(&mut out, "sliced Wasserstein-2".into(), r);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::optim::{Optimizer, OptimizerConfig};
+    use crate::core::rng::seeded;
+    use crate::core::target::{TargetSpec, TwoModesSpec};
+
+    fn two_modes() -> Target {
+        Target::build(&TargetSpec::TwoModes(TwoModesSpec::default()), None).unwrap()
+    }
+
+    /// Fits a single Gaussian (started at the origin-ish, unit covariance) with Adam.
+    fn fit_single(obj: &Objective, steps: usize) -> Mixture {
+        let t = two_modes();
+        let mut q = Mixture::single([0.8, 0.2], [[0.5, 0.0], [0.0, 0.5]]).unwrap();
+        let mut opt = Optimizer::new(&OptimizerConfig::adam(0.05), q.n_params()).unwrap();
+        let mut rng = seeded(1);
+        let mut th = q.params();
+        for _ in 0..steps {
+            let (_, g) = obj.value_and_grad(&t, &q, &mut rng).unwrap();
+            opt.step(&mut th, &g).unwrap();
+            q.set_params(&th).unwrap();
+        }
+        q
+    }
+
+    #[test]
+    fn teaching_forward_covers_reverse_seeks_js_between() {
+        // Target: modes at (±2, 0), std 0.5 → moment matching gives mean 0, var_x = 4.25, var_y = 0.25.
+        let grid = Estimator::Grid { resolution: 96 };
+        let obj = |k: FDivKind| Objective::FDivergence {
+            divergence: k,
+            estimator: grid,
+        };
+        let fwd = fit_single(&obj(FDivKind::ForwardKl), 400);
+        let rev = fit_single(&obj(FDivKind::ReverseKl), 400);
+        let js = fit_single(&obj(FDivKind::JensenShannon), 400);
+        let summary = |m: &Mixture| {
+            (
+                m.means()[0],
+                m.covariances()[0][0][0],
+                m.covariances()[0][1][1],
+            )
+        };
+        let (fm, fvx, fvy) = summary(&fwd);
+        let (rm, rvx, rvy) = summary(&rev);
+        let (jm, jvx, _) = summary(&js);
+        eprintln!("forward KL: mean {fm:?}, var_x {fvx:.3}, var_y {fvy:.3}");
+        eprintln!("reverse KL: mean {rm:?}, var_x {rvx:.3}, var_y {rvy:.3}");
+        eprintln!("JS:         mean {jm:?}, var_x {jvx:.3}");
+        // Forward KL: centred between the modes, wide along the mode axis (≈ 4.25).
+        assert!(fm[0].abs() < 0.1 && fm[1].abs() < 0.05, "{fm:?}");
+        assert!((fvx - 4.25).abs() < 0.2, "{fvx}");
+        assert!((fvy - 0.25).abs() < 0.05, "{fvy}");
+        // Reverse KL: on one mode with that mode's variance (≈ 0.25).
+        assert!(
+            (rm[0].abs() - 2.0).abs() < 0.1 && rm[1].abs() < 0.05,
+            "{rm:?}"
+        );
+        assert!((rvx - 0.25).abs() < 0.05, "{rvx}");
+        // JS in between: |mean| and variance between the two extremes.
+        let between = |a: f64, lo: f64, hi: f64| a > lo.min(hi) && a < lo.max(hi);
+        assert!(between(jvx, rvx, fvx), "{jvx}");
+        assert!(jm[0].abs() <= rm[0].abs() + 0.05, "{jm:?}");
+        // det Σ ordering.
+        let det = |m: &Mixture| crate::core::gaussian::det2(&m.covariances()[0]);
+        assert!(det(&fwd) > det(&js) && det(&js) >= det(&rev) * 0.99);
+    }
+
+    #[test]
+    fn sample_objectives_reduce_their_value_and_not_applicable_is_explained() {
+        let t = two_modes();
+        let pts = t.sample(500, &mut seeded(5));
+        let st = Target::from_samples(pts).unwrap();
+        let q = Mixture::single([0.0, 1.0], [[1.0, 0.0], [0.0, 1.0]]).unwrap();
+        let e = Objective::default()
+            .value_and_grad(&st, &q, &mut seeded(0))
+            .unwrap_err();
+        assert!(matches!(e, CoreError::NotApplicable { .. }), "{e}");
+        assert!(format!("{e}").contains("only samples"));
+        let e = Objective::MmdGaussianClosedForm { sigma: 1.0 }
+            .value_and_grad(
+                &Target::build(&TargetSpec::Banana(Default::default()), None).unwrap(),
+                &q,
+                &mut seeded(0),
+            )
+            .unwrap_err();
+        assert!(matches!(e, CoreError::NotApplicable { .. }));
+        for obj in [
+            Objective::CrossEntropy { samples: 500 },
+            Objective::Mmd {
+                kernel: Kernel::Gaussian { sigma: 1.0 },
+                samples: 128,
+                target_samples: 500,
+            },
+            Objective::Sinkhorn {
+                config: SinkhornConfig {
+                    epsilon: 0.1,
+                    ..Default::default()
+                },
+                samples: 128,
+                target_samples: 500,
+            },
+            Objective::SlicedEnergy {
+                directions: 32,
+                samples: 128,
+                target_samples: 500,
+            },
+        ] {
+            let mut m = Mixture::from_components(
+                &[0.5, 0.5],
+                &[[-0.5, 1.0], [0.5, 1.0]],
+                &[[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]],
+            )
+            .unwrap();
+            let mut rng = seeded(2);
+            let (v0, _) = obj.value_and_grad(&st, &m, &mut seeded(99)).unwrap();
+            let mut opt = Optimizer::new(&OptimizerConfig::adam(0.05), m.n_params()).unwrap();
+            let mut th = m.params();
+            for _ in 0..60 {
+                let (_, g) = obj.value_and_grad(&st, &m, &mut rng).unwrap();
+                opt.step(&mut th, &g).unwrap();
+                m.set_params(&th).unwrap();
+            }
+            let (v1, _) = obj.value_and_grad(&st, &m, &mut seeded(99)).unwrap();
+            eprintln!("{}: {v0:.4} → {v1:.4}", obj.name());
+            assert!(v1 < v0, "{}: {v0} → {v1}", obj.name());
+        }
+    }
+
+    #[test]
+    fn measure_all_covers_everything_and_explains_gaps() {
+        let t = two_modes();
+        let q = Mixture::single([0.0, 0.0], [[2.0, 0.0], [0.0, 0.5]]).unwrap();
+        let ms = measure_all_with(
+            &t,
+            &q,
+            3,
+            &MeasureSettings {
+                resolution: 64,
+                samples: 200,
+                directions: 16,
+            },
+        );
+        assert!(ms.len() >= 20, "{}", ms.len());
+        for m in &ms {
+            match &m.result {
+                Ok(v) => assert!(
+                    v.value.is_finite() && v.value >= -1e-6,
+                    "{}: {}",
+                    m.name,
+                    v.value
+                ),
+                Err(r) => assert!(m.name.contains("Gaussians"), "{}: {r}", m.name),
+            }
+        }
+        // Same seed → identical; sample target → f-divergences not applicable with a reason.
+        let again = measure_all_with(
+            &t,
+            &q,
+            3,
+            &MeasureSettings {
+                resolution: 64,
+                samples: 200,
+                directions: 16,
+            },
+        );
+        assert_eq!(ms, again);
+        let st = Target::from_samples(t.sample(300, &mut seeded(1))).unwrap();
+        let ms = measure_all_with(
+            &st,
+            &q,
+            3,
+            &MeasureSettings {
+                resolution: 64,
+                samples: 200,
+                directions: 16,
+            },
+        );
+        let fk = ms
+            .iter()
+            .find(|m| m.name.starts_with("forward KL"))
+            .unwrap();
+        assert!(fk.result.as_ref().unwrap_err().contains("not applicable"));
+        let ce = ms
+            .iter()
+            .find(|m| m.name.starts_with("cross-entropy"))
+            .unwrap();
+        assert!(ce.result.is_ok());
+        // Single Gaussians on both sides: BW and KL apply.
+        let g = Target::build(
+            &TargetSpec::GaussianMixture(crate::core::target::GaussianMixtureSpec {
+                weights: vec![1.0],
+                means: vec![[1.0, 0.0]],
+                covariances: vec![[[1.0, 0.2], [0.2, 0.5]]],
+            }),
+            None,
+        )
+        .unwrap();
+        let ms = measure_all_with(
+            &g,
+            &q,
+            3,
+            &MeasureSettings {
+                resolution: 128,
+                samples: 200,
+                directions: 16,
+            },
+        );
+        let get = |n: &str| {
+            ms.iter()
+                .find(|m| m.name.starts_with(n))
+                .unwrap()
+                .result
+                .clone()
+                .unwrap()
+                .value
+        };
+        let kl_cf = get("KL(p‖q) closed form");
+        let kl_grid = get("forward KL");
+        assert!(
+            (kl_cf - kl_grid).abs() < 1e-3 * kl_cf,
+            "{kl_cf} vs {kl_grid}"
+        );
+        assert!(get("Bures") > 0.0);
+    }
+}
