@@ -1,19 +1,25 @@
-//! The egui user interface: reads the core's state, draws it, sends commands. Work per frame is bounded:
-//! density grids are recomputed only when the target changes.
+//! The egui user interface: reads the simulation's state, draws it, sends commands. Work per frame is bounded:
+//! the simulation advances only as many steps as fit in a time budget, and density grids are recomputed only
+//! when the target changes.
 
 pub mod heatmap;
-
-use egui_plot::{Plot, PlotImage, PlotPoint};
+pub mod presets;
+mod scene;
 
 use crate::core::grid::{BBox, Grid};
-use crate::core::target::{GrayImage, Target, TargetSpec, presets};
+use crate::core::scenario::Scenario;
+use crate::core::sim::Simulation;
+use crate::core::target::{GrayImage, Target, TargetSpec, presets as target_presets};
 use heatmap::{ColorScale, DensityImage, density_image};
 
 /// Resolution of the heatmap grid (cells per side).
 pub const HEATMAP_RESOLUTION: usize = 256;
 
-/// The target the app opens on: a three-component Gaussian mixture.
-pub const DEFAULT_TARGET: &str = "gaussian_mixture";
+/// The scenario the app opens on: a three-component Gaussian mixture target.
+pub const DEFAULT_SCENARIO: &str = "mixture_mmd_flow";
+
+/// Time the simulation may use per frame, so the UI stays responsive.
+const STEP_BUDGET_S: f64 = 0.012;
 
 /// The grayscale image the `image` target reads (bundled so the web build has it too).
 const BUNDLED_IMAGE_PNG: &[u8] = include_bytes!("../../assets/images/target_density.png");
@@ -30,23 +36,31 @@ pub fn bundled_gray_image() -> Result<GrayImage, String> {
     })
 }
 
-/// A target drawn on screen: the built target, its heatmap texture and the box the texture covers.
-struct ShownTarget {
-    name: String,
-    target: Target,
-    bbox: BBox,
-    texture: egui::TextureHandle,
-    value_range: (f64, f64),
+/// A target's heatmap texture and the box it covers.
+pub(crate) struct TargetPicture {
+    pub texture: egui::TextureHandle,
+    pub bbox: BBox,
+    pub value_range: (f64, f64),
 }
 
 /// The divlab app.
 pub struct DivlabApp {
-    presets: Vec<(String, TargetSpec)>,
-    selected: usize,
-    shown: Option<ShownTarget>,
+    scenarios: Vec<(String, Result<Scenario, String>)>,
+    selected_scenario: Option<usize>,
+    targets: Vec<(String, TargetSpec)>,
+    /// The user's scenario: kept whatever happens to the run.
+    scenario: Scenario,
+    sim: Option<Simulation>,
+    picture: Option<TargetPicture>,
     scale: ColorScale,
-    /// A message for the user when something could not be shown (the previous picture stays).
-    error: Option<String>,
+    running: bool,
+    max_steps_per_frame: usize,
+    /// (step, objective) of every step taken since the last reset.
+    history: Vec<[f64; 2]>,
+    objective_name: String,
+    show_target_points: bool,
+    /// Why the last action failed or the run stopped (the previous picture and scenario stay).
+    message: Option<String>,
     renderer: String,
     heatmap_rect: Option<egui::Rect>,
     reported_drawn: bool,
@@ -57,25 +71,36 @@ impl DivlabApp {
         let renderer = renderer_description(cc);
         #[cfg(target_arch = "wasm32")]
         crate::web::set_body_data("divlab-renderer", &renderer);
-        let presets: Vec<(String, TargetSpec)> = presets()
+        let scenarios = presets::bundled_scenarios();
+        let targets: Vec<(String, TargetSpec)> = target_presets()
             .into_iter()
             .map(|(name, spec)| (name.to_owned(), spec))
             .collect();
-        let selected = presets
+        let start = scenarios
             .iter()
-            .position(|(name, _)| name == DEFAULT_TARGET)
-            .unwrap_or(0);
+            .position(|(name, s)| name == DEFAULT_SCENARIO && s.is_ok());
+        let scenario = start
+            .and_then(|i| scenarios[i].1.clone().ok())
+            .unwrap_or_else(fallback_scenario);
         let mut app = Self {
-            presets,
-            selected,
-            shown: None,
+            scenarios,
+            selected_scenario: start,
+            targets,
+            scenario: scenario.clone(),
+            sim: None,
+            picture: None,
             scale: ColorScale::Linear,
-            error: None,
+            running: false,
+            max_steps_per_frame: 10,
+            history: Vec::new(),
+            objective_name: String::new(),
+            show_target_points: false,
+            message: None,
             renderer,
             heatmap_rect: None,
             reported_drawn: false,
         };
-        app.show_target(&cc.egui_ctx, selected);
+        app.load(&cc.egui_ctx, scenario);
         app
     }
 
@@ -84,65 +109,165 @@ impl DivlabApp {
         self.heatmap_rect
     }
 
-    /// Builds target `index` and its heatmap; on failure keeps the current picture and says why.
-    fn show_target(&mut self, ctx: &egui::Context, index: usize) {
-        let Some((name, spec)) = self.presets.get(index) else {
+    /// The running simulation, if one could be built from the scenario.
+    pub fn simulation(&self) -> Option<&Simulation> {
+        self.sim.as_ref()
+    }
+
+    /// Builds a simulation (and its target picture) from `scenario`. On failure the current run, picture and
+    /// scenario stay and the message says why.
+    fn load(&mut self, ctx: &egui::Context, scenario: Scenario) {
+        let built = image_for(&scenario.target).and_then(|image| {
+            let sim = Simulation::new(&scenario, image.as_ref()).map_err(|e| e.to_string())?;
+            let picture = target_picture(ctx, sim.target(), self.scale)?;
+            Ok((sim, picture))
+        });
+        match built {
+            Ok((sim, picture)) => {
+                self.scenario = scenario;
+                self.sim = Some(sim);
+                self.picture = Some(picture);
+                self.history.clear();
+                self.objective_name.clear();
+                self.message = None;
+            }
+            Err(err) => {
+                self.running = false;
+                self.message = Some(format!("Could not start that: {err}"));
+            }
+        }
+    }
+
+    fn reset(&mut self, ctx: &egui::Context) {
+        self.running = false;
+        self.load(ctx, self.scenario.clone());
+    }
+
+    /// Advances the simulation within the frame's time budget. A refused step stops the run and says why.
+    fn advance(&mut self, max_steps: usize) {
+        let Some(sim) = &mut self.sim else {
             return;
         };
-        match build_target(spec).and_then(|target| {
-            let bbox = target.bbox();
-            let image = target_image(&target, &bbox, self.scale)?;
-            Ok((target, bbox, image))
-        }) {
-            Ok((target, bbox, image)) => {
-                let texture =
-                    ctx.load_texture("target-density", image.image, egui::TextureOptions::LINEAR);
-                self.shown = Some(ShownTarget {
-                    name: name.clone(),
-                    target,
-                    bbox,
-                    texture,
-                    value_range: image.value_range,
-                });
-                self.selected = index;
-                self.error = None;
+        let start = web_time::Instant::now();
+        for _ in 0..max_steps {
+            match sim.step() {
+                Ok(info) => {
+                    self.history.push([info.step as f64, info.objective]);
+                    self.objective_name = info.objective_name;
+                }
+                Err(err) => {
+                    self.running = false;
+                    self.message = Some(format!(
+                        "Stopped at step {}: {err}. Your scenario is kept: change a parameter (e.g. a smaller \
+                         step size or learning rate) and press Reset.",
+                        sim.steps_taken() + 1
+                    ));
+                    return;
+                }
             }
-            Err(err) => self.error = Some(format!("Could not show {name}: {err}")),
+            if start.elapsed().as_secs_f64() > STEP_BUDGET_S {
+                break;
+            }
+        }
+    }
+
+    fn scenarios_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Scenarios");
+        let mut clicked = None;
+        for (i, (name, parsed)) in self.scenarios.iter().enumerate() {
+            match parsed {
+                Ok(s) => {
+                    let label = if s.name.is_empty() {
+                        name.clone()
+                    } else {
+                        s.name.clone()
+                    };
+                    let r = ui.selectable_label(self.selected_scenario == Some(i), label);
+                    let r = if s.description.is_empty() {
+                        r
+                    } else {
+                        r.on_hover_text(&s.description)
+                    };
+                    if r.clicked() {
+                        clicked = Some(i);
+                    }
+                }
+                Err(err) => {
+                    ui.colored_label(ui.visuals().error_fg_color, err);
+                }
+            }
+        }
+        if let Some(i) = clicked
+            && let Some(Ok(s)) = self.scenarios.get(i).map(|(_, s)| s.clone())
+        {
+            self.running = false;
+            self.selected_scenario = Some(i);
+            self.load(ui.ctx(), s);
         }
     }
 
     fn targets_ui(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Targets");
-        ui.label("The distribution p to fit. Pick one to see its density.");
-        ui.add_space(4.0);
+        ui.heading("Target p");
+        let current = self.scenario.target.kind_name();
         let mut clicked = None;
-        egui::ScrollArea::vertical()
-            .max_height(ui.available_height() - 140.0)
-            .show(ui, |ui| {
-                for (i, (name, _)) in self.presets.iter().enumerate() {
-                    if ui
-                        .selectable_label(i == self.selected, pretty_name(name))
-                        .clicked()
-                    {
-                        clicked = Some(i);
-                    }
+        ui.horizontal_wrapped(|ui| {
+            for (i, (name, spec)) in self.targets.iter().enumerate() {
+                if ui
+                    .selectable_label(spec.kind_name() == current, pretty_name(name))
+                    .clicked()
+                {
+                    clicked = Some(i);
                 }
-            });
+            }
+        });
         if let Some(i) = clicked {
-            self.show_target(ui.ctx(), i);
+            let mut s = self.scenario.clone();
+            s.target = self.targets[i].1.clone();
+            self.running = false;
+            self.load(ui.ctx(), s);
         }
-        ui.separator();
+    }
+
+    fn controls_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Run");
+        ui.horizontal(|ui| {
+            let label = if self.running { "Pause" } else { "Run" };
+            if ui.button(label).clicked() {
+                self.running = !self.running && self.sim.is_some();
+            }
+            if ui.button("Step").clicked() {
+                self.running = false;
+                self.advance(1);
+            }
+            if ui.button("Reset").clicked() {
+                self.reset(ui.ctx());
+            }
+        });
+        ui.add(egui::Slider::new(&mut self.max_steps_per_frame, 1..=50).text("steps / frame"));
+        ui.checkbox(&mut self.show_target_points, "show the target samples used");
         ui.horizontal(|ui| {
             ui.label("Colour scale:");
             let before = self.scale;
             ui.selectable_value(&mut self.scale, ColorScale::Linear, "linear");
             ui.selectable_value(&mut self.scale, ColorScale::Log, "log");
-            if self.scale != before {
-                self.show_target(ui.ctx(), self.selected);
+            if self.scale != before
+                && let Some(sim) = &self.sim
+            {
+                match target_picture(ui.ctx(), sim.target(), self.scale) {
+                    Ok(p) => self.picture = Some(p),
+                    Err(err) => self.message = Some(err),
+                }
             }
         });
-        if let Some(err) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, err);
+        ui.separator();
+        if let Some(sim) = &self.sim {
+            ui.label(format!("step {}", sim.steps_taken()));
+            if let Some([_, v]) = self.history.last() {
+                ui.label(format!("{} = {v:.5}", self.objective_name));
+            }
+        }
+        if let Some(msg) = &self.message {
+            ui.colored_label(ui.visuals().error_fg_color, msg);
         }
     }
 
@@ -151,12 +276,12 @@ impl DivlabApp {
             ui.label(format!("renderer: {}", self.renderer));
             ui.separator();
             ui.label("compute: CPU core");
-            if let Some(shown) = &self.shown {
+            if let Some(p) = &self.picture {
                 ui.separator();
-                let (lo, hi) = shown.value_range;
+                let (lo, hi) = p.value_range;
                 ui.label(format!(
                     "{}: colour from p = {lo:.3e} to {hi:.3e} ({})",
-                    pretty_name(&shown.name),
+                    pretty_name(self.scenario.target.kind_name()),
                     match self.scale {
                         ColorScale::Linear => "linear",
                         ColorScale::Log => "log, 4 decades",
@@ -165,61 +290,14 @@ impl DivlabApp {
             }
         });
     }
-
-    fn plot_ui(&mut self, ui: &mut egui::Ui) {
-        let Some(shown) = &self.shown else {
-            ui.centered_and_justified(|ui| ui.label("No target to show."));
-            return;
-        };
-        let b = shown.bbox;
-        let texture_id = shown.texture.id();
-        let target = &shown.target;
-        let value_range = shown.value_range;
-        let scale = self.scale;
-        egui::Panel::right("colorbar")
-            .resizable(false)
-            .exact_size(70.0)
-            .frame(egui::Frame::NONE)
-            .show(ui, |ui| colorbar_ui(ui, value_range, scale));
-        let response = Plot::new("density_plot")
-            .data_aspect(1.0)
-            .show_grid(false)
-            .x_axis_label("x₁")
-            .y_axis_label("x₂")
-            .include_x(b.x_min)
-            .include_x(b.x_max)
-            .include_y(b.y_min)
-            .include_y(b.y_max)
-            .show(ui, |plot_ui| {
-                plot_ui.image(PlotImage::new(
-                    "p (target density)",
-                    texture_id,
-                    PlotPoint::new(0.5 * (b.x_min + b.x_max), 0.5 * (b.y_min + b.y_max)),
-                    egui::vec2(b.width() as f32, b.height() as f32),
-                ));
-                plot_ui.pointer_coordinate()
-            });
-        // Where the texture sits on screen: the box's corners mapped through the plot transform.
-        let t = response.transform;
-        let a = t.position_from_point(&PlotPoint::new(b.x_min, b.y_max));
-        let c = t.position_from_point(&PlotPoint::new(b.x_max, b.y_min));
-        self.heatmap_rect = Some(egui::Rect::from_two_pos(a, c).intersect(response.response.rect));
-        if let Some(p) = response.inner
-            && let Some(density) = target.density()
-        {
-            let lp = density.log_density([p.x, p.y]);
-            response.response.on_hover_text(format!(
-                "x = ({:.3}, {:.3})\np(x) = {:.4e}",
-                p.x,
-                p.y,
-                lp.exp()
-            ));
-        }
-    }
 }
 
 impl eframe::App for DivlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        if self.running {
+            self.advance(self.max_steps_per_frame);
+            ui.ctx().request_repaint();
+        }
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("divlab");
@@ -227,10 +305,28 @@ impl eframe::App for DivlabApp {
             });
         });
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
-        egui::Panel::left("targets_panel")
-            .default_size(260.0)
-            .show(ui, |ui| self.targets_ui(ui));
-        egui::CentralPanel::default().show(ui, |ui| self.plot_ui(ui));
+        egui::Panel::left("side_panel")
+            .default_size(280.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.scenarios_ui(ui);
+                    ui.separator();
+                    self.targets_ui(ui);
+                    ui.separator();
+                    self.controls_ui(ui);
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.heatmap_rect = scene::scene_ui(
+                ui,
+                self.picture.as_ref(),
+                self.sim.as_ref(),
+                self.scale,
+                self.show_target_points,
+                &self.history,
+                &self.objective_name,
+            );
+        });
         if !self.reported_drawn && self.heatmap_rect.is_some() {
             self.reported_drawn = true;
             #[cfg(target_arch = "wasm32")]
@@ -239,63 +335,56 @@ impl eframe::App for DivlabApp {
     }
 }
 
-/// A vertical viridis bar with the density values at its ends (and middle).
-fn colorbar_ui(ui: &mut egui::Ui, (lo, hi): (f64, f64), scale: ColorScale) {
-    ui.add_space(24.0);
-    ui.label(egui::RichText::new("p(x)").small());
-    let height = (ui.available_height() - 60.0).max(60.0);
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(18.0, height), egui::Sense::hover());
-    let painter = ui.painter();
-    let steps = 64;
-    for i in 0..steps {
-        let t0 = i as f32 / steps as f32;
-        let t1 = (i + 1) as f32 / steps as f32;
-        let r = egui::Rect::from_min_max(
-            egui::pos2(rect.min.x, rect.max.y - t1 * rect.height()),
-            egui::pos2(rect.max.x, rect.max.y - t0 * rect.height() + 0.5),
-        );
-        painter.rect_filled(r, 0.0, heatmap::viridis(f64::from(t0 + t1) * 0.5));
-    }
-    let mid = match scale {
-        ColorScale::Linear => 0.5 * (lo + hi),
-        ColorScale::Log => (lo * hi).sqrt(),
-    };
-    let font = egui::FontId::proportional(10.0);
-    let color = ui.visuals().text_color();
-    for (t, v) in [(0.0, lo), (0.5, mid), (1.0, hi)] {
-        painter.text(
-            egui::pos2(rect.max.x + 3.0, rect.max.y - t * rect.height()),
-            egui::Align2::LEFT_CENTER,
-            format!("{v:.1e}"),
-            font.clone(),
-            color,
-        );
+/// A scenario that needs nothing but the core: used only if the bundled default fails to parse.
+fn fallback_scenario() -> Scenario {
+    Scenario {
+        version: crate::core::scenario::SCENARIO_VERSION,
+        name: "Gaussian mixture target".into(),
+        description: String::new(),
+        seed: 0,
+        target: TargetSpec::default(),
+        model: crate::core::scenario::ModelSpec::Mixture {
+            init: crate::core::mixture::MixtureInit::default(),
+        },
+        method: crate::core::scenario::Method::Em { samples: 2000 },
+        steps: 100,
     }
 }
 
-/// Builds a target from its spec, giving the image target the bundled image.
-pub fn build_target(spec: &TargetSpec) -> Result<Target, String> {
-    let image = match spec {
-        TargetSpec::Image { .. } => Some(bundled_gray_image()?),
-        _ => None,
-    };
-    Target::build(spec, image.as_ref()).map_err(|e| e.to_string())
+/// The image an image target needs (the bundled one), or none.
+fn image_for(spec: &TargetSpec) -> Result<Option<GrayImage>, String> {
+    match spec {
+        TargetSpec::Image(_) => bundled_gray_image().map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The heatmap of a target as a texture.
+fn target_picture(
+    ctx: &egui::Context,
+    target: &Target,
+    scale: ColorScale,
+) -> Result<TargetPicture, String> {
+    let bbox = target.bbox();
+    let image = target_image(target, &bbox, scale)?;
+    Ok(TargetPicture {
+        texture: ctx.load_texture("target-density", image.image, egui::TextureOptions::LINEAR),
+        bbox,
+        value_range: image.value_range,
+    })
 }
 
 /// The heatmap of a target: its density on a grid over `bbox`, or a histogram of its points for sample targets.
 fn target_image(target: &Target, bbox: &BBox, scale: ColorScale) -> Result<DensityImage, String> {
     let grid =
         Grid::new(*bbox, HEATMAP_RESOLUTION, HEATMAP_RESOLUTION).map_err(|e| e.to_string())?;
-    let log_density = match target.density() {
-        Some(density) => grid.eval(|x| density.log_density(x)),
-        None => {
-            let mut rng = crate::core::rng::seeded(0);
-            let points = target.sample(20_000, &mut rng);
-            histogram(&grid, &points)
-                .iter()
-                .map(|&c| (c as f64).ln())
-                .collect()
-        }
+    let log_density: Vec<f64> = match (target.density(), target.points()) {
+        (Some(density), _) => grid.eval(|x| density.log_density(x)),
+        (None, Some(points)) => histogram(&grid, points)
+            .iter()
+            .map(|&c| (c as f64).ln())
+            .collect(),
+        (None, None) => return Err("target has neither a density nor points".into()),
     };
     Ok(density_image(&log_density, grid.nx, grid.ny, scale))
 }

@@ -1,0 +1,195 @@
+//! The central view: the target's heatmap with the model drawn over it (particles, or the mixture's
+//! 1σ/2σ ellipses), a colour bar, and the objective's history.
+
+use egui_plot::{Line, Plot, PlotImage, PlotPoint, PlotPoints, Points};
+
+use super::TargetPicture;
+use super::heatmap::{ColorScale, viridis};
+use crate::core::math::Vec2;
+use crate::core::mixture::Mixture;
+use crate::core::sim::{ModelView, Simulation};
+
+/// At most this many particles are drawn (a fixed, evenly strided subset beyond it).
+pub const MAX_DRAWN_POINTS: usize = 20_000;
+
+/// Colour of the model (contrasts with every viridis shade).
+const MODEL_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 110, 80);
+const TARGET_POINT_COLOR: egui::Color32 = egui::Color32::from_rgb(230, 230, 230);
+
+/// Draws the scene; returns where the heatmap landed on screen.
+pub fn scene_ui(
+    ui: &mut egui::Ui,
+    picture: Option<&TargetPicture>,
+    sim: Option<&Simulation>,
+    scale: ColorScale,
+    show_target_points: bool,
+    history: &[[f64; 2]],
+    objective_name: &str,
+) -> Option<egui::Rect> {
+    let Some(picture) = picture else {
+        ui.centered_and_justified(|ui| ui.label("No target to show."));
+        return None;
+    };
+    egui::Panel::bottom("objective_history")
+        .resizable(true)
+        .default_size(150.0)
+        .show(ui, |ui| history_ui(ui, history, objective_name));
+    egui::Panel::right("colorbar")
+        .resizable(false)
+        .exact_size(70.0)
+        .frame(egui::Frame::NONE)
+        .show(ui, |ui| colorbar_ui(ui, picture.value_range, scale));
+
+    let b = picture.bbox;
+    let texture_id = picture.texture.id();
+    let response = Plot::new("scene_plot")
+        .data_aspect(1.0)
+        .show_grid(false)
+        .x_axis_label("x₁")
+        .y_axis_label("x₂")
+        .include_x(b.x_min)
+        .include_x(b.x_max)
+        .include_y(b.y_min)
+        .include_y(b.y_max)
+        .show(ui, |plot_ui| {
+            plot_ui.image(PlotImage::new(
+                "p (target density)",
+                texture_id,
+                PlotPoint::new(0.5 * (b.x_min + b.x_max), 0.5 * (b.y_min + b.y_max)),
+                egui::vec2(b.width() as f32, b.height() as f32),
+            ));
+            if let Some(sim) = sim {
+                if show_target_points && !sim.target_points().is_empty() {
+                    plot_ui.points(
+                        Points::new("target samples", strided(sim.target_points()))
+                            .radius(1.2)
+                            .color(TARGET_POINT_COLOR),
+                    );
+                }
+                match sim.model() {
+                    ModelView::Particles(particles) => {
+                        let radius = if particles.len() > 2000 { 1.2 } else { 2.2 };
+                        plot_ui.points(
+                            Points::new("particles (model)", strided(particles))
+                                .radius(radius)
+                                .color(MODEL_COLOR),
+                        );
+                    }
+                    ModelView::Mixture(q) => {
+                        for line in mixture_lines(q) {
+                            plot_ui.line(line);
+                        }
+                    }
+                }
+            }
+            plot_ui.pointer_coordinate()
+        });
+    let t = response.transform;
+    let a = t.position_from_point(&PlotPoint::new(b.x_min, b.y_max));
+    let c = t.position_from_point(&PlotPoint::new(b.x_max, b.y_min));
+    if let (Some(p), Some(sim)) = (response.inner, sim) {
+        let x = [p.x, p.y];
+        let mut text = format!("x = ({:.3}, {:.3})", p.x, p.y);
+        if let Some(d) = sim.target().density() {
+            text += &format!("\np(x) = {:.4e}", d.log_density(x).exp());
+        }
+        if let ModelView::Mixture(q) = sim.model() {
+            text += &format!("\nq(x) = {:.4e}", q.log_density(x).exp());
+        }
+        response.response.clone().on_hover_text(text);
+    }
+    Some(egui::Rect::from_two_pos(a, c).intersect(response.response.rect))
+}
+
+/// The points to draw: all of them, or an evenly strided subset of [`MAX_DRAWN_POINTS`].
+fn strided(points: &[Vec2]) -> PlotPoints<'static> {
+    let stride = points.len().div_ceil(MAX_DRAWN_POINTS).max(1);
+    points
+        .iter()
+        .step_by(stride)
+        .map(|p| [p[0], p[1]])
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// 1σ and 2σ ellipses of every component, thicker for heavier components.
+fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
+    let weights = q.weights();
+    let means = q.means();
+    let chols = q.cholesky_factors();
+    let mut lines = Vec::new();
+    for k in 0..q.n_components() {
+        let [l11, l21, l22] = chols[k];
+        let m = means[k];
+        for (radius, name) in [(1.0, "q: 1σ"), (2.0, "q: 2σ")] {
+            let pts: Vec<[f64; 2]> = (0..=96)
+                .map(|i| {
+                    let t = i as f64 / 96.0 * std::f64::consts::TAU;
+                    let (c, s) = (radius * t.cos(), radius * t.sin());
+                    [m[0] + l11 * c, m[1] + l21 * c + l22 * s]
+                })
+                .collect();
+            let width = 1.0 + 3.0 * weights[k] as f32;
+            let color = if radius == 1.0 {
+                MODEL_COLOR
+            } else {
+                MODEL_COLOR.gamma_multiply(0.6)
+            };
+            lines.push(Line::new(name, pts).width(width).color(color));
+        }
+    }
+    lines
+}
+
+fn history_ui(ui: &mut egui::Ui, history: &[[f64; 2]], objective_name: &str) {
+    let title = if objective_name.is_empty() {
+        "objective (press Run or Step)".to_owned()
+    } else {
+        format!("{objective_name} per step")
+    };
+    ui.label(egui::RichText::new(title).small());
+    Plot::new("objective_plot")
+        .x_axis_label("step")
+        .allow_scroll(false)
+        .show(ui, |plot_ui| {
+            if !history.is_empty() {
+                plot_ui.line(
+                    Line::new(objective_name.to_owned(), history.to_vec()).color(MODEL_COLOR),
+                );
+            }
+        });
+}
+
+/// A vertical viridis bar with the density values at its ends and middle.
+fn colorbar_ui(ui: &mut egui::Ui, (lo, hi): (f64, f64), scale: ColorScale) {
+    ui.add_space(24.0);
+    ui.label(egui::RichText::new("p(x)").small());
+    let height = (ui.available_height() - 60.0).max(60.0);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(18.0, height), egui::Sense::hover());
+    let painter = ui.painter();
+    let steps = 64;
+    for i in 0..steps {
+        let t0 = i as f32 / steps as f32;
+        let t1 = (i + 1) as f32 / steps as f32;
+        let r = egui::Rect::from_min_max(
+            egui::pos2(rect.min.x, rect.max.y - t1 * rect.height()),
+            egui::pos2(rect.max.x, rect.max.y - t0 * rect.height() + 0.5),
+        );
+        painter.rect_filled(r, 0.0, viridis(f64::from(t0 + t1) * 0.5));
+    }
+    let mid = match scale {
+        ColorScale::Linear => 0.5 * (lo + hi),
+        ColorScale::Log => (lo * hi).sqrt(),
+    };
+    let font = egui::FontId::proportional(10.0);
+    let color = ui.visuals().text_color();
+    for (t, v) in [(0.0, lo), (0.5, mid), (1.0, hi)] {
+        painter.text(
+            egui::pos2(rect.max.x + 3.0, rect.max.y - t * rect.height()),
+            egui::Align2::LEFT_CENTER,
+            format!("{v:.1e}"),
+            font.clone(),
+            color,
+        );
+    }
+}
