@@ -204,11 +204,12 @@ impl FDivergence for AlphaDiv {
             let (v, d) = ReverseKl.q_term(lp, lq);
             (v + p - q, d - q)
         } else {
-            let mixed = if (p == 0.0 && a > 0.0) || (q == 0.0 && a < 1.0) {
-                0.0
-            } else {
-                (a * lp + (1.0 - a) * lq).exp()
-            };
+            let mixed =
+                if (lp == f64::NEG_INFINITY && a > 0.0) || (lq == f64::NEG_INFINITY && a < 1.0) {
+                    0.0
+                } else {
+                    (a * lp + (1.0 - a) * lq).exp()
+                };
             (
                 (mixed - a * p - (1.0 - a) * q) / (a * (a - 1.0)),
                 -(mixed - q) / a,
@@ -242,16 +243,22 @@ impl FDivergence for PearsonChi2 {
         2.0 * (t - 1.0)
     }
     fn q_term(&self, lp: f64, lq: f64) -> (f64, f64) {
-        let q = lq.exp();
-        if q == 0.0 {
+        if lq == f64::NEG_INFINITY {
             return if lp == f64::NEG_INFINITY {
                 (0.0, 0.0)
             } else {
                 (f64::INFINITY, f64::NAN)
             };
         }
-        let t = (lp - lq).exp();
-        (q * (t - 1.0).powi(2), q * (1.0 - t * t))
+        if lp - lq < 30.0 {
+            // q (t − 1)² and q (1 − t²), accurate near t = 1 (q may underflow to 0 harmlessly).
+            let (q, t) = (lq.exp(), (lp - lq).exp());
+            (q * (t - 1.0).powi(2), q * (1.0 - t * t))
+        } else {
+            // t > e³⁰: p²/q dominates (−2p + q is below its rounding).
+            let r = (2.0 * lp - lq).exp();
+            (r, -r)
+        }
     }
 }
 
@@ -265,17 +272,21 @@ impl FDivergence for NeymanChi2 {
         1.0 - 1.0 / (t * t)
     }
     fn q_term(&self, lp: f64, lq: f64) -> (f64, f64) {
-        let p = lp.exp();
-        if p == 0.0 {
+        if lp == f64::NEG_INFINITY {
             return if lq == f64::NEG_INFINITY {
                 (0.0, 0.0)
             } else {
                 (f64::INFINITY, f64::NAN)
             };
         }
-        let s = (lq - lp).exp(); // 1/t
-        let q = lq.exp();
-        (p * (1.0 - s).powi(2), 2.0 * q * (s - 1.0))
+        if lq - lp < 30.0 {
+            // p (1 − s)² and 2q (s − 1) with s = q/p = 1/t.
+            let (p, q, s) = (lp.exp(), lq.exp(), (lq - lp).exp());
+            (p * (1.0 - s).powi(2), 2.0 * q * (s - 1.0))
+        } else {
+            let r = (2.0 * lq - lp).exp();
+            (r, 2.0 * r)
+        }
     }
 }
 
@@ -999,5 +1010,97 @@ mod tests {
         assert_eq!(k, FDivKind::Alpha { alpha: 0.3 });
         let e: Estimator = serde_json::from_str(r#"{"kind":"grid"}"#).unwrap();
         assert_eq!(e, Estimator::Grid { resolution: 256 });
+    }
+
+    mod props {
+        use super::*;
+        use crate::core::closed_form::{cauchy_schwarz_mixtures, mmd2_gaussian_mixtures};
+        use crate::core::target::GaussianMixtureSpec;
+        use proptest::prelude::*;
+
+        /// A random mixture with 1..=3 components, means in [−3, 3]², covariances from a random
+        /// Cholesky factor (std 0.3..1.5, correlation through l21).
+        fn arb_mixture() -> impl Strategy<Value = Mixture> {
+            prop::collection::vec(
+                (
+                    0.2f64..1.0,
+                    -3.0f64..3.0,
+                    -3.0f64..3.0,
+                    0.3f64..1.5,
+                    -0.8f64..0.8,
+                    0.3f64..1.5,
+                ),
+                1..=3,
+            )
+            .prop_map(|comps| {
+                let w: Vec<f64> = comps.iter().map(|c| c.0).collect();
+                let m: Vec<Vec2> = comps.iter().map(|c| [c.1, c.2]).collect();
+                let cov: Vec<_> = comps
+                    .iter()
+                    .map(|c| {
+                        let (l11, l21, l22) = (c.3, c.4, c.5);
+                        [[l11 * l11, l11 * l21], [l11 * l21, l21 * l21 + l22 * l22]]
+                    })
+                    .collect();
+                Mixture::from_components(&w, &m, &cov).unwrap()
+            })
+        }
+
+        fn as_target(m: &Mixture) -> Target {
+            Target::build(
+                &TargetSpec::GaussianMixture(GaussianMixtureSpec {
+                    weights: m.weights(),
+                    means: m.means(),
+                    covariances: m.covariances(),
+                }),
+                None,
+            )
+            .unwrap()
+        }
+
+        const BOX: f64 = 9.0;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(24))]
+
+            #[test]
+            fn divergences_are_nonnegative_finite_zero_at_equality_and_symmetric(
+                p in arb_mixture(), q in arb_mixture()
+            ) {
+                let bbox = BBox::centered_square(BOX);
+                let tp = as_target(&p);
+                let tq = as_target(&q);
+                let mut kinds = FDivKind::all();
+                kinds.extend([FDivKind::Alpha { alpha: -1.0 }, FDivKind::Alpha { alpha: 2.0 }, FDivKind::Renyi { alpha: 0.5 }]);
+                for kind in kinds {
+                    match fdiv_value_grid(&kind, tp.density().unwrap(), &bbox, &q, 48) {
+                        Ok(v) => {
+                            prop_assert!(v.value.is_finite());
+                            // ≥ 0 up to the quadrature error of the box.
+                            prop_assert!(v.value >= -1e-6, "{}: {}", kind.name(), v.value);
+                        }
+                        // Only an explicit non-finite error is allowed (e.g. χ² overflow), never NaN.
+                        Err(e) => prop_assert!(matches!(e, CoreError::NonFinite { .. }), "{e}"),
+                    }
+                    let same = fdiv_value_grid(&kind, tq.density().unwrap(), &bbox, &q, 48).unwrap();
+                    // Zero up to quadrature error (Rényi sees a negative remainder mass, floored).
+                    let tol = 1e-9 + 2.0 * same.missed_mass_p.abs();
+                    prop_assert!(same.value.abs() < tol, "{} at q = p: {}", kind.name(), same.value);
+                    if kind.is_symmetric() {
+                        let a = fdiv_value_grid(&kind, tp.density().unwrap(), &bbox, &q, 48).unwrap().value;
+                        let b = fdiv_value_grid(&kind, tq.density().unwrap(), &bbox, &p, 48).unwrap().value;
+                        prop_assert!((a - b).abs() < 1e-9 * (1.0 + a.abs()), "{}: {a} vs {b}", kind.name());
+                    }
+                }
+                let (cs, g) = cauchy_schwarz_mixtures(&p, &q).unwrap();
+                let (cs2, _) = cauchy_schwarz_mixtures(&q, &p).unwrap();
+                prop_assert!(cs >= 0.0 && cs.is_finite() && g.iter().all(|x| x.is_finite()));
+                prop_assert!((cs - cs2).abs() < 1e-9 * (1.0 + cs));
+                prop_assert!(cauchy_schwarz_mixtures(&q, &q).unwrap().0.abs() < 1e-10);
+                let (m, gm) = mmd2_gaussian_mixtures(&p, &q, 0.7).unwrap();
+                prop_assert!(m >= 0.0 && m.is_finite() && gm.iter().all(|x| x.is_finite()));
+                prop_assert!(mmd2_gaussian_mixtures(&q, &q, 0.7).unwrap().0.abs() < 1e-12);
+            }
+        }
     }
 }
