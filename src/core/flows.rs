@@ -238,6 +238,8 @@ pub struct ParticleFlow {
     warm: Option<(Vec<f64>, Vec<f64>)>,
     /// The MMD target self-term bᵀK_yy b and the target points it belongs to.
     mmd_self_term: Option<(Vec<Vec2>, f64)>,
+    /// OT_ε(β, β) of the Sinkhorn flow's target and the target points it belongs to.
+    sinkhorn_self_term: Option<(Vec<Vec2>, f64)>,
 }
 
 fn uniform(n: usize) -> Vec<f64> {
@@ -357,6 +359,7 @@ impl ParticleFlow {
             adaptive_eta,
             warm: None,
             mmd_self_term: None,
+            sinkhorn_self_term: None,
         })
     }
 
@@ -388,6 +391,7 @@ impl ParticleFlow {
         let mut new_warm = None;
         let mut new_eta = self.adaptive_eta;
         let mut new_self_term: Option<f64> = None;
+        let mut new_sinkhorn_self: Option<f64> = None;
         let (name, value, new_x, eta, diag) = match &self.cfg {
             FlowConfig::Mmd {
                 kernel,
@@ -473,13 +477,31 @@ impl ParticleFlow {
             } => {
                 need_points(target.points, "Sinkhorn")?;
                 let y = target.points;
+                // Warm start only without ε-scaling (annealing from D² converges faster than
+                // a warm start at a small ε).
                 let init = self
                     .warm
                     .as_ref()
-                    .filter(|(f, g)| f.len() == n && g.len() == y.len())
+                    .filter(|(f, g)| {
+                        sinkhorn.scaling.is_none() && f.len() == n && g.len() == y.len()
+                    })
                     .map(|(f, g)| (f.as_slice(), g.as_slice()));
-                let r =
-                    sinkhorn_divergence_warm(x, &uniform(n), y, &uniform(y.len()), sinkhorn, init)?;
+                let ot_yy = match &self.sinkhorn_self_term {
+                    Some((pts, v)) if pts.as_slice() == y => Some(*v),
+                    _ => None,
+                };
+                let r = sinkhorn_divergence_warm(
+                    x,
+                    &uniform(n),
+                    y,
+                    &uniform(y.len()),
+                    sinkhorn,
+                    init,
+                    ot_yy,
+                )?;
+                if ot_yy.is_none() {
+                    new_sinkhorn_self = Some(r.ot_yy);
+                }
                 let s = step_size * n as f64;
                 let nx = x
                     .iter()
@@ -601,6 +623,9 @@ impl ParticleFlow {
             self.warm = new_warm;
         }
         self.adaptive_eta = new_eta;
+        if let Some(v) = new_sinkhorn_self {
+            self.sinkhorn_self_term = Some((target.points.to_vec(), v));
+        }
         if let Some(v) = new_self_term {
             let same = matches!(&self.mmd_self_term, Some((p, _)) if p.as_slice() == target.points);
             if !same {

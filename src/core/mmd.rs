@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{CoreError, CoreResult, check_open};
 use super::math::{Vec2, is_finite2};
-use super::sinkhorn::{Precision, fast_exp_f32};
+use super::sinkhorn::{Precision, fast_exp_f32, has_avx2};
 
 /// A kernel k(x, y) = κ(|x − y|) (see the module docs for the formulas).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -186,19 +186,25 @@ fn range_f32<K: Fn(f32) -> (f32, f32)>(
     let m = hi - lo;
     let full = m - m % LANES;
     let (mut s, mut g0, mut g1) = (0f64, 0f64, 0f64);
-    let mut start = 0;
-    while start < full {
-        let end = (start + BLOCK).min(full);
+    // Blocks of BLOCK columns (a multiple of LANES) in f32 lanes, each block added in f64.
+    for ((bc0, bc1), bw) in c0[..full]
+        .chunks(BLOCK)
+        .zip(c1[..full].chunks(BLOCK))
+        .zip(w32[..full].chunks(BLOCK))
+    {
         let mut acc = [0f32; LANES];
         let mut a0 = [0f32; LANES];
         let mut a1 = [0f32; LANES];
-        for j0 in (start..end).step_by(LANES) {
+        for ((q0, q1), qw) in bc0
+            .chunks_exact(LANES)
+            .zip(bc1.chunks_exact(LANES))
+            .zip(bw.chunks_exact(LANES))
+        {
             for l in 0..LANES {
-                let j = j0 + l;
-                let d0 = z0 - c0[j];
-                let d1 = z1 - c1[j];
+                let d0 = z0 - q0[l];
+                let d1 = z1 - q1[l];
                 let (k, phi) = kf(d0 * d0 + d1 * d1);
-                let w = w32[j];
+                let w = qw[l];
                 acc[l] += w * k;
                 a0[l] += w * phi * d0;
                 a1[l] += w * phi * d1;
@@ -209,13 +215,11 @@ fn range_f32<K: Fn(f32) -> (f32, f32)>(
             g0 += f64::from(a0[l]);
             g1 += f64::from(a1[l]);
         }
-        start = end;
     }
-    for j in full..m {
-        let d0 = z0 - c0[j];
-        let d1 = z1 - c1[j];
+    for ((&q0, &q1), &w) in c0[full..].iter().zip(&c1[full..]).zip(&w32[full..]) {
+        let d0 = z0 - q0;
+        let d1 = z1 - q1;
         let (k, phi) = kf(d0 * d0 + d1 * d1);
-        let w = w32[j];
         s += f64::from(w * k);
         g0 += f64::from(w * phi * d0);
         g1 += f64::from(w * phi * d1);
@@ -224,12 +228,30 @@ fn range_f32<K: Fn(f32) -> (f32, f32)>(
 }
 
 #[inline(always)]
-fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: K) -> (f64, f64, Vec2) {
+fn row_f32_body<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: &K) -> (f64, f64, Vec2) {
     let zf = [z[0] as f32, z[1] as f32];
     let m = cols.w32.len();
-    let (sx, gx0, gx1) = range_f32(zf, cols, 0, cols.nx, &kf);
-    let (sy, gy0, gy1) = range_f32(zf, cols, cols.nx, m, &kf);
+    let (sx, gx0, gx1) = range_f32(zf, cols, 0, cols.nx, kf);
+    let (sy, gy0, gy1) = range_f32(zf, cols, cols.nx, m, kf);
     (sx, sy, [gx0 + gy0, gx1 + gy1])
+}
+
+/// [`row_f32_body`] compiled for AVX2; same operations in the same order (bit-identical).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn row_f32_avx2<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: &K) -> (f64, f64, Vec2) {
+    row_f32_body(z, cols, kf)
+}
+
+#[inline(always)]
+fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, avx2: bool, kf: K) -> (f64, f64, Vec2) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is true only when `has_avx2()` detected the feature on this CPU.
+        return unsafe { row_f32_avx2(z, cols, &kf) };
+    }
+    let _ = avx2;
+    row_f32_body(z, cols, &kf)
 }
 
 fn witness_rows(
@@ -240,13 +262,14 @@ fn witness_rows(
 ) -> Vec<(f64, f64, Vec2)> {
     let c = cols.centre;
     let zc = |p: &Vec2| [p[0] - c[0], p[1] - c[1]];
+    let avx2 = has_avx2();
     match (precision, *kernel) {
         (Precision::F32, Kernel::Gaussian { sigma }) => {
             let inv = (0.5 / (sigma * sigma)) as f32;
             let inv_s2 = (1.0 / (sigma * sigma)) as f32;
             z.par_iter()
                 .map(|p| {
-                    row_f32(zc(p), cols, |r2| {
+                    row_f32(zc(p), cols, avx2, |r2| {
                         let k = fast_exp_f32(-r2 * inv);
                         (k, -k * inv_s2)
                     })
@@ -257,7 +280,7 @@ fn witness_rows(
             let inv_c2 = (1.0 / (cc * cc)) as f32;
             z.par_iter()
                 .map(|p| {
-                    row_f32(zc(p), cols, |r2| {
+                    row_f32(zc(p), cols, avx2, |r2| {
                         let k = 1.0 / (1.0 + r2 * inv_c2).sqrt();
                         (k, -k * k * k * inv_c2)
                     })
@@ -268,7 +291,7 @@ fn witness_rows(
             let inv_s = (1.0 / sigma) as f32;
             z.par_iter()
                 .map(|p| {
-                    row_f32(zc(p), cols, |r2| {
+                    row_f32(zc(p), cols, avx2, |r2| {
                         let r = r2.sqrt();
                         let k = fast_exp_f32(-r * inv_s);
                         (k, if r > 0.0 { -k * inv_s / r } else { 0.0 })

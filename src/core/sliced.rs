@@ -171,52 +171,66 @@ fn radix_sort_hi32(v: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-/// Per-slice work: adds θ · (1D gradient) into `grad` and returns the 1D energy MMD².
+/// Inverse of [`key_bits`].
+#[inline]
+fn key_value(k: u32) -> f32 {
+    f32::from_bits(if k & 0x8000_0000 != 0 {
+        k & 0x7fff_ffff
+    } else {
+        !k
+    })
+}
+
+/// Scratch buffers of one slice group.
+struct SliceScratch {
+    keys: Vec<u64>,
+    tmp: Vec<u64>,
+    g1d: Vec<f64>,
+}
+
+/// Per-slice work: adds θ · (1D gradient) into `grad` and returns the 1D energy MMD² (from the
+/// f32 projections; the ranks decide the gradient).
 fn riesz_slice(
     x: &[Vec2],
     a: &[f64],
     y: &[Vec2],
     b: &[f64],
     d: Vec2,
-    keys: &mut Vec<u64>,
-    tmp: &mut Vec<u64>,
+    sc: &mut SliceScratch,
     grad: &mut [Vec2],
 ) -> f64 {
     let n = x.len();
-    keys.clear();
-    keys.extend(x.iter().chain(y).enumerate().map(|(i, p)| {
+    sc.keys.clear();
+    sc.keys.extend(x.iter().chain(y).enumerate().map(|(i, p)| {
         let s = (p[0] * d[0] + p[1] * d[1]) as f32;
         (u64::from(key_bits(s)) << 32) | i as u64
     }));
-    radix_sort_hi32(keys, tmp);
+    radix_sort_hi32(&mut sc.keys, &mut sc.tmp);
+    sc.g1d.clear();
+    sc.g1d.resize(n, 0.0);
     let (a_tot, b_tot) = (1.0, 1.0);
     let (mut a_below, mut b_below) = (0.0f64, 0.0f64);
     let mut value = 0.0;
-    let mut prev: Option<f64> = None;
-    for &k in keys.iter() {
+    let mut prev = f64::NAN;
+    for &k in sc.keys.iter() {
         let idx = (k & 0xffff_ffff) as usize;
-        let (s, is_x) = if idx < n {
-            let p = x[idx];
-            (p[0] * d[0] + p[1] * d[1], true)
-        } else {
-            let p = y[idx - n];
-            (p[0] * d[0] + p[1] * d[1], false)
-        };
-        if let Some(sp) = prev {
+        let s = f64::from(key_value((k >> 32) as u32));
+        if prev.is_finite() {
             let diff = a_below - b_below;
-            value += diff * diff * (s - sp).max(0.0);
+            value += diff * diff * (s - prev);
         }
-        prev = Some(s);
-        if is_x {
+        prev = s;
+        if idx < n {
             let ai = a[idx];
-            let g = 2.0 * ai * ((2.0 * b_below - b_tot) - (2.0 * a_below + ai - a_tot));
-            grad[idx][0] += g * d[0];
-            grad[idx][1] += g * d[1];
+            sc.g1d[idx] = 2.0 * ai * ((2.0 * b_below - b_tot) - (2.0 * a_below + ai - a_tot));
             a_below += ai;
         } else {
             b_below += b[idx - n];
         }
+    }
+    for (g, &v) in grad.iter_mut().zip(&sc.g1d) {
+        g[0] += v * d[0];
+        g[1] += v * d[1];
     }
     2.0 * value
 }
@@ -243,11 +257,14 @@ pub fn sliced_riesz_grad(
         .into_par_iter()
         .map(|gi| {
             let mut grad = vec![[0.0; 2]; n];
-            let mut keys = Vec::with_capacity(x.len() + y.len());
-            let mut tmp = Vec::new();
+            let mut sc = SliceScratch {
+                keys: Vec::with_capacity(x.len() + y.len()),
+                tmp: Vec::new(),
+                g1d: Vec::with_capacity(n),
+            };
             let mut value = 0.0;
             for d in directions.iter().skip(gi).step_by(groups) {
-                value += riesz_slice(x, a, y, b, *d, &mut keys, &mut tmp, &mut grad);
+                value += riesz_slice(x, a, y, b, *d, &mut sc, &mut grad);
             }
             (value, grad)
         })
