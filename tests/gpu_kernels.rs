@@ -130,6 +130,18 @@ fn sinkhorn_divergence_matches_core_at_1000_by_777() {
             .flat_map(|(p, q)| [p[0] - q[0], p[1] - q[1]]),
     ) / gscale;
     eprintln!("sinkhorn 1000x777: potentials {pot:.2e}, S_eps {s_rel:.2e}, grad_x {grad:.2e}");
+    // Warm start from the converged potentials (as a flow's next step would): both converge
+    // within one check, and still agree with the core's warm solve.
+    let warm = solver
+        .solve_warm(&ctx, &x, &a, &y, &b, &c, Some((&gpu.f, &gpu.g)))
+        .unwrap();
+    let cpu_warm = sinkhorn::sinkhorn_warm(&x, &a, &y, &b, &c, Some((&cpu.f, &cpu.g))).unwrap();
+    let pot_w = potential_rel_err(&a, &warm.f, &warm.g, &cpu_warm.f, &cpu_warm.g);
+    eprintln!(
+        "sinkhorn warm start: iterations gpu {} core {}, potentials {pot_w:.2e}",
+        warm.iterations, cpu_warm.iterations
+    );
+    assert!(warm.converged && warm.iterations <= 5 && pot_w < 1e-3);
     assert!(gpu.converged);
     assert!(
         pot < 1e-3 && s_rel < 1e-3 && grad < 1e-3,
@@ -180,7 +192,6 @@ fn grid_divergences_match_core_fdiv() {
     use divlab::core::fdiv::{Estimator, FDivKind, fdiv_value_grad};
     use divlab::core::grid::Grid;
     use divlab::core::target::{Target, presets};
-    use divlab::gpu::mixture_grid::GridFDiv;
     let Some(ctx) = context() else { return };
     let kern = divlab::gpu::mixture_grid::GpuMixtureGrid::new(&ctx).unwrap();
     let q = test_mixture(0.7);
@@ -198,21 +209,28 @@ fn grid_divergences_match_core_fdiv() {
         let gpu = kern.divergences(&ctx, &log_p, &q, &grid).unwrap();
         let est = Estimator::Grid { resolution };
         let mut r = rng::seeded(0);
-        for (kind, g, gk) in [
-            (FDivKind::ForwardKl, gpu.forward_kl, GridFDiv::ForwardKl),
-            (FDivKind::ReverseKl, gpu.reverse_kl, GridFDiv::ReverseKl),
-            (
-                FDivKind::JensenShannon,
-                gpu.jensen_shannon,
-                GridFDiv::JensenShannon,
-            ),
+        for (kind, g) in [
+            (FDivKind::ForwardKl, Some(gpu.forward_kl)),
+            (FDivKind::ReverseKl, Some(gpu.reverse_kl)),
+            (FDivKind::JensenShannon, Some(gpu.jensen_shannon)),
+            (FDivKind::SquaredHellinger, None),
+            (FDivKind::PearsonChi2, None),
+            (FDivKind::Alpha { alpha: 0.5 }, None),
+            (FDivKind::TotalVariation, None),
         ] {
             let cpu = fdiv_value_grad(&kind, p, &bbox, &q, &est, &mut r).unwrap();
-            let vg = kern.fdiv_value_grad(&ctx, gk, &log_p, &q, &grid).unwrap();
+            let vg = kern
+                .fdiv_value_grad(&ctx, &kind, &log_p, &q, &grid)
+                .unwrap();
+            let g = g.unwrap_or(vg.value);
             let gscale = max_abs(cpu.grad.iter().copied());
             let dgrad = max_abs(vg.grad.iter().zip(&cpu.grad).map(|(a, b)| a - b)) / gscale;
             eprintln!("grid f-div {name} {kind:?}: θ-gradient rel (to max |∂θ|) {dgrad:.2e}");
-            assert!((vg.value - g).abs() <= 1e-12 * g.abs().max(1.0));
+            let rel_v = (vg.value - cpu.value).abs() / cpu.value.abs();
+            assert!(
+                rel_v < 1e-4,
+                "{name} {kind:?}: value (gradient path) rel {rel_v}"
+            );
             assert!(dgrad < 1e-4, "{name} {kind:?}: gradient rel {dgrad}");
             let rel = (g - cpu.value).abs() / cpu.value.abs();
             eprintln!(
@@ -226,7 +244,7 @@ fn grid_divergences_match_core_fdiv() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 9, "presets two_modes, ring8, banana must exist");
+    assert_eq!(checked, 21, "presets two_modes, ring8, banana must exist");
 }
 
 #[test]
@@ -348,4 +366,49 @@ fn non_finite_kernel_output_is_an_error_not_a_value() {
         .unwrap_err();
     assert!(matches!(err, GpuError::NonFinite { .. }), "{err:?}");
     assert!(!ctx.is_lost());
+}
+
+#[test]
+fn heatmap_texture_matches_cpu_viridis_mapping() {
+    use divlab::core::grid::{BBox, Grid};
+    use divlab::gpu::heatmap::{GpuHeatmap, LOG_DECADES};
+    use divlab::gpu::mixture_grid::GpuMixtureGrid;
+    let Some(ctx) = context() else { return };
+    let mix = test_mixture(0.0);
+    let (nx, ny) = (130usize, 97usize); // not multiples of the 16×16 workgroup
+    let grid = Grid::new(BBox::new(-4.0, 4.0, -3.0, 4.0), nx, ny).unwrap();
+    let lq = GpuMixtureGrid::new(&ctx)
+        .unwrap()
+        .log_density_buffer(&ctx, &mix, &grid)
+        .unwrap();
+    let cpu_log = grid.eval(|x| mix.log_density(x));
+    let max_log = cpu_log.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let hm = GpuHeatmap::new(&ctx).unwrap();
+    let tex = hm.create_texture(&ctx, nx as u32, ny as u32);
+    for log_scale in [false, true] {
+        hm.render(&ctx, &lq, nx as u32, ny as u32, log_scale, &tex)
+            .unwrap();
+        let px = hm.read_texture(&ctx, &tex).unwrap();
+        assert_eq!(px.len(), nx * ny);
+        let floor = max_log - LOG_DECADES * std::f64::consts::LN_10;
+        let mut worst = 0i32;
+        for (r, row) in px.chunks_exact(nx).enumerate() {
+            let grid_row = ny - 1 - r; // image top = y_max
+            for (c, p) in row.iter().enumerate() {
+                let lp = cpu_log[grid_row * nx + c];
+                let t = if log_scale {
+                    ((lp - floor) / (max_log - floor)).max(0.0)
+                } else {
+                    (lp - max_log).exp()
+                };
+                let e = colorous::VIRIDIS.eval_continuous(t.clamp(0.0, 1.0));
+                for (got, want) in p[..3].iter().zip([e.r, e.g, e.b]) {
+                    worst = worst.max((*got as i32 - want as i32).abs());
+                }
+                assert_eq!(p[3], 255);
+            }
+        }
+        eprintln!("heatmap {nx}x{ny} log_scale={log_scale}: max channel difference {worst}/255");
+        assert!(worst <= 2, "channel difference {worst}");
+    }
 }

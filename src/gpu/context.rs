@@ -259,6 +259,18 @@ impl GpuContext {
         })
     }
 
+    /// Wraps the device eframe created (`frame.wgpu_render_state()` / `cc.wgpu_render_state`),
+    /// so grids computed here can feed the UI's textures without a read-back. Returns
+    /// [`GpuError::NoCompute`] on GL/WebGL2 render states.
+    pub fn from_render_state(rs: &eframe::egui_wgpu::RenderState) -> GpuResult<Self> {
+        Self::from_device(
+            rs.device.clone(),
+            rs.queue.clone(),
+            &rs.adapter.get_info(),
+            &rs.adapter.get_downlevel_capabilities(),
+        )
+    }
+
     /// Whether the device was lost (then every call returns [`GpuError::DeviceLost`]).
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
@@ -477,6 +489,19 @@ impl GpuContext {
         self.queue.submit([encoder.finish()]);
         Ok(())
     }
+}
+
+/// Most items a 1-D kernel covers in one dispatch (WebGPU's 65 535 workgroups per dimension).
+pub const MAX_ITEMS_1D: usize = 65_535 * WORKGROUP_SIZE as usize;
+
+/// Errors when `n` items do not fit one 1-D dispatch ([`MAX_ITEMS_1D`]).
+pub fn check_items_1d(what: &str, n: usize) -> GpuResult<()> {
+    if n == 0 || n > MAX_ITEMS_1D {
+        return Err(GpuError::Invalid {
+            reason: format!("{what} = {n} is out of range: valid range is [1, {MAX_ITEMS_1D}]"),
+        });
+    }
+    Ok(())
 }
 
 /// Number of workgroups of [`WORKGROUP_SIZE`] covering `n` items.

@@ -10,7 +10,9 @@
 //! 10 steps): weights 6.7e-8, means 3.7e-8, covariances 1.2e-7 relative to the largest entry,
 //! mean log-likelihood 1.1e-7 relative (acceptance 1e-4).
 
-use super::context::{GpuContext, GpuError, GpuResult, check_finite, workgroups_for};
+use super::context::{
+    GpuContext, GpuError, GpuResult, check_finite, check_items_1d, workgroups_for,
+};
 use super::mixture_grid::pack_components;
 use crate::core::em::COV_FLOOR;
 use crate::core::gaussian::Mat2;
@@ -90,11 +92,7 @@ impl GpuEm {
                 ),
             });
         }
-        if n == 0 || n > (1 << 26) {
-            return Err(GpuError::Invalid {
-                reason: format!("EM samples = {n} is out of range: valid range is [1, 2^26]"),
-            });
-        }
+        check_items_1d("EM samples", n)?;
         if samples
             .iter()
             .any(|p| !(p[0].is_finite() && p[1].is_finite()))

@@ -1,8 +1,9 @@
 //! Mixture log-density on a grid and grid f-divergence values on the GPU (`shaders/mixture_grid.wgsl`).
 //!
 //! Layout: the grid of `core::grid::Grid` (row-major, row 0 at `y_min`, cell centres at
-//! `(x_min + (j + ½)dx, y_min + (i + ½)dy)`). Divergences use the core's convention
-//! D_f(p‖q) = Σ_cells q f(p/q) ΔA (midpoint rule over the grid; p the target, q the model):
+//! `(x_min + (j + ½)dx, y_min + (i + ½)dy)`). Divergences use the core's grid estimator
+//! D_f(p‖q) = Σ_cells q f(p/q) ΔA + M_q f(M_p/M_q) (midpoint rule over the grid plus the outer
+//! cell holding the missed masses M = 1 − Σ ΔA·density; p the target, q the model):
 //! forward KL = KL(p‖q) = Σ p log(p/q) ΔA, reverse KL = KL(q‖p) = Σ q log(q/p) ΔA,
 //! Jensen–Shannon = ½ Σ [p log(2p/(p+q)) + q log(2q/(p+q))] ΔA. Cells where a density is exactly 0
 //! contribute 0 to its own terms (0 log 0 = 0).
@@ -11,15 +12,19 @@
 //! colour it into a texture without a read-back; tests and the CLI read it back.
 //!
 //! Precision (f32, measured on lavapipe in tests/gpu_kernels.rs against `Mixture::log_density`
-//! and `core::fdiv::fdiv_value_grad` with the grid estimator): log q within 7.8e-6 absolute, q
-//! within 5.8e-6 pointwise relative; forward KL / reverse KL / JS values ≤ 3.6e-7 relative and
-//! their θ-gradients ≤ 1.4e-6 relative to the largest entry (presets two_modes, ring8, banana,
-//! 250² grid). Acceptance bound 1e-4.
+//! and `core::fdiv::fdiv_value_grad` with the grid estimator, presets two_modes, ring8, banana on
+//! a 250² grid): log q within 7.8e-6 absolute, q within 5.8e-6 pointwise relative; values of
+//! forward KL, reverse KL, JS, squared Hellinger, α = ½, total variation ≤ 2.4e-7 relative,
+//! Pearson χ² ≤ 1.2e-5 (values up to 1e30); θ-gradients ≤ 3.3e-6 relative to the largest entry
+//! (Pearson χ² on banana 1.2e-5). Acceptance bound 1e-4.
 
-use super::context::{GpuContext, GpuError, GpuResult, check_finite, workgroups_for};
+use super::context::{
+    GpuContext, GpuError, GpuResult, check_finite, check_items_1d, workgroups_for,
+};
 use super::em::GpuEm;
+use crate::core::fdiv::{FDivKind, FDivValue};
 use crate::core::grid::Grid;
-use crate::core::math::logaddexp;
+use crate::core::math::Vec2;
 use crate::core::mixture::Mixture;
 use eframe::wgpu;
 
@@ -78,25 +83,6 @@ pub struct GpuMixtureGrid {
     em: GpuEm,
 }
 
-/// The f-divergences whose grid gradient the GPU computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GridFDiv {
-    /// KL(p‖q), f(t) = t ln t.
-    ForwardKl,
-    /// KL(q‖p), f(t) = −ln t.
-    ReverseKl,
-    /// ½KL(p‖m) + ½KL(q‖m), m = (p + q)/2.
-    JensenShannon,
-}
-
-/// Value and gradient with respect to the mixture's flat parameters θ (layout of
-/// `core::mixture`: `[logit, μx, μy, a, b, c]` per component).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GridFDivGrad {
-    pub value: f64,
-    pub grad: Vec<f64>,
-}
-
 /// Packs a mixture for the kernel: per component
 /// `[log w + log_norm, μx, μy, 1/l11, l21, 1/l22, 0, 0]`, log_norm = −ln 2π − ln l11 − ln l22.
 pub fn pack_components(mix: &Mixture) -> Vec<f32> {
@@ -121,13 +107,7 @@ pub fn pack_components(mix: &Mixture) -> Vec<f32> {
 }
 
 fn check_grid(grid: &Grid) -> GpuResult<()> {
-    let len = grid.len();
-    if len == 0 || len > (1 << 26) {
-        return Err(GpuError::Invalid {
-            reason: format!("grid cells = {len} is out of range: valid range is [1, 2^26]"),
-        });
-    }
-    Ok(())
+    check_items_1d("grid cells", grid.len())
 }
 
 impl GpuMixtureGrid {
@@ -230,12 +210,24 @@ impl GpuMixtureGrid {
         ctx.run_passes(&[(&self.partials, &b1, n_wg), (&self.finish, &b2, 1)])?;
         let s = ctx.read_f32(&sums, NTERMS)?;
         let area = grid.cell_area();
+        let mass_p = s[3] as f64 * area;
+        let mass_q = s[4] as f64 * area;
+        // The outer cell of `core::fdiv`'s grid estimator: M_q f(M_p/M_q) with the missed masses.
+        let outer = |kind: FDivKind| {
+            const OUTER_FLOOR: f64 = 1e-12;
+            kind.generator()
+                .q_term(
+                    (1.0 - mass_p).max(OUTER_FLOOR).ln(),
+                    (1.0 - mass_q).max(OUTER_FLOOR).ln(),
+                )
+                .0
+        };
         let out = GridDivergences {
-            forward_kl: s[0] as f64 * area,
-            reverse_kl: s[1] as f64 * area,
-            jensen_shannon: s[2] as f64 * area,
-            mass_p: s[3] as f64 * area,
-            mass_q: s[4] as f64 * area,
+            forward_kl: s[0] as f64 * area + outer(FDivKind::ForwardKl),
+            reverse_kl: s[1] as f64 * area + outer(FDivKind::ReverseKl),
+            jensen_shannon: s[2] as f64 * area + outer(FDivKind::JensenShannon),
+            mass_p,
+            mass_q,
         };
         if [out.forward_kl, out.reverse_kl, out.jensen_shannon]
             .iter()
@@ -271,75 +263,123 @@ impl GpuMixtureGrid {
         self.divergences_from_buffers(ctx, &lp, &lq, grid)
     }
 
-    /// Value and θ-gradient of a grid f-divergence, by quadrature, as `core::fdiv` defines them:
-    /// ∂/∂θ Σ q f(p/q) ΔA = Σ ΔA q [f(t) − t f′(t)] ∂ln q/∂θ. The cell weights
-    /// v = ΔA q [f − t f′] are formed in f64 from log p and the GPU's log q; the responsibility-
-    /// weighted sums Σ v r_k, Σ v r_k d, Σ v r_k d dᵀ (d = x − μ_k) run on the GPU (the EM kernel
-    /// with weights) and the chain rule to θ (≤ 64 components) in f64:
-    /// with z = L⁻¹d, Z0 = Σ v r, Z1 = L⁻¹S1, Z2 = L⁻¹S2L⁻ᵀ:
-    /// ∂/∂logit_k = Z0_k − w_k Σ v, ∂/∂μ_k = L⁻ᵀZ1, ∂/∂a = Z2₀₀ − (l21/l22) Z2₀₁ − Z0,
-    /// ∂/∂b = Z2₀₁/l22, ∂/∂c = Z2₁₁ − Z0.
+    /// Value and θ-gradient of a grid f-divergence, by quadrature, exactly as
+    /// `core::fdiv::fdiv_value_grad` with `Estimator::Grid` defines them (midpoint cells plus the
+    /// outer cell holding the missed masses), for every `FDivKind` except Rényi:
+    /// value = ΔA Σ q f(p/q) + M_q f(M_p/M_q), and
+    /// ∂/∂θ = Σ v ∂ln q/∂θ − (d_out/M_q) Σ ΔA q ∂ln q/∂θ, with the per-cell weights
+    /// v = ΔA q [f − t f′] and d_out from the core's generator (`FDivergence::q_term`).
+    /// log q comes from the GPU grid kernel; the responsibility-weighted sums Σ v r_k, Σ v r_k d,
+    /// Σ v r_k d dᵀ (d = x − μ_k) run on the GPU (the EM kernel with weights); the chain rule to
+    /// θ (≤ 64 components) is f64 on the CPU: with z = L⁻¹d, Z0 = Σ v r, Z1 = L⁻¹S1,
+    /// Z2 = L⁻¹S2L⁻ᵀ: ∂/∂logit_k = Z0_k − w_k Σ_j Z0_j, ∂/∂μ_k = L⁻ᵀZ1,
+    /// ∂/∂a = Z2₀₀ − (l21/l22) Z2₀₁ − Z0, ∂/∂b = Z2₀₁/l22, ∂/∂c = Z2₁₁ − Z0.
     pub fn fdiv_value_grad(
         &self,
         ctx: &GpuContext,
-        kind: GridFDiv,
+        kind: &FDivKind,
         log_p: &[f64],
         mix: &Mixture,
         grid: &Grid,
-    ) -> GpuResult<GridFDivGrad> {
-        let divs = self.divergences(ctx, log_p, mix, grid)?;
-        let value = match kind {
-            GridFDiv::ForwardKl => divs.forward_kl,
-            GridFDiv::ReverseKl => divs.reverse_kl,
-            GridFDiv::JensenShannon => divs.jensen_shannon,
-        };
-        let log_q = self.log_density(ctx, mix, grid)?;
-        let area = grid.cell_area();
-        let weights: Vec<f64> = log_p
-            .iter()
-            .zip(&log_q)
-            .map(|(&lp, &lq)| {
-                let lp = lp.max(LOG_DENSITY_FLOOR);
-                match kind {
-                    GridFDiv::ForwardKl => -area * lp.exp(),
-                    GridFDiv::ReverseKl => area * lq.exp() * (1.0 + lq - lp),
-                    GridFDiv::JensenShannon => {
-                        let lm = logaddexp(lp, lq) - std::f64::consts::LN_2;
-                        -0.5 * area * lq.exp() * (lm - lq)
-                    }
-                }
-            })
-            .collect();
-        if weights.iter().any(|w| !w.is_finite()) {
-            return Err(GpuError::NonFinite {
-                what: "f-divergence quadrature weight".into(),
+    ) -> GpuResult<FDivValue> {
+        kind.validate().map_err(|e| GpuError::Invalid {
+            reason: e.to_string(),
+        })?;
+        if matches!(kind, FDivKind::Renyi { .. }) {
+            return Err(GpuError::Invalid {
+                reason: "Rényi is not an f-divergence; its grid estimate stays on the CPU".into(),
             });
         }
+        if log_p.len() != grid.len() {
+            return Err(GpuError::Invalid {
+                reason: format!(
+                    "log_p has {} values but the grid has {} cells",
+                    log_p.len(),
+                    grid.len()
+                ),
+            });
+        }
+        let generator = kind.generator();
+        let log_q = self.log_density(ctx, mix, grid)?;
+        let area = grid.cell_area();
+        let (mut value, mut mp, mut mq) = (0.0, 0.0, 0.0);
+        let mut w_d = Vec::with_capacity(log_q.len());
+        let mut w_q = Vec::with_capacity(log_q.len());
+        for (&lp, &lq) in log_p.iter().zip(&log_q) {
+            let (t, d) = generator.q_term(lp, lq);
+            let q = lq.exp();
+            value += t;
+            mp += lp.exp();
+            mq += q;
+            w_d.push(d * area);
+            w_q.push(q * area);
+        }
+        if !value.is_finite() || w_d.iter().any(|w| !w.is_finite()) {
+            return Err(GpuError::NonFinite {
+                what: format!("{} on the grid", kind.name()),
+            });
+        }
+        let missed_p = 1.0 - mp * area;
+        let missed_q = 1.0 - mq * area;
+        const OUTER_FLOOR: f64 = 1e-12;
+        let (outer_v, outer_d) = generator.q_term(
+            missed_p.max(OUTER_FLOOR).ln(),
+            missed_q.max(OUTER_FLOOR).ln(),
+        );
+        let value = value * area + outer_v;
         let centres = grid.centers();
-        let stats = self.em.weighted_stats(ctx, &centres, Some(&weights), mix)?;
-        let total: f64 = weights.iter().sum();
+        let mut grad = self.theta_sums(ctx, &centres, &w_d, mix)?;
+        if missed_q > OUTER_FLOOR && outer_d != 0.0 {
+            let gm = self.theta_sums(ctx, &centres, &w_q, mix)?;
+            let c = -outer_d / missed_q;
+            for (g, m) in grad.iter_mut().zip(&gm) {
+                *g += c * m;
+            }
+        }
+        if !value.is_finite() || grad.iter().any(|g| !g.is_finite()) {
+            return Err(GpuError::NonFinite {
+                what: format!("{} or its gradient", kind.name()),
+            });
+        }
+        Ok(FDivValue {
+            value,
+            grad,
+            missed_mass_p: missed_p,
+            missed_mass_q: missed_q,
+            std_error: None,
+        })
+    }
+
+    /// Σᵢ vᵢ ∂ln q(xᵢ)/∂θ over the points xᵢ (GPU sums, f64 chain rule; see
+    /// [`Self::fdiv_value_grad`]).
+    fn theta_sums(
+        &self,
+        ctx: &GpuContext,
+        points: &[Vec2],
+        v: &[f64],
+        mix: &Mixture,
+    ) -> GpuResult<Vec<f64>> {
+        let stats = self.em.weighted_stats(ctx, points, Some(v), mix)?;
+        let total: f64 = stats.components.iter().map(|s| s.n).sum();
         let w = mix.weights();
         let chol = mix.cholesky_factors();
         let mut grad = Vec::with_capacity(6 * w.len());
         for ((st, wk), l) in stats.components.iter().zip(&w).zip(&chol) {
             let [l11, l21, l22] = *l;
-            // Z1 = L⁻¹ S1
-            let z1x = st.s1[0] / l11;
-            let z1y = (st.s1[1] - l21 * z1x) / l22;
-            // M = L⁻¹ S2, Z2 = M L⁻ᵀ = (L⁻¹ Mᵀ)ᵀ
             let linv = |v: [f64; 2]| {
                 let a = v[0] / l11;
                 [a, (v[1] - l21 * a) / l22]
             };
+            // Z1 = L⁻¹ S1; M = L⁻¹ S2 (columns m0, m1); Z2 = M L⁻ᵀ = (L⁻¹ Mᵀ)ᵀ.
+            let z1 = linv(st.s1);
             let m0 = linv([st.s2[0][0], st.s2[1][0]]);
             let m1 = linv([st.s2[0][1], st.s2[1][1]]);
-            // rows of M: M = [[m0[0], m1[0]], [m0[1], m1[1]]]
             let r0 = linv([m0[0], m1[0]]);
             let r1 = linv([m0[1], m1[1]]);
             let (z00, z01, z11) = (r0[0], r0[1], r1[1]);
             // L⁻ᵀ Z1
-            let u1 = z1y / l22;
-            let u0 = (z1x - l21 * u1) / l11;
+            let u1 = z1[1] / l22;
+            let u0 = (z1[0] - l21 * u1) / l11;
             grad.extend_from_slice(&[
                 st.n - wk * total,
                 u0,
@@ -349,12 +389,7 @@ impl GpuMixtureGrid {
                 z11 - st.n,
             ]);
         }
-        if grad.iter().any(|g| !g.is_finite()) {
-            return Err(GpuError::NonFinite {
-                what: "f-divergence gradient".into(),
-            });
-        }
-        Ok(GridFDivGrad { value, grad })
+        Ok(grad)
     }
 
     /// Seconds per log-density-grid dispatch (timestamps where available), for `divlab bench`.

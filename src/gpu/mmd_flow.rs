@@ -88,7 +88,7 @@ fn centre(p: &[Vec2], c: Vec2) -> Vec<[f32; 2]> {
 }
 
 fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> GpuResult<()> {
-    if pts.is_empty() || pts.len() != w.len() || pts.len() > (u32::MAX / 2) as usize {
+    if pts.is_empty() || pts.len() != w.len() || pts.len() > super::context::MAX_ITEMS_1D {
         return Err(GpuError::Invalid {
             reason: format!(
                 "{name}: {} points and {} weights (need a non-empty cloud with one weight per point)",

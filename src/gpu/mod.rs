@@ -5,7 +5,8 @@
 //!
 //! | kernel | WGSL | wrapper | measured vs core (lavapipe) |
 //! |---|---|---|---|
-//! | mixture log-density grid, f-div values and θ-gradients | `mixture_grid.wgsl` (+ `em.wgsl`) | [`mixture_grid`] | ≤ 1.4e-6 |
+//! | mixture log-density grid, f-div values and θ-gradients (all kinds but Rényi) | `mixture_grid.wgsl` (+ `em.wgsl`) | [`mixture_grid`] | ≤ 1.2e-5 |
+//! | heatmap texture (viridis, linear/log) from a GPU grid | `heatmap.wgsl` | [`heatmap`] | ≤ 1/255 per channel |
 //! | log-domain Sinkhorn half-step, S_ε, ∂S_ε/∂x | `sinkhorn.wgsl` | [`sinkhorn`] | ≤ 5.9e-6 |
 //! | MMD pair sums (Gaussian, IMQ, Laplace, Riesz) | `mmd_flow.wgsl` | [`mmd_flow`] | ≤ 2.7e-6 |
 //! | EM E-step sums | `em.wgsl` | [`em`] | ≤ 1.2e-7 after 10 steps |
@@ -24,6 +25,7 @@ pub mod backend;
 pub mod bench;
 pub mod context;
 pub mod em;
+pub mod heatmap;
 pub mod mixture_grid;
 pub mod mmd_flow;
 pub mod sinkhorn;

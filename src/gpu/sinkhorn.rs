@@ -148,7 +148,7 @@ fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> GpuResult<()> {
             ),
         });
     }
-    if pts.len() > u32::MAX as usize / 2 {
+    if pts.len() > super::context::MAX_ITEMS_1D {
         return Err(GpuError::Invalid {
             reason: format!("{name}: {} points is too many for one dispatch", pts.len()),
         });
@@ -249,7 +249,23 @@ impl GpuSinkhorn {
         b: &[f64],
         cfg: &SinkhornConfig,
     ) -> GpuResult<GpuSinkhornResult> {
-        Ok(self.solve_inner(ctx, x, a, y, b, cfg, false)?.0)
+        Ok(self.solve_inner(ctx, x, a, y, b, cfg, false, None)?.0)
+    }
+
+    /// [`Self::solve`] started from potentials (f, g) (e.g. the previous flow step's); like
+    /// `core::sinkhorn::sinkhorn_warm`, the ε-scaling schedule is skipped when a warm start is given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn solve_warm(
+        &self,
+        ctx: &GpuContext,
+        x: &[Vec2],
+        a: &[f64],
+        y: &[Vec2],
+        b: &[f64],
+        cfg: &SinkhornConfig,
+        init: Option<(&[f64], &[f64])>,
+    ) -> GpuResult<GpuSinkhornResult> {
+        Ok(self.solve_inner(ctx, x, a, y, b, cfg, false, init)?.0)
     }
 
     /// Returns the result and, if `want_bary`, the barycentric map T_αβ(x_i) (centred coordinates
@@ -264,6 +280,7 @@ impl GpuSinkhorn {
         b: &[f64],
         cfg: &SinkhornConfig,
         want_bary: bool,
+        init: Option<(&[f64], &[f64])>,
     ) -> GpuResult<(GpuSinkhornResult, Vec<Vec2>)> {
         cfg.validate().map_err(|e| GpuError::Invalid {
             reason: e.to_string(),
@@ -284,13 +301,37 @@ impl GpuSinkhorn {
         // One iteration: f ← T(g) on rows x, then g ← T(f) on rows y (as in the core).
         let to_f = self.half_step(ctx, &xb, &yb, &lb, &g, &g, &f, &bary_x, n, m, 0.0);
         let to_g = self.half_step(ctx, &yb, &xb, &la, &f, &f, &g, &bary_y, m, n, 0.0);
+        let anneal = match init {
+            None => true,
+            Some((f0, g0)) if f0.len() == n && g0.len() == m => {
+                let to32 = |v: &[f64]| -> GpuResult<Vec<f32>> {
+                    if v.iter().all(|p| p.is_finite()) {
+                        Ok(v.iter().map(|&p| p as f32).collect())
+                    } else {
+                        Err(GpuError::NonFinite {
+                            what: "Sinkhorn warm-start potential".into(),
+                        })
+                    }
+                };
+                ctx.queue
+                    .write_buffer(&f, 0, bytemuck::cast_slice(&to32(f0)?));
+                ctx.queue
+                    .write_buffer(&g, 0, bytemuck::cast_slice(&to32(g0)?));
+                false
+            }
+            Some(_) => {
+                return Err(GpuError::Invalid {
+                    reason: "sinkhorn warm start: potentials do not match the clouds' sizes".into(),
+                });
+            }
+        };
         let d2 = squared_diameter(x, y);
         let tol = cfg.tolerance.max(MIN_TOLERANCE);
         let mut it = 0;
         let mut err = f64::INFINITY;
         let mut converged = false;
         // Annealing: one iteration per ε value, each its own submission.
-        while it < cfg.max_iters && eps_at(cfg, d2, it) > cfg.epsilon {
+        while anneal && it < cfg.max_iters && eps_at(cfg, d2, it) > cfg.epsilon {
             Self::set_eps(ctx, &[&to_f, &to_g], eps_at(cfg, d2, it));
             self.run(ctx, &[&to_f, &to_g], 1)?;
             it += 1;
@@ -416,7 +457,23 @@ impl GpuSinkhorn {
         b: &[f64],
         cfg: &SinkhornConfig,
     ) -> GpuResult<GpuSinkhornDivergence> {
-        let (xy, t_xy) = self.solve_inner(ctx, x, a, y, b, cfg, true)?;
+        self.divergence_warm(ctx, x, a, y, b, cfg, None)
+    }
+
+    /// [`Self::divergence`] with an optional warm start (f, g) for the cross problem (as
+    /// `core::sinkhorn::sinkhorn_divergence_warm`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn divergence_warm(
+        &self,
+        ctx: &GpuContext,
+        x: &[Vec2],
+        a: &[f64],
+        y: &[Vec2],
+        b: &[f64],
+        cfg: &SinkhornConfig,
+        init: Option<(&[f64], &[f64])>,
+    ) -> GpuResult<GpuSinkhornDivergence> {
+        let (xy, t_xy) = self.solve_inner(ctx, x, a, y, b, cfg, true, init)?;
         let c = mean_point(x, y);
         let (vx, p_x, t_xx, cx) = self.solve_symmetric(ctx, x, a, c, cfg)?;
         let (vy, p_y, _, cy) = self.solve_symmetric(ctx, y, b, c, cfg)?;
