@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use divlab::gpu::backend::BackendChoice;
+
 const HELP: &str = "\
 divlab — Divergence Lab: 2D distributions fitted live under different divergences
 
@@ -55,19 +57,6 @@ pub fn main(args: &[String]) -> ExitCode {
     }
 }
 
-/// Runs a parsed headless command.
-fn execute(cmd: Command) -> Result<(), String> {
-    Err(format!("{cmd:?} is not available in this build yet"))
-}
-
-/// Which compute backend a headless command uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendArg {
-    Cpu,
-    Gpu,
-    Auto,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BenchKind {
     Em,
@@ -85,21 +74,21 @@ pub enum Command {
         scenario: String,
         steps: usize,
         json: bool,
-        backend: BackendArg,
+        backend: BackendChoice,
     },
     Run {
         scenario: String,
         steps: usize,
         every: usize,
         json: bool,
-        backend: BackendArg,
+        backend: BackendChoice,
     },
     Bench {
         kind: BenchKind,
         n: Option<usize>,
         iters: Option<usize>,
         json: bool,
-        backend: BackendArg,
+        backend: BackendChoice,
     },
 }
 
@@ -112,7 +101,7 @@ struct Flags {
     n: Option<usize>,
     iters: Option<usize>,
     json: bool,
-    backend: Option<BackendArg>,
+    backend: Option<BackendChoice>,
 }
 
 fn parse_count(flag: &str, value: Option<&String>, min: usize) -> Result<usize, UsageError> {
@@ -160,9 +149,9 @@ fn parse_flags(sub: &str, rest: &[String], allowed: &[&str]) -> Result<Flags, Us
                         .get(i + 1)
                         .ok_or_else(|| UsageError("--backend needs a value".into()))?;
                     flags.backend = Some(match v.as_str() {
-                        "cpu" => BackendArg::Cpu,
-                        "gpu" => BackendArg::Gpu,
-                        "auto" => BackendArg::Auto,
+                        "cpu" => BackendChoice::Cpu,
+                        "gpu" => BackendChoice::Gpu,
+                        "auto" => BackendChoice::Auto,
                         other => {
                             return Err(UsageError(format!(
                                 "--backend {other}: expected cpu, gpu or auto"
@@ -207,7 +196,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 scenario: one_positional(sub, "a SCENARIO file", &mut f)?,
                 steps: f.steps.unwrap_or(0),
                 json: f.json,
-                backend: f.backend.unwrap_or(BackendArg::Auto),
+                backend: f.backend.unwrap_or(BackendChoice::Auto),
             })
         }
         "run" => {
@@ -221,7 +210,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 steps,
                 every: f.every.unwrap_or(1),
                 json: f.json,
-                backend: f.backend.unwrap_or(BackendArg::Auto),
+                backend: f.backend.unwrap_or(BackendChoice::Auto),
             })
         }
         "bench" => {
@@ -244,12 +233,288 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 n: f.n,
                 iters: f.iters,
                 json: f.json,
-                backend: f.backend.unwrap_or(BackendArg::Cpu),
+                backend: f.backend.unwrap_or(BackendChoice::Cpu),
             })
         }
         other if other.starts_with('-') => Err(UsageError(format!("unknown flag {other}"))),
         other => Err(UsageError(format!("unknown subcommand {other}"))),
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running the commands.
+
+use std::path::{Path, PathBuf};
+
+use divlab::core::fit::Measurement;
+use divlab::core::scenario::Scenario;
+use divlab::core::sim::{ModelView, Simulation, StepInfo};
+use divlab::core::target::{GrayImage, TargetSpec};
+use serde_json::{Value, json};
+
+/// Runs a parsed command; the error is printed once, by [`main`].
+fn execute(cmd: Command) -> Result<(), String> {
+    match cmd {
+        Command::Help | Command::Version => Ok(()),
+        Command::Measure {
+            scenario,
+            steps,
+            json,
+            backend,
+        } => measure(&scenario, steps, json, backend),
+        Command::Run {
+            scenario,
+            steps,
+            every,
+            json,
+            backend,
+        } => run(&scenario, steps, every, json, backend),
+        Command::Bench {
+            kind,
+            n,
+            iters,
+            json,
+            backend,
+        } => crate::bench::bench(kind, n, iters, json, backend),
+    }
+}
+
+/// Reads a scenario file and everything it refers to (an image, a CSV of points).
+fn load_scenario(path: &str) -> Result<(Scenario, Option<GrayImage>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mut scenario = Scenario::parse(&text).map_err(|e| format!("{path}: {e}"))?;
+    let dir = Path::new(path).parent().unwrap_or(Path::new("."));
+    let image = match &scenario.target {
+        TargetSpec::Image(spec) => Some(load_image(&spec.asset, dir)?),
+        _ => None,
+    };
+    if let TargetSpec::Samples(spec) = &mut scenario.target
+        && spec.points.is_empty()
+    {
+        let Some(source) = spec.source.clone() else {
+            return Err(format!(
+                "{path}: target `samples` has no points and no `source` CSV file"
+            ));
+        };
+        let csv = resolve(&source, dir).ok_or_else(|| format!("{path}: cannot find {source}"))?;
+        spec.points = read_points_csv(&csv)?;
+        scenario.validate().map_err(|e| format!("{path}: {}", e))?;
+    }
+    Ok((scenario, image))
+}
+
+/// A path as given, or relative to the scenario's folder.
+fn resolve(name: &str, dir: &Path) -> Option<PathBuf> {
+    [PathBuf::from(name), dir.join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+fn load_image(asset: &str, dir: &Path) -> Result<GrayImage, String> {
+    match resolve(asset, dir) {
+        Some(path) => {
+            let img = image::open(&path)
+                .map_err(|e| format!("cannot read image {}: {e}", path.display()))?
+                .to_luma32f();
+            Ok(GrayImage {
+                width: img.width() as usize,
+                height: img.height() as usize,
+                pixels: img.into_raw(),
+            })
+        }
+        // The bundled image answers to its asset name even outside a checkout.
+        None if asset == divlab::assets::BUNDLED_IMAGE_ASSET => {
+            divlab::assets::bundled_gray_image()
+        }
+        None => Err(format!("cannot find image {asset}")),
+    }
+}
+
+/// Points from a CSV file: two numbers per line (x, y); a header line and blank lines are skipped.
+fn read_points_csv(path: &Path) -> Result<Vec<[f64; 2]>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut points = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line
+            .split([',', ';', '\t', ' '])
+            .filter(|f| !f.is_empty())
+            .collect();
+        let parsed: Option<Vec<f64>> = fields.iter().map(|f| f.parse::<f64>().ok()).collect();
+        match parsed {
+            Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite()) => points.push([v[0], v[1]]),
+            None if i == 0 => continue, // header
+            _ => {
+                return Err(format!(
+                    "{}: line {}: expected two finite numbers x,y, got {line:?}",
+                    path.display(),
+                    i + 1
+                ));
+            }
+        }
+    }
+    if points.is_empty() {
+        return Err(format!("{}: no points", path.display()));
+    }
+    Ok(points)
+}
+
+/// Builds the simulation and takes `steps` steps; a refused step stops with the reason.
+fn simulate(
+    scenario: &Scenario,
+    image: Option<&GrayImage>,
+    steps: usize,
+    mut each: impl FnMut(&Simulation, &StepInfo) -> Result<(), String>,
+) -> Result<Simulation, String> {
+    let mut sim = Simulation::new(scenario, image).map_err(|e| e.to_string())?;
+    for _ in 0..steps {
+        let info = sim.step().map_err(|e| {
+            format!(
+                "the run stopped at step {}: {e} (the scenario is unchanged)",
+                sim.steps_taken() + 1
+            )
+        })?;
+        each(&sim, &info)?;
+    }
+    Ok(sim)
+}
+
+/// The backend a run uses. The simulation loop runs on the CPU core; `--backend gpu` is refused until the
+/// GPU kernels are wired into it, `auto` says which it chose.
+fn check_run_backend(backend: BackendChoice) -> Result<&'static str, String> {
+    match backend {
+        BackendChoice::Cpu | BackendChoice::Auto => Ok("cpu"),
+        BackendChoice::Gpu => Err(
+            "--backend gpu: measure and run execute on the CPU core in this version; the GPU kernels are \
+             available through `divlab bench --backend gpu` (use --backend cpu or auto)"
+                .to_owned(),
+        ),
+    }
+}
+
+fn measurement_json(m: &Measurement) -> Value {
+    match &m.result {
+        Ok(v) => json!({
+            "name": m.name,
+            "value": v.value,
+            "missed_mass": v.missed_mass,
+            "diagnostics": v.diagnostics,
+        }),
+        Err(reason) => json!({ "name": m.name, "not_applicable": reason }),
+    }
+}
+
+fn model_json(sim: &Simulation) -> Value {
+    match sim.model() {
+        ModelView::Mixture(q) => json!({
+            "kind": "mixture",
+            "weights": q.weights(),
+            "means": q.means(),
+            "covariances": q.covariances(),
+        }),
+        ModelView::Particles(p) => json!({ "kind": "particles", "positions": p }),
+    }
+}
+
+fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> Result<(), String> {
+    let used = check_run_backend(backend)?;
+    let (scenario, image) = load_scenario(path)?;
+    let sim = simulate(&scenario, image.as_ref(), steps, |_, _| Ok(()))?;
+    let measurements = sim.measure();
+    if as_json {
+        let out = json!({
+            "scenario": scenario.name,
+            "target": sim.target().name(),
+            "steps": steps,
+            "seed": scenario.seed,
+            "backend": used,
+            "divergences": measurements.iter().map(measurement_json).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!(
+            "{} — target {}, after {steps} steps (seed {}):",
+            scenario.name,
+            sim.target().name(),
+            scenario.seed
+        );
+        for m in &measurements {
+            match &m.result {
+                Ok(v) => {
+                    let missed = v
+                        .missed_mass
+                        .map(|m| format!("  (mass outside box {m:.1e})"))
+                        .unwrap_or_default();
+                    println!("  {:<48} {:>14.6e}{missed}", m.name, v.value);
+                }
+                Err(reason) => println!("  {:<48} {:>14}  {reason}", m.name, "n/a"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run(
+    path: &str,
+    steps: usize,
+    every: usize,
+    as_json: bool,
+    backend: BackendChoice,
+) -> Result<(), String> {
+    let used = check_run_backend(backend)?;
+    let (scenario, image) = load_scenario(path)?;
+    let record = |sim: &Simulation, info: Option<&StepInfo>| -> Value {
+        json!({
+            "step": sim.steps_taken(),
+            "objective_name": info.map(|i| i.objective_name.clone()),
+            "objective": info.map(|i| i.objective),
+            "model": model_json(sim),
+            "divergences": sim.measure().iter().map(measurement_json).collect::<Vec<_>>(),
+        })
+    };
+    let initial = Simulation::new(&scenario, image.as_ref()).map_err(|e| e.to_string())?;
+    let mut trajectory = vec![record(&initial, None)];
+    if !as_json {
+        println!(
+            "{}: {} steps, recording every {every}",
+            scenario.name, steps
+        );
+    }
+    simulate(&scenario, image.as_ref(), steps, |sim, info| {
+        if info.step % every == 0 || info.step == steps {
+            if as_json {
+                trajectory.push(record(sim, Some(info)));
+            } else {
+                println!(
+                    "  step {:>6}  {} = {:.6e}",
+                    info.step, info.objective_name, info.objective
+                );
+            }
+        }
+        Ok(())
+    })?;
+    if as_json {
+        let out = json!({
+            "scenario": scenario.name,
+            "seed": scenario.seed,
+            "steps": steps,
+            "every": every,
+            "backend": used,
+            "trajectory": trajectory,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -270,7 +535,7 @@ mod tests {
                 steps: 5,
                 every: 2,
                 json: true,
-                backend: BackendArg::Auto
+                backend: BackendChoice::Auto
             })
         );
         assert!(parse(&args("frobnicate")).is_err());

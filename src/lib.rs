@@ -3,8 +3,10 @@
 //! - [`core`]: pure numerics (the reference every other path is tested against).
 //! - [`gpu`]: the wgpu compute backend.
 //! - [`app`]: the egui user interface.
+//! - [`assets`]: scenarios and images bundled into the binary and the wasm.
 
 pub mod app;
+pub mod assets;
 pub mod core;
 pub mod gpu;
 

@@ -1,6 +1,8 @@
 //! The native `divlab` binary: no arguments opens the app; subcommands work headless.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
 mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,7 +1,7 @@
 //! Scenario files and the simulation loop: every bundled scenario parses, builds and steps; malformed files
 //! name the line and the field; runs replay bit-for-bit; a step that would go non-finite is refused.
 
-use divlab::app::presets::BUNDLED;
+use divlab::assets::BUNDLED;
 use divlab::core::scenario::Scenario;
 use divlab::core::sim::{ModelView, Simulation};
 
@@ -15,7 +15,7 @@ fn bundled(name: &str) -> Scenario {
 }
 
 fn image() -> divlab::core::target::GrayImage {
-    divlab::app::bundled_gray_image().expect("bundled image decodes")
+    divlab::assets::bundled_gray_image().expect("bundled image decodes")
 }
 
 /// The model's numbers, bit for bit.

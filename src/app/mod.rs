@@ -3,7 +3,6 @@
 //! when the target changes.
 
 pub mod heatmap;
-pub mod presets;
 mod scene;
 
 use crate::core::grid::{BBox, Grid};
@@ -20,21 +19,6 @@ pub const DEFAULT_SCENARIO: &str = "mixture_mmd_flow";
 
 /// Time the simulation may use per frame, so the UI stays responsive.
 const STEP_BUDGET_S: f64 = 0.012;
-
-/// The grayscale image the `image` target reads (bundled so the web build has it too).
-const BUNDLED_IMAGE_PNG: &[u8] = include_bytes!("../../assets/images/target_density.png");
-
-/// Decodes the bundled PNG into the core's grayscale image (luminance, 0 = no mass).
-pub fn bundled_gray_image() -> Result<GrayImage, String> {
-    let img = image::load_from_memory_with_format(BUNDLED_IMAGE_PNG, image::ImageFormat::Png)
-        .map_err(|e| format!("bundled target image: {e}"))?
-        .to_luma32f();
-    Ok(GrayImage {
-        width: img.width() as usize,
-        height: img.height() as usize,
-        pixels: img.into_raw(),
-    })
-}
 
 /// A target's heatmap texture and the box it covers.
 pub(crate) struct TargetPicture {
@@ -71,7 +55,7 @@ impl DivlabApp {
         let renderer = renderer_description(cc);
         #[cfg(target_arch = "wasm32")]
         crate::web::set_body_data("divlab-renderer", &renderer);
-        let scenarios = presets::bundled_scenarios();
+        let scenarios = crate::assets::bundled_scenarios();
         let targets: Vec<(String, TargetSpec)> = target_presets()
             .into_iter()
             .map(|(name, spec)| (name.to_owned(), spec))
@@ -354,7 +338,7 @@ fn fallback_scenario() -> Scenario {
 /// The image an image target needs (the bundled one), or none.
 fn image_for(spec: &TargetSpec) -> Result<Option<GrayImage>, String> {
     match spec {
-        TargetSpec::Image(_) => bundled_gray_image().map(Some),
+        TargetSpec::Image(_) => crate::assets::bundled_gray_image().map(Some),
         _ => Ok(None),
     }
 }

@@ -297,20 +297,28 @@ fn key_on_line(text: &str, line: usize) -> Option<String> {
         .then(|| key.to_owned())
 }
 
-/// The 1-based line where the last segment of a dotted field name first appears as a key.
+/// The 1-based line of a field given by a dotted name (`optimizer.lr`): the first line, at or after the line
+/// of each enclosing key in turn, where the key appears followed by `:`.
 fn line_of_key(text: &str, field: &str) -> Option<usize> {
-    let key = field.rsplit('.').next()?;
-    let key = key.split('[').next()?;
-    text.lines()
-        .position(|l| {
-            let t = l
-                .trim_start()
-                .trim_start_matches(['(', '{', ','])
-                .trim_start();
-            let t = t.strip_prefix('"').unwrap_or(t);
-            t.strip_prefix(key)
-                .map(|rest| rest.trim_start_matches('"').trim_start().starts_with(':'))
-                .unwrap_or(false)
-        })
-        .map(|i| i + 1)
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0;
+    let mut found = None;
+    for key in field.split('.') {
+        let key = key.split('[').next().unwrap_or(key);
+        if let Some(i) = (from..lines.len()).find(|&i| has_key(lines[i], key)) {
+            from = i;
+            found = Some(i + 1);
+        }
+    }
+    found
+}
+
+/// Whether `line` holds `key:` (RON) or `"key":` (JSON) as a whole word.
+fn has_key(line: &str, key: &str) -> bool {
+    let bytes = line.as_bytes();
+    line.match_indices(key).any(|(i, _)| {
+        let before_ok = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        let rest = line[i + key.len()..].trim_start_matches('"').trim_start();
+        before_ok && rest.starts_with(':')
+    })
 }

@@ -6,17 +6,23 @@
 
 use super::em::em_step;
 use super::error::{CoreError, CoreResult};
+use super::fdiv::FDivKind;
+use super::fit::{MeasureSettings, MeasuredValue, Measurement, measure_all};
 use super::flows::{FlowTarget, ParticleFlow, StepReport};
 use super::math::{Vec2, is_finite2};
 use super::mixture::Mixture;
+use super::mmd::{Kernel, mmd2};
 use super::optim::Optimizer;
 use super::rng::{self, Rng};
 use super::scenario::{Method, ModelSpec, ParticleInit, Scenario};
+use super::sinkhorn::{SinkhornConfig, sinkhorn_divergence, squared_diameter};
+use super::sliced::{random_directions, sliced_wasserstein2};
 use super::target::{GrayImage, Target};
 
 /// Stream indices reserved for set-up draws (steps use 1, 2, 3, …).
 const STREAM_INIT_PARTICLES: u64 = u64::MAX;
 const STREAM_TARGET_SAMPLES: u64 = u64::MAX - 1;
+const STREAM_MEASURE: u64 = u64::MAX - 2;
 
 /// What one step did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -250,4 +256,96 @@ fn init_particles(count: usize, init: &ParticleInit, target: &Target, r: &mut Rn
                 .collect()
         }
     }
+}
+
+impl Simulation {
+    /// Every divergence between the target and the model as it stands (see [`measure_particles`] for particle
+    /// models and [`super::fit::measure_all`] for mixtures). Deterministic from the scenario's seed.
+    pub fn measure(&self) -> Vec<Measurement> {
+        let seed = self.scenario.seed;
+        match self.model() {
+            ModelView::Mixture(q) => measure_all(&self.target, q, seed),
+            ModelView::Particles(p) => measure_particles(&self.target, p, seed),
+        }
+    }
+}
+
+/// Every divergence between a target and a particle cloud (uniform weights). Divergences that need the
+/// model's density are reported as not applicable, with the reason.
+pub fn measure_particles(target: &Target, particles: &[Vec2], seed: u64) -> Vec<Measurement> {
+    let settings = MeasureSettings::default();
+    let bbox = target.bbox();
+    let side = bbox.width().min(bbox.height());
+    let mut r = rng::substream(seed, STREAM_MEASURE);
+    let y: Vec<Vec2> = match target.points() {
+        Some(points) => points.to_vec(),
+        None => target.sample(settings.samples, &mut r),
+    };
+    let a = vec![1.0 / particles.len().max(1) as f64; particles.len()];
+    let b = vec![1.0 / y.len().max(1) as f64; y.len()];
+    let plain = |value: f64, diagnostics: Option<String>| MeasuredValue {
+        value,
+        missed_mass: None,
+        diagnostics,
+    };
+    let mut out = Vec::new();
+    let no_density = "the model is a particle cloud: it has no density to compare; use a sample-based divergence";
+    let mut density_kinds = FDivKind::all();
+    density_kinds.extend([
+        FDivKind::Alpha { alpha: -1.0 },
+        FDivKind::Alpha { alpha: 2.0 },
+    ]);
+    for name in density_kinds.iter().map(|k| k.name()).chain([
+        "cross-entropy −E_p ln q".to_owned(),
+        "Cauchy–Schwarz".to_owned(),
+    ]) {
+        out.push(Measurement {
+            name,
+            result: Err(CoreError::not_applicable(no_density).to_string()),
+        });
+    }
+    let sigma = 0.1 * side;
+    let kernel = Kernel::Gaussian { sigma };
+    out.push(Measurement {
+        name: format!("MMD² Gaussian σ = {sigma:.4} (samples)"),
+        result: mmd2(particles, &a, &y, &b, &kernel)
+            .map(|v| plain(v, Some(format!("{} target samples", y.len()))))
+            .map_err(|e| e.to_string()),
+    });
+    out.push(Measurement {
+        name: "energy distance (Riesz r = 1 MMD²)".to_owned(),
+        result: mmd2(particles, &a, &y, &b, &Kernel::Riesz { r: 1.0 })
+            .map(|v| plain(v, None))
+            .map_err(|e| e.to_string()),
+    });
+    let cfg = SinkhornConfig {
+        epsilon: 1e-3 * squared_diameter(particles, &y).max(f64::MIN_POSITIVE),
+        ..SinkhornConfig::default()
+    };
+    out.push(Measurement {
+        name: "Sinkhorn divergence S_ε (ε = 1e-3 · diameter²)".to_owned(),
+        result: sinkhorn_divergence(particles, &a, &y, &b, &cfg)
+            .map(|s| {
+                plain(
+                    s.value,
+                    Some(format!("ε = {:.3e}, {:?}", cfg.epsilon, s.diagnostics)),
+                )
+            })
+            .map_err(|e| e.to_string()),
+    });
+    let dirs = random_directions(settings.directions, &mut r);
+    out.push(Measurement {
+        name: format!("sliced Wasserstein-2 ({} directions)", settings.directions),
+        result: sliced_wasserstein2(particles, &a, &y, &b, &dirs)
+            .map(|v| plain(v, None))
+            .map_err(|e| e.to_string()),
+    });
+    out.push(Measurement {
+        name: "Bures–Wasserstein".to_owned(),
+        result: Err(CoreError::not_applicable(
+            "Bures–Wasserstein compares two Gaussians; the model is a particle cloud",
+        )
+        .to_string()),
+    });
+    out
 }

@@ -1,0 +1,356 @@
+//! `divlab bench`: seconds per iteration of the core's kernels (CPU, all cores through rayon) and of the GPU
+//! kernels (`--backend gpu`; on a software adapter such as lavapipe these figures measure this machine's CPUs,
+//! not a GPU). Each figure is the median over `--iters` timed iterations after one warm-up iteration.
+
+use divlab::core::em::em_step;
+use divlab::core::fdiv::{Estimator, FDivKind};
+use divlab::core::fit::Objective;
+use divlab::core::flows::{FlowConfig, FlowTarget, ParticleFlow};
+use divlab::core::grid::Grid;
+use divlab::core::math::Vec2;
+use divlab::core::mixture::{Mixture, MixtureInit};
+use divlab::core::mmd::Kernel;
+use divlab::core::rng::{self, substream};
+use divlab::core::sinkhorn::{Precision, sinkhorn_half_iteration};
+use divlab::core::target::{GaussianMixtureSpec, Grid25Spec, Target, TargetSpec, TwoModesSpec};
+use divlab::gpu::backend::{ActiveBackend, BackendChoice, BackendStatus, select_headless};
+use divlab::gpu::context::GpuContext;
+use serde_json::json;
+use web_time::Instant;
+
+use crate::cli::BenchKind;
+
+const SEED: u64 = 2026;
+
+struct Report {
+    kernel: &'static str,
+    unit: String,
+    n: usize,
+    samples_s: Vec<f64>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let m = s.len() / 2;
+    if s.len().is_multiple_of(2) {
+        0.5 * (s[m - 1] + s[m])
+    } else {
+        s[m]
+    }
+}
+
+/// Times `f` `iters` times after one warm-up call.
+fn time_iters(iters: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<Vec<f64>, String> {
+    f()?;
+    let mut out = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let t0 = Instant::now();
+        f()?;
+        out.push(t0.elapsed().as_secs_f64());
+    }
+    Ok(out)
+}
+
+fn build(spec: TargetSpec) -> Result<Target, String> {
+    Target::build(&spec, None).map_err(|e| e.to_string())
+}
+
+fn points(spec: TargetSpec, n: usize, stream: u64) -> Result<Vec<Vec2>, String> {
+    Ok(build(spec)?.sample(n, &mut substream(SEED, stream)))
+}
+
+pub fn bench(
+    kind: BenchKind,
+    n: Option<usize>,
+    iters: Option<usize>,
+    as_json: bool,
+    backend: BackendChoice,
+) -> Result<(), String> {
+    let iters = iters.unwrap_or(10);
+    if !(1..=4096).contains(&iters) {
+        return Err(format!("--iters {iters}: valid range is [1, 4096]"));
+    }
+    let (ctx, status) = match (kind, backend) {
+        // The sliced Riesz flow stays on the CPU (see src/gpu/mod.rs for why).
+        (BenchKind::Sliced, BackendChoice::Gpu) => {
+            return Err(
+                "bench sliced --backend gpu: the sliced Riesz flow runs on the CPU only (one sort per slice \
+                 beats a GPU bitonic sort at these sizes; see src/gpu/mod.rs)"
+                    .into(),
+            );
+        }
+        (BenchKind::Sliced, _) => (None, BackendStatus::cpu()),
+        _ => select_headless(backend).map_err(|e| format!("--backend {backend:?}: {e}"))?,
+    };
+    let report = match (&ctx, status.active) {
+        (Some(ctx), ActiveBackend::Gpu) => bench_gpu(kind, n, iters, ctx)?,
+        _ => bench_cpu(kind, n, iters)?,
+    };
+    let med = median(&report.samples_s);
+    let min = report
+        .samples_s
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let backend_name = match status.active {
+        ActiveBackend::Cpu => "cpu",
+        ActiveBackend::Gpu => "gpu",
+    };
+    if as_json {
+        let out = json!({
+            "kernel": report.kernel,
+            "unit": report.unit,
+            "n": report.n,
+            "iters": iters,
+            "backend": backend_name,
+            "adapter": status.adapter.as_ref().map(|a| format!("{a:?}")),
+            "backend_reason": status.reason,
+            "threads": rayon::current_num_threads(),
+            "seconds_per_iter_median": med,
+            "seconds_per_iter_min": min,
+            "seconds_per_iter": report.samples_s,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!(
+            "bench {} (n = {}, {}) on {backend_name} ({} threads): median {:.3} ms, min {:.3} ms per iteration over {iters}",
+            report.kernel,
+            report.n,
+            report.unit,
+            rayon::current_num_threads(),
+            med * 1e3,
+            min * 1e3
+        );
+        if let Some(reason) = &status.reason {
+            println!("  (CPU because: {reason})");
+        }
+    }
+    Ok(())
+}
+
+fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, String> {
+    let e = |e: divlab::core::error::CoreError| e.to_string();
+    match kind {
+        BenchKind::Sinkhorn => {
+            let n = n.unwrap_or(4096);
+            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let y = points(
+                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
+                n,
+                2,
+            )?;
+            let (a, b) = (vec![1.0 / n as f64; n], vec![1.0 / n as f64; n]);
+            let (mut f, mut g) = (vec![0.0; n], vec![0.0; n]);
+            let eps = 0.01;
+            let samples = time_iters(iters, || {
+                sinkhorn_half_iteration(&x, &y, &b, &g, eps, Precision::F32, &mut f).map_err(e)?;
+                sinkhorn_half_iteration(&y, &x, &a, &f, eps, Precision::F32, &mut g).map_err(e)
+            })?;
+            Ok(Report {
+                kernel: "sinkhorn",
+                unit: format!(
+                    "one iteration = f and g half-iterations, N = M, ε = {eps}, f32 online"
+                ),
+                n,
+                samples_s: samples,
+            })
+        }
+        BenchKind::Mmd => {
+            let n = n.unwrap_or(2048);
+            let y = points(
+                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
+                n,
+                2,
+            )?;
+            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let cfg = FlowConfig::Mmd {
+                kernel: Kernel::Gaussian { sigma: 0.5 },
+                step_size: 1e-3,
+                noise_level: 0.0,
+                adaptive_step: false,
+                target_samples: n,
+            };
+            let mut flow = ParticleFlow::new(&cfg, x, SEED).map_err(e)?;
+            let samples = time_iters(iters, || {
+                flow.step(&FlowTarget::samples(&y)).map(|_| ()).map_err(e)
+            })?;
+            Ok(Report {
+                kernel: "mmd",
+                unit: "one MMD-flow step, Gaussian kernel, N = M".into(),
+                n,
+                samples_s: samples,
+            })
+        }
+        BenchKind::Sliced => {
+            let n = n.unwrap_or(100_000);
+            let y = points(
+                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
+                n,
+                2,
+            )?;
+            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let slices = 64;
+            let cfg = FlowConfig::SlicedRiesz {
+                slices,
+                step_size: 1e-3,
+                target_samples: n,
+            };
+            let mut flow = ParticleFlow::new(&cfg, x, SEED).map_err(e)?;
+            let samples = time_iters(iters, || {
+                flow.step(&FlowTarget::samples(&y)).map(|_| ()).map_err(e)
+            })?;
+            Ok(Report {
+                kernel: "sliced",
+                unit: format!("one sliced Riesz (r = 1) flow step, P = {slices} slices, N = M"),
+                n,
+                samples_s: samples,
+            })
+        }
+        BenchKind::Em => {
+            let n = n.unwrap_or(20_000);
+            let data = points(TargetSpec::Grid25(Grid25Spec::default()), n, 3)?;
+            let target = build(TargetSpec::Grid25(Grid25Spec::default()))?;
+            let init = MixtureInit::Random {
+                components: 8,
+                seed: SEED,
+                std_fraction: 0.1,
+            };
+            let mut q = Mixture::from_init(&init, &target.bbox()).map_err(e)?;
+            let samples = time_iters(iters, || em_step(&data, &mut q).map(|_| ()).map_err(e))?;
+            Ok(Report {
+                kernel: "em",
+                unit: "one EM iteration (E and M step), K = 8".into(),
+                n,
+                samples_s: samples,
+            })
+        }
+        BenchKind::Grid => {
+            let n = n.unwrap_or(256);
+            let target = build(TargetSpec::GaussianMixture(GaussianMixtureSpec::default()))?;
+            let init = MixtureInit::Random {
+                components: 8,
+                seed: SEED,
+                std_fraction: 0.1,
+            };
+            let q = Mixture::from_init(&init, &target.bbox()).map_err(e)?;
+            let objective = Objective::FDivergence {
+                divergence: FDivKind::ReverseKl,
+                estimator: Estimator::Grid { resolution: n },
+            };
+            let mut r = rng::seeded(SEED);
+            let samples = time_iters(iters, || {
+                objective
+                    .value_and_grad(&target, &q, &mut r)
+                    .map(|_| ())
+                    .map_err(e)
+            })?;
+            Ok(Report {
+                kernel: "grid",
+                unit: format!(
+                    "reverse-KL value and gradient by quadrature on an n×n grid, K = 8 (n = {n})"
+                ),
+                n,
+                samples_s: samples,
+            })
+        }
+    }
+}
+
+fn bench_gpu(
+    kind: BenchKind,
+    n: Option<usize>,
+    iters: usize,
+    ctx: &GpuContext,
+) -> Result<Report, String> {
+    let e = |e: divlab::gpu::context::GpuError| e.to_string();
+    let ce = |e: divlab::core::error::CoreError| e.to_string();
+    match kind {
+        BenchKind::Sinkhorn => {
+            let n = n.unwrap_or(4096);
+            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let y = points(
+                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
+                n,
+                2,
+            )?;
+            let kernel = divlab::gpu::sinkhorn::GpuSinkhorn::new(ctx).map_err(e)?;
+            let half = kernel
+                .bench_half_iteration(ctx, &x, &y, 0.01, iters)
+                .map_err(e)?;
+            Ok(Report {
+                kernel: "sinkhorn",
+                unit: "one iteration = 2 × the timed f half-iteration, N = M, ε = 0.01".into(),
+                n,
+                samples_s: half.iter().map(|s| 2.0 * s).collect(),
+            })
+        }
+        BenchKind::Mmd => {
+            let n = n.unwrap_or(2048);
+            let y = points(
+                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
+                n,
+                2,
+            )?;
+            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let kernel = divlab::gpu::mmd_flow::GpuMmd::new(ctx).map_err(e)?;
+            let k = divlab::gpu::mmd_flow::GpuKernel::from(&Kernel::Gaussian { sigma: 0.5 });
+            // A flow step needs the particle–target and particle–particle sums: two dispatches.
+            let xy = kernel.bench_pair_sums(ctx, &x, &y, &k, iters).map_err(e)?;
+            let xx = kernel.bench_pair_sums(ctx, &x, &x, &k, iters).map_err(e)?;
+            Ok(Report {
+                kernel: "mmd",
+                unit:
+                    "one MMD-flow step's kernel-gradient sums (x–y and x–x), Gaussian kernel, N = M"
+                        .into(),
+                n,
+                samples_s: xy.iter().zip(&xx).map(|(a, b)| a + b).collect(),
+            })
+        }
+        BenchKind::Em => {
+            let n = n.unwrap_or(20_000);
+            let data = points(TargetSpec::Grid25(Grid25Spec::default()), n, 3)?;
+            let target = build(TargetSpec::Grid25(Grid25Spec::default()))?;
+            let init = MixtureInit::Random {
+                components: 8,
+                seed: SEED,
+                std_fraction: 0.1,
+            };
+            let q = Mixture::from_init(&init, &target.bbox()).map_err(ce)?;
+            let kernel = divlab::gpu::em::GpuEm::new(ctx).map_err(e)?;
+            let samples = kernel.bench_e_step(ctx, &data, &q, iters).map_err(e)?;
+            Ok(Report {
+                kernel: "em",
+                unit: "one EM E-step with M-step sums (read back), K = 8".into(),
+                n,
+                samples_s: samples,
+            })
+        }
+        BenchKind::Grid => {
+            let n = n.unwrap_or(256);
+            let target = build(TargetSpec::GaussianMixture(GaussianMixtureSpec::default()))?;
+            let init = MixtureInit::Random {
+                components: 8,
+                seed: SEED,
+                std_fraction: 0.1,
+            };
+            let q = Mixture::from_init(&init, &target.bbox()).map_err(ce)?;
+            let grid = Grid::square(target.bbox(), n).map_err(ce)?;
+            let kernel = divlab::gpu::mixture_grid::GpuMixtureGrid::new(ctx).map_err(e)?;
+            let samples = kernel.bench_log_density(ctx, &q, &grid, iters).map_err(e)?;
+            Ok(Report {
+                kernel: "grid",
+                unit: format!("log q on an n×n grid, K = 8 (n = {n})"),
+                n,
+                samples_s: samples,
+            })
+        }
+        BenchKind::Sliced => Err("the sliced Riesz flow runs on the CPU only".into()),
+    }
+}
