@@ -217,7 +217,11 @@ pub(crate) fn fast_exp_f32(x: f32) -> f32 {
     // Round x·log2(e) to the nearest integer n with the 1.5·2²³ trick (vectorizes, unlike
     // f32::round), then reduce r = x − n ln2 in two parts (Cody–Waite) so r is accurate.
     const MAGIC: f32 = 12_582_912.0;
-    let n = (x * LOG2E_F32 + MAGIC) - MAGIC;
+    let kf = x * LOG2E_F32 + MAGIC;
+    let n = kf - MAGIC;
+    // kf's low mantissa bits hold n (|n| ≤ 126 ≪ 2²²): the integer without a float→int cast
+    // (Rust's saturating `as` cast does not vectorize).
+    let ni = (kf.to_bits() as i32) - 0x4B40_0000;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     let r = (x - n * LN2_HI) - n * LN2_LO; // in [−ln2/2, ln2/2]
@@ -229,7 +233,7 @@ pub(crate) fn fast_exp_f32(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    let bits = ((n as i32 + 127) as u32) << 23;
+    let bits = ((ni + 127) as u32) << 23;
     p * f32::from_bits(bits)
 }
 
