@@ -110,13 +110,18 @@ fn log_cross(p: &Mixture, q: &Mixture, extra: &Mat2, grad: bool) -> CoreResult<(
         // d = μᵢ − νⱼ, so ∂/∂νⱼ = −∂/∂d.
         g.mean[j][0] -= r * gd[0];
         g.mean[j][1] -= r * gd[1];
-        for a in 0..2 {
-            for b in 0..2 {
-                g.cov[j][a][b] += r * gs[a][b];
-            }
-        }
+        add_scaled(&mut g.cov[j], r, &gs);
     }
     Ok((lse, g.to_theta(q)))
+}
+
+/// `m += s·g` for 2×2 matrices.
+fn add_scaled(m: &mut Mat2, s: f64, g: &Mat2) {
+    for (row, grow) in m.iter_mut().zip(g) {
+        for (v, gv) in row.iter_mut().zip(grow) {
+            *v += s * gv;
+        }
+    }
 }
 
 /// `ln Σⱼₖ bⱼ bₖ N(νⱼ − νₖ; 0, Σⱼ + Σₖ + E)` and its gradient w.r.t. q's θ.
@@ -146,12 +151,8 @@ fn log_self(q: &Mixture, extra: &Mat2, grad: bool) -> CoreResult<(f64, Vec<f64>)
         g.mean[j][1] += r * gd[1];
         g.mean[l][0] -= r * gd[0];
         g.mean[l][1] -= r * gd[1];
-        for a in 0..2 {
-            for b in 0..2 {
-                g.cov[j][a][b] += r * gs[a][b];
-                g.cov[l][a][b] += r * gs[a][b];
-            }
-        }
+        add_scaled(&mut g.cov[j], r, &gs);
+        add_scaled(&mut g.cov[l], r, &gs);
     }
     Ok((lse, g.to_theta(q)))
 }

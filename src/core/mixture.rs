@@ -145,7 +145,7 @@ fn check_components(k: usize) -> CoreResult<()> {
 impl Mixture {
     /// From a flat parameter vector (layout in the module docs).
     pub fn from_params(params: &[f64]) -> CoreResult<Self> {
-        if params.is_empty() || params.len() % PARAMS_PER_COMPONENT != 0 {
+        if params.is_empty() || !params.len().is_multiple_of(PARAMS_PER_COMPONENT) {
             return Err(CoreError::invalid(format!(
                 "mixture parameter vector has length {}, expected a positive multiple of {PARAMS_PER_COMPONENT}",
                 params.len()

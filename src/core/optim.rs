@@ -595,7 +595,7 @@ mod tests {
             &want_l2
         ));
         // AdamW: u as Adam, then θ − lr·wd·θ.
-        let want_w = [want[0] - 0.1 * 0.5 * 0.5, want[1] - 0.1 * 0.5 * -1.0];
+        let want_w = [want[0] - 0.1 * 0.5 * 0.5, want[1] + 0.1 * 0.5];
         assert!(close(
             &step(r#"{"kind":"adam","lr":0.1,"weight_decay":0.5,"decoupled":true}"#),
             &want_w

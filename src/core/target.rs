@@ -522,6 +522,9 @@ impl ImageDensity {
     }
 }
 
+/// log p on one grid, shared by clones of a density target.
+type GridCache = Arc<Mutex<Option<(Grid, Arc<Vec<f64>>)>>>;
+
 /// A target with a known normalized density.
 #[derive(Debug, Clone)]
 pub struct DensityTarget {
@@ -530,7 +533,7 @@ pub struct DensityTarget {
     log_z: f64,
     bbox: BBox,
     /// Cache of log p on the last grid asked for (shared by clones).
-    grid_cache: Arc<Mutex<Option<(Grid, Arc<Vec<f64>>)>>>,
+    grid_cache: GridCache,
 }
 
 impl DensityTarget {
