@@ -208,6 +208,10 @@ fn riesz_slice(
     radix_sort_hi32(&mut sc.keys, &mut sc.tmp);
     sc.g1d.clear();
     sc.g1d.resize(n, 0.0);
+    // Uniform weights (the flows' case) need no random reads of a and b.
+    let a_uniform = a.iter().all(|&v| v == a[0]);
+    let b_uniform = b.iter().all(|&v| v == b[0]);
+    let (a0, b0) = (a[0], b[0]);
     let (a_tot, b_tot) = (1.0, 1.0);
     let (mut a_below, mut b_below) = (0.0f64, 0.0f64);
     let mut value = 0.0;
@@ -221,11 +225,11 @@ fn riesz_slice(
         }
         prev = s;
         if idx < n {
-            let ai = a[idx];
+            let ai = if a_uniform { a0 } else { a[idx] };
             sc.g1d[idx] = 2.0 * ai * ((2.0 * b_below - b_tot) - (2.0 * a_below + ai - a_tot));
             a_below += ai;
         } else {
-            b_below += b[idx - n];
+            b_below += if b_uniform { b0 } else { b[idx - n] };
         }
     }
     for (g, &v) in grad.iter_mut().zip(&sc.g1d) {
