@@ -352,6 +352,51 @@ fn em_ten_steps_match_core_em_step() {
 }
 
 #[test]
+fn mmd_flow_step_matches_core_particle_flow() {
+    use divlab::core::flows::{FlowConfig, FlowTarget, ParticleFlow};
+    use divlab::core::mmd::Kernel;
+    use divlab::gpu::mmd_flow::{GpuKernel, GpuMmd};
+    let Some(ctx) = context() else { return };
+    let kern = GpuMmd::new(&ctx).unwrap();
+    let (x, _) = cloud(8, 1000, [0.0, 0.0], 1.0);
+    let (y, _) = cloud(9, 777, [1.5, 0.5], 0.7);
+    for kernel in [Kernel::Gaussian { sigma: 0.7 }, Kernel::Riesz { r: 1.0 }] {
+        let cfg = FlowConfig::Mmd {
+            kernel,
+            step_size: 0.5,
+            noise_level: 0.0,
+            adaptive_step: false,
+            target_samples: 777,
+        };
+        let mut flow = ParticleFlow::new(&cfg, x.clone(), 3).unwrap();
+        let (mut xg, mut worst) = (x.clone(), 0.0f64);
+        for _ in 0..5 {
+            let before = flow.particles().to_vec();
+            let report = flow.step(&FlowTarget::samples(&y)).unwrap();
+            let (v, next) = kern
+                .flow_step(&ctx, &xg, &y, &GpuKernel::from(&kernel), 0.5, None)
+                .unwrap();
+            let disp = max_abs(
+                flow.particles()
+                    .iter()
+                    .zip(&before)
+                    .flat_map(|(p, q)| [p[0] - q[0], p[1] - q[1]]),
+            );
+            let d = max_abs(
+                next.iter()
+                    .zip(flow.particles())
+                    .flat_map(|(p, q)| [p[0] - q[0], p[1] - q[1]]),
+            );
+            worst = worst.max(d / disp);
+            assert!((v - report.objective_value).abs() <= 1e-4 * report.objective_value.abs());
+            xg = next;
+        }
+        eprintln!("mmd flow {kernel:?}: 5 steps, max |Δx| / max step displacement {worst:.2e}");
+        assert!(worst < 1e-4, "{kernel:?}: {worst}");
+    }
+}
+
+#[test]
 fn non_finite_kernel_output_is_an_error_not_a_value() {
     use divlab::gpu::GpuError;
     use divlab::gpu::mmd_flow::{GpuKernel, GpuMmd};
