@@ -618,7 +618,7 @@ mod tests {
     #[test]
     fn sample_objectives_reduce_their_value_and_not_applicable_is_explained() {
         let t = two_modes();
-        let pts = t.sample(500, &mut seeded(5));
+        let pts = t.sample(200, &mut seeded(5));
         let st = Target::from_samples(pts).unwrap();
         let q = Mixture::single([0.0, 1.0], [[1.0, 0.0], [0.0, 1.0]]).unwrap();
         let e = Objective::default()
@@ -635,24 +635,24 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, CoreError::NotApplicable { .. }));
         for obj in [
-            Objective::CrossEntropy { samples: 500 },
+            Objective::CrossEntropy { samples: 200 },
             Objective::Mmd {
                 kernel: Kernel::Gaussian { sigma: 1.0 },
-                samples: 128,
-                target_samples: 500,
+                samples: 64,
+                target_samples: 200,
             },
             Objective::Sinkhorn {
                 config: SinkhornConfig {
                     epsilon: 0.1,
                     ..Default::default()
                 },
-                samples: 128,
-                target_samples: 500,
+                samples: 64,
+                target_samples: 200,
             },
             Objective::SlicedEnergy {
                 directions: 32,
-                samples: 128,
-                target_samples: 500,
+                samples: 64,
+                target_samples: 200,
             },
         ] {
             let mut m = Mixture::from_components(
@@ -665,7 +665,7 @@ mod tests {
             let (v0, _) = obj.value_and_grad(&st, &m, &mut seeded(99)).unwrap();
             let mut opt = Optimizer::new(&OptimizerConfig::adam(0.05), m.n_params()).unwrap();
             let mut th = m.params();
-            for _ in 0..60 {
+            for _ in 0..40 {
                 let (_, g) = obj.value_and_grad(&st, &m, &mut rng).unwrap();
                 opt.step(&mut th, &g).unwrap();
                 m.set_params(&th).unwrap();

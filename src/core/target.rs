@@ -1231,9 +1231,9 @@ mod tests {
                 b.y_min - b.height(),
                 b.y_max + b.height(),
             );
-            let g = Grid::square(big, 900).unwrap();
+            let g = Grid::square(big, 500).unwrap();
             let total = g.integrate(|x| d.log_density(x).exp());
-            let out = t.mass_outside_bbox(500).unwrap();
+            let out = t.mass_outside_bbox(300).unwrap();
             eprintln!(
                 "{:>22}: total mass {total:.6}, mass outside box {out:.2e}",
                 t.name()
