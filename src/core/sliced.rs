@@ -150,22 +150,31 @@ fn key_bits(f: f32) -> u32 {
     }
 }
 
-/// LSD radix sort of u64 values by their upper 32 bits (3 passes of 11 bits); `tmp` is scratch.
+/// LSD radix sort of u64 values by their upper 32 bits (3 passes of 11 bits, all histograms
+/// from one read; a pass whose digit is the same for every value is skipped); `tmp` is scratch.
 fn radix_sort_hi32(v: &mut Vec<u64>, tmp: &mut Vec<u64>) {
     tmp.resize(v.len(), 0);
-    for pass in 0..3 {
-        let shift = 32 + 11 * pass;
-        let mut count = [0usize; 2049];
-        for &k in v.iter() {
-            count[((k >> shift) & 0x7ff) as usize + 1] += 1;
+    let mut hist = vec![[0usize; 2048]; 3];
+    for &k in v.iter() {
+        for (pass, h) in hist.iter_mut().enumerate() {
+            h[((k >> (32 + 11 * pass)) & 0x7ff) as usize] += 1;
         }
-        for i in 0..2048 {
-            count[i + 1] += count[i];
+    }
+    for (pass, h) in hist.iter().enumerate() {
+        if h.iter().any(|&c| c == v.len()) {
+            continue;
+        }
+        let shift = 32 + 11 * pass;
+        let mut start = [0usize; 2048];
+        let mut acc = 0;
+        for (s, &c) in start.iter_mut().zip(h) {
+            *s = acc;
+            acc += c;
         }
         for &k in v.iter() {
             let d = ((k >> shift) & 0x7ff) as usize;
-            tmp[count[d]] = k;
-            count[d] += 1;
+            tmp[start[d]] = k;
+            start[d] += 1;
         }
         std::mem::swap(v, tmp);
     }
