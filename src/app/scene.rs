@@ -30,10 +30,6 @@ pub fn scene_ui(
         ui.centered_and_justified(|ui| ui.label("No target to show."));
         return None;
     };
-    egui::Panel::bottom("objective_history")
-        .resizable(true)
-        .default_size(150.0)
-        .show(ui, |ui| history_ui(ui, history, objective_name));
     egui::Panel::right("colorbar")
         .resizable(false)
         .exact_size(70.0)
@@ -42,8 +38,13 @@ pub fn scene_ui(
 
     let b = picture.bbox;
     let texture_id = picture.texture.id();
+    let history_height = (ui.available_height() * 0.22).clamp(90.0, 170.0);
     let response = Plot::new("scene_plot")
+        .height(ui.available_height() - history_height)
         .data_aspect(1.0)
+        .show_grid(false)
+        .x_grid_spacer(labelled_marks)
+        .y_grid_spacer(labelled_marks)
         .show_grid(false)
         .x_axis_label("x₁")
         .y_axis_label("x₂")
@@ -84,6 +85,7 @@ pub fn scene_ui(
             }
             plot_ui.pointer_coordinate()
         });
+    history_ui(ui, history, objective_name);
     let t = response.transform;
     let a = t.position_from_point(&PlotPoint::new(b.x_min, b.y_max));
     let c = t.position_from_point(&PlotPoint::new(b.x_max, b.y_min));
@@ -99,6 +101,30 @@ pub fn scene_ui(
         response.response.clone().on_hover_text(text);
     }
     Some(egui::Rect::from_two_pos(a, c).intersect(response.response.rect))
+}
+
+/// Tick marks at a 1–2–5 step wide enough for the axis labels (≥ 65 points apart) at any window size.
+fn labelled_marks(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    // egui_plot's base step is the data distance of its minimum grid spacing (8 points).
+    let min_step = input.base_step_size * 65.0 / 8.0;
+    if !(min_step.is_finite() && min_step > 0.0) {
+        return Vec::new();
+    }
+    let magnitude = 10f64.powf(min_step.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= min_step)
+        .unwrap_or(10.0 * magnitude);
+    let (lo, hi) = input.bounds;
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last)
+        .map(|i| egui_plot::GridMark {
+            value: i as f64 * step,
+            step_size: step,
+        })
+        .collect()
 }
 
 /// The points to draw: all of them, or an evenly strided subset of [`MAX_DRAWN_POINTS`].
@@ -141,11 +167,20 @@ fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
     lines
 }
 
+/// The objective per step; on a log₁₀ axis when every value is positive (divergences fall over decades).
 fn history_ui(ui: &mut egui::Ui, history: &[[f64; 2]], objective_name: &str) {
+    let log = !history.is_empty() && history.iter().all(|[_, v]| *v > 0.0);
     let title = if objective_name.is_empty() {
         "objective (press Run or Step)".to_owned()
+    } else if log {
+        format!("log₁₀ {objective_name} per step")
     } else {
         format!("{objective_name} per step")
+    };
+    let points: Vec<[f64; 2]> = if log {
+        history.iter().map(|[s, v]| [*s, v.log10()]).collect()
+    } else {
+        history.to_vec()
     };
     ui.label(egui::RichText::new(title).small());
     Plot::new("objective_plot")
