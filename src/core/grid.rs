@@ -184,15 +184,16 @@ impl Grid {
         out
     }
 
-    /// Midpoint-rule integral `Σ f(center)·cell_area` (parallel).
+    /// Midpoint-rule integral `Σ f(center)·cell_area` (rows in parallel, then summed in row order so the
+    /// result does not depend on the number of threads).
     pub fn integrate(&self, f: impl Fn(Vec2) -> f64 + Sync) -> f64 {
         let area = self.cell_area();
         let nx = self.nx;
-        (0..self.ny)
+        let rows: Vec<f64> = (0..self.ny)
             .into_par_iter()
             .map(|i| (0..nx).map(|j| f(self.center(i, j))).sum::<f64>())
-            .sum::<f64>()
-            * area
+            .collect();
+        rows.iter().sum::<f64>() * area
     }
 }
 
