@@ -598,13 +598,8 @@ pub fn grid_estimate(
                 v += t;
                 mp += lp.exp();
                 mq += qv;
-                if want_grad {
-                    if d != 0.0 {
-                        q.add_grad_log_density(x, &terms[..k], lq, d, &mut g);
-                    }
-                    if qv != 0.0 {
-                        q.add_grad_log_density(x, &terms[..k], lq, qv, &mut gq);
-                    }
+                if want_grad && (d != 0.0 || qv != 0.0) {
+                    q.add_grad_log_density_pair(x, &terms[..k], lq, d, &mut g, qv, &mut gq);
                 }
             }
             (v, mp, mq, g, gq)
