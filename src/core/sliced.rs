@@ -161,7 +161,7 @@ fn radix_sort_hi32(v: &mut Vec<u64>, tmp: &mut Vec<u64>) {
         }
     }
     for (pass, h) in hist.iter().enumerate() {
-        if h.iter().any(|&c| c == v.len()) {
+        if h.contains(&v.len()) {
             continue;
         }
         let shift = 32 + 11 * pass;
