@@ -71,6 +71,9 @@ fn bench_functions_return_one_duration_per_iteration() {
     );
     let e = GpuEm::new(&ctx).unwrap();
     check("em", &e.bench_e_step(&ctx, &x, &mixture(4), 2).unwrap(), 2);
+    let sl = divlab::gpu::sliced::GpuSlicedRiesz::new(&ctx).unwrap();
+    let dirs = divlab::core::sliced::random_directions(8, &mut rng::seeded(3));
+    check("sliced", &sl.bench_grad(&ctx, &x, &y, &dirs, 2).unwrap(), 2);
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

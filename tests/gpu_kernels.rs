@@ -457,3 +457,28 @@ fn heatmap_texture_matches_cpu_viridis_mapping() {
         assert!(worst <= 2, "channel difference {worst}");
     }
 }
+
+#[test]
+fn sliced_riesz_matches_core() {
+    use divlab::core::sliced::{random_directions, sliced_riesz_grad};
+    use divlab::gpu::sliced::GpuSlicedRiesz;
+    let Some(ctx) = context() else { return };
+    let kern = GpuSlicedRiesz::new(&ctx).unwrap();
+    for (n, m, p) in [(1000, 777, 64), (300, 100, 7)] {
+        let (x, a) = cloud(10, n, [0.0, 0.0], 1.0);
+        let (y, b) = cloud(11, m, [1.5, 0.5], 0.7);
+        let dirs = random_directions(p, &mut rng::seeded(12));
+        let (v_cpu, g_cpu) = sliced_riesz_grad(&x, &a, &y, &b, &dirs).unwrap();
+        let (v_gpu, g_gpu) = kern.sliced_riesz_grad(&ctx, &x, &a, &y, &b, &dirs).unwrap();
+        let gscale = max_abs(g_cpu.iter().flat_map(|g| *g));
+        let dg = max_abs(
+            g_gpu
+                .iter()
+                .zip(&g_cpu)
+                .flat_map(|(p, q)| [p[0] - q[0], p[1] - q[1]]),
+        ) / gscale;
+        let dv = (v_gpu - v_cpu).abs() / v_cpu.abs();
+        eprintln!("sliced Riesz N={n} M={m} P={p}: value {dv:.2e}, grad_x {dg:.2e}");
+        assert!(dv < 1e-4 && dg < 1e-4, "value {dv} grad {dg}");
+    }
+}

@@ -389,6 +389,28 @@ impl GpuContext {
         })
     }
 
+    /// A bind group for `pipeline`'s group 0 with explicit binding numbers.
+    pub(crate) fn bind_group_at(
+        &self,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        buffers: &[(u32, &wgpu::Buffer)],
+    ) -> wgpu::BindGroup {
+        let layout = pipeline.get_bind_group_layout(0);
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = buffers
+            .iter()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: *i,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &layout,
+            entries: &entries,
+        })
+    }
+
     /// Blocks until all submitted work is done (native); maps device loss to [`GpuError::DeviceLost`].
     pub fn wait_idle(&self) -> GpuResult<()> {
         self.device

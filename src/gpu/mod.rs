@@ -10,15 +10,13 @@
 //! | log-domain Sinkhorn half-step, S_ε, ∂S_ε/∂x | `sinkhorn.wgsl` | [`sinkhorn`] | ≤ 5.9e-6 |
 //! | MMD pair sums (Gaussian, IMQ, Laplace, Riesz) | `mmd_flow.wgsl` | [`mmd_flow`] | ≤ 2.7e-6 |
 //! | EM E-step sums | `em.wgsl` | [`em`] | ≤ 1.2e-7 after 10 steps |
+//! | sliced Riesz gradient (bitonic sort + scan) | `sliced.wgsl` | [`sliced`] | ≤ 2.6e-5 |
 //!
-//! **Sliced Riesz stays on the CPU.** Its per-slice work is one sort of N + M projections and a
-//! prefix sum over the sorted order. On WebGPU that needs a multi-pass global bitonic sort
-//! (log²(N + M)/2 dispatches per batch of slices, since 16 KiB of workgroup memory holds at most
-//! 2048 key/index pairs) plus a multi-level scan, all without subgroup guarantees; the core's
-//! radix-sorted path is already O((N + M) log(N + M)) per slice and meets its target (N = 10⁶,
-//! P = 64 under 2 s). Where a GPU is available, the *exact* energy-distance gradient (Riesz
-//! r = 1, no Monte-Carlo noise) is computed by [`mmd_flow`] in O(N(N + M)), which is the better
-//! GPU use at the particle counts a live demo shows.
+//! Sliced Riesz runs on the GPU too ([`sliced`]: projections, a global-memory bitonic sort per
+//! slice with all slices in parallel, a chunked workgroup scan, a per-particle sum over slices);
+//! measured against `core::sliced::sliced_riesz_grad`: gradient ≤ 2.6e-5 relative (N = 1000,
+//! M = 777, P = 64; the residue is near-tie projections ranked differently in f32), value
+//! ≤ 3.1e-7.
 
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
@@ -29,5 +27,6 @@ pub mod heatmap;
 pub mod mixture_grid;
 pub mod mmd_flow;
 pub mod sinkhorn;
+pub mod sliced;
 
 pub use context::{AdapterSummary, GpuContext, GpuError, GpuResult};
