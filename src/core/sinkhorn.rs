@@ -994,6 +994,39 @@ mod tests {
         assert_eq!(c, back);
     }
 
+    fn arb_cloud() -> impl proptest::strategy::Strategy<Value = (Vec<Vec2>, Vec<f64>)> {
+        use proptest::prelude::*;
+        prop::collection::vec(((-3.0f64..3.0, -3.0f64..3.0), 0.05f64..1.0), 1..10).prop_map(|v| {
+            let s: f64 = v.iter().map(|p| p.1).sum();
+            (
+                v.iter().map(|p| [p.0.0, p.0.1]).collect(),
+                v.iter().map(|p| p.1 / s).collect(),
+            )
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn divergence_nonnegative_symmetric_finite(
+            (x, a) in arb_cloud(),
+            (y, b) in arb_cloud(),
+            eps_rel in 0.02f64..1.0,
+            f32_path: bool,
+        ) {
+            let d2 = squared_diameter(&x, &y).max(1e-2);
+            let mut c = cfg(eps_rel * d2, if f32_path { Precision::F32 } else { Precision::F64 });
+            c.tolerance = if f32_path { 1e-6 } else { 1e-11 };
+            let s1 = sinkhorn_divergence(&x, &a, &y, &b, &c).unwrap();
+            let s2 = sinkhorn_divergence(&y, &b, &x, &a, &c).unwrap();
+            let tiny = if f32_path { 1e-5 } else { 1e-9 } * d2;
+            proptest::prop_assert!(s1.value.is_finite() && s1.grad_x.iter().all(|g| is_finite2(*g)));
+            proptest::prop_assert!(s1.value >= -tiny, "S = {}", s1.value);
+            proptest::prop_assert!((s1.value - s2.value).abs() <= tiny.max(1e-6 * s1.value.abs()),
+                "{} vs {}", s1.value, s2.value);
+        }
+    }
+
     /// Timing printout (release): `cargo test --release --lib core::sinkhorn -- --ignored --nocapture`.
     #[test]
     #[ignore]
