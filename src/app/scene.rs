@@ -187,10 +187,8 @@ fn history_ui(ui: &mut egui::Ui, history: &[[f64; 2]], objective_name: &str) {
         .x_axis_label("step")
         .allow_scroll(false)
         .show(ui, |plot_ui| {
-            if !history.is_empty() {
-                plot_ui.line(
-                    Line::new(objective_name.to_owned(), history.to_vec()).color(MODEL_COLOR),
-                );
+            if !points.is_empty() {
+                plot_ui.line(Line::new(objective_name.to_owned(), points).color(MODEL_COLOR));
             }
         });
 }
