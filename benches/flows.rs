@@ -22,7 +22,12 @@ fn clouds(n: usize, m: usize) -> (Vec<Vec2>, Vec<Vec2>) {
         })
         .collect();
     let y = (0..m)
-        .map(|_| [2.0 * rng::uniform(&mut r) - 1.0, 2.0 * rng::uniform(&mut r) - 1.0])
+        .map(|_| {
+            [
+                2.0 * rng::uniform(&mut r) - 1.0,
+                2.0 * rng::uniform(&mut r) - 1.0,
+            ]
+        })
         .collect();
     (x, y)
 }
