@@ -97,10 +97,12 @@ fn print_scaling_table() {
     let g = GpuMixtureGrid::new(&ctx).unwrap();
     let e = GpuEm::new(&ctx).unwrap();
     let kern = mmd_flow::GpuKernel::Gaussian { sigma: 0.5 };
+    let sl = divlab::gpu::sliced::GpuSlicedRiesz::new(&ctx).unwrap();
+    let dirs = divlab::core::sliced::random_directions(64, &mut rng::seeded(3));
     println!(
-        "| N | sinkhorn half-iter N×N gpu | cpu core f32 | MMD pair sums N×N gpu | EM E-step N, K=8 gpu (wall) | grid min(N,2048)², K=8 gpu |"
+        "| N | sinkhorn half-iter N×N gpu | cpu core f32 | MMD pair sums N×N gpu | EM E-step N, K=8 gpu (wall) | grid min(N,2048)², K=8 gpu | sliced Riesz N+N, P=64 gpu (wall) |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for n in [256usize, 512, 1024, 2048, 4096] {
         let (x, y) = (points(1, n), points(2, n));
         let sk = median(s.bench_half_iteration(&ctx, &x, &y, 0.05, 5).unwrap());
@@ -117,13 +119,15 @@ fn print_scaling_table() {
         let em = median(e.bench_e_step(&ctx, &x, &mixture(8), 3).unwrap());
         let grid = Grid::square(BBox::centered_square(4.0), n.min(2048)).unwrap();
         let gr = median(g.bench_log_density(&ctx, &mixture(8), &grid, 3).unwrap());
+        let sr = median(sl.bench_grad(&ctx, &x, &y, &dirs, 3).unwrap());
         println!(
-            "| {n} | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms |",
+            "| {n} | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms |",
             sk * 1e3,
             median(cpu) * 1e3,
             mm * 1e3,
             em * 1e3,
-            gr * 1e3
+            gr * 1e3,
+            sr * 1e3
         );
     }
 }
