@@ -11,7 +11,7 @@ use divlab::core::math::Vec2;
 use divlab::core::mixture::{Mixture, MixtureInit};
 use divlab::core::mmd::Kernel;
 use divlab::core::rng::{self, substream};
-use divlab::core::sinkhorn::{Precision, sinkhorn_half_iteration};
+use divlab::core::sinkhorn::{Precision, SinkhornConfig, sinkhorn_half_iteration};
 use divlab::core::target::{GaussianMixtureSpec, Grid25Spec, Target, TargetSpec, TwoModesSpec};
 use divlab::gpu::backend::{ActiveBackend, BackendChoice, BackendStatus, select_headless};
 use divlab::gpu::context::GpuContext;
@@ -75,6 +75,12 @@ pub fn bench(
         return Err(format!("--iters {iters}: valid range is [1, 4096]"));
     }
     let (ctx, status) = match (kind, backend) {
+        (BenchKind::SinkhornFlow, BackendChoice::Gpu) => {
+            return Err("bench sinkhorn-flow --backend gpu: the flow step is benchmarked on the CPU core; \
+                 the GPU Sinkhorn kernel is `bench sinkhorn --backend gpu`"
+                .into());
+        }
+        (BenchKind::SinkhornFlow, _) => (None, BackendStatus::cpu()),
         // The sliced Riesz flow stays on the CPU (see src/gpu/mod.rs for why).
         (BenchKind::Sliced, BackendChoice::Gpu) => {
             return Err(
@@ -209,6 +215,38 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
             Ok(Report {
                 kernel: "sliced",
                 unit: format!("one sliced Riesz (r = 1) flow step, P = {slices} slices, N = M"),
+                n,
+                samples_s: samples,
+            })
+        }
+        BenchKind::SinkhornFlow => {
+            let n = n.unwrap_or(4096);
+            let y = points(TargetSpec::GaussianMixture(GaussianMixtureSpec::default()), n, 2)?;
+            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let eps = 0.01;
+            let cfg = FlowConfig::Sinkhorn {
+                sinkhorn: SinkhornConfig {
+                    epsilon: eps,
+                    ..SinkhornConfig::default()
+                },
+                step_size: 0.1,
+                target_samples: n,
+            };
+            let mut flow = ParticleFlow::new(&cfg, x, SEED).map_err(e)?;
+            let mut iterations = Vec::new();
+            let samples = time_iters(iters, || {
+                let report = flow.step(&FlowTarget::samples(&y)).map_err(e)?;
+                if let Some(d) = report.sinkhorn {
+                    iterations.push(d.iterations_xy + d.iterations_xx + d.iterations_yy);
+                }
+                Ok(())
+            })?;
+            Ok(Report {
+                kernel: "sinkhorn-flow",
+                unit: format!(
+                    "one Sinkhorn-divergence flow step, N = M, ε = {eps}, tolerance 1e-4, ε-scaling 0.7; \
+                     Sinkhorn iterations per step (xy + xx + yy): {iterations:?}"
+                ),
                 n,
                 samples_s: samples,
             })
@@ -351,6 +389,8 @@ fn bench_gpu(
                 samples_s: samples,
             })
         }
-        BenchKind::Sliced => Err("the sliced Riesz flow runs on the CPU only".into()),
+        BenchKind::Sliced | BenchKind::SinkhornFlow => {
+            Err("this benchmark runs on the CPU core only".into())
+        }
     }
 }

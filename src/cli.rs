@@ -16,8 +16,8 @@ SUBCOMMANDS:
         every divergence between the scenario's target and model (after N fitting steps, default 0)
     run SCENARIO --steps N [--every K] [--json] [--backend cpu|gpu|auto]
         the trajectory of the fit (parameters or particles, and the objective); same seed, same bytes
-    bench em|grid|sinkhorn|mmd|sliced [--n N] [--iters I] [--json] [--backend cpu|gpu|auto]
-        per-iteration seconds of the core's kernels
+    bench em|grid|sinkhorn|sinkhorn-flow|mmd|sliced [--n N] [--iters I] [--json] [--backend cpu|gpu|auto]
+        per-iteration seconds of the core's kernels (median over I iterations after a warm-up)
     help, --help, -h
         print this help
     --version, -V
@@ -64,6 +64,7 @@ pub enum BenchKind {
     Sinkhorn,
     Mmd,
     Sliced,
+    SinkhornFlow,
 }
 
 #[derive(Debug, PartialEq)]
@@ -215,16 +216,21 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         }
         "bench" => {
             let mut f = parse_flags(sub, rest, &["--n", "--iters", "--json", "--backend"])?;
-            let kind = one_positional(sub, "a kernel (em, grid, sinkhorn, mmd, sliced)", &mut f)?;
+            let kind = one_positional(
+                sub,
+                "a kernel (em, grid, sinkhorn, sinkhorn-flow, mmd, sliced)",
+                &mut f,
+            )?;
             let kind = match kind.as_str() {
                 "em" => BenchKind::Em,
                 "grid" => BenchKind::Grid,
                 "sinkhorn" => BenchKind::Sinkhorn,
                 "mmd" => BenchKind::Mmd,
                 "sliced" => BenchKind::Sliced,
+                "sinkhorn-flow" => BenchKind::SinkhornFlow,
                 other => {
                     return Err(UsageError(format!(
-                        "unknown bench kernel {other} (expected em, grid, sinkhorn, mmd or sliced)"
+                        "unknown bench kernel {other} (expected em, grid, sinkhorn, sinkhorn-flow, mmd or sliced)"
                     )));
                 }
             };
