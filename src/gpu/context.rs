@@ -454,7 +454,10 @@ impl GpuContext {
             let _ = tx.send(r);
         });
         self.wait_idle()?;
-        match rx.recv() {
+        // Never block on the channel: natively `poll(wait)` has run the callback by now; on the
+        // web `poll` returns at once and the callback needs the event loop, so a synchronous
+        // read-back is refused there instead of freezing the page.
+        match rx.try_recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 return Err(GpuError::Wgpu {
@@ -463,7 +466,7 @@ impl GpuContext {
             }
             Err(_) => {
                 return Err(GpuError::Wgpu {
-                    reason: "buffer map callback never ran".into(),
+                    reason: "synchronous GPU read-back is not available here (web); keep the data on the GPU".into(),
                 });
             }
         }
