@@ -93,6 +93,11 @@ impl DivlabApp {
         self.heatmap_rect
     }
 
+    /// Why the last action failed or the run stopped, if it did.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
     /// The running simulation, if one could be built from the scenario.
     pub fn simulation(&self) -> Option<&Simulation> {
         self.sim.as_ref()
@@ -117,7 +122,7 @@ impl DivlabApp {
             }
             Err(err) => {
                 self.running = false;
-                self.message = Some(format!("Could not start that: {err}"));
+                self.message = Some(displayable(&format!("Could not start that: {err}")));
             }
         }
     }
@@ -137,15 +142,15 @@ impl DivlabApp {
             match sim.step() {
                 Ok(info) => {
                     self.history.push([info.step as f64, info.objective]);
-                    self.objective_name = info.objective_name;
+                    self.objective_name = displayable(&info.objective_name);
                 }
                 Err(err) => {
                     self.running = false;
-                    self.message = Some(format!(
+                    self.message = Some(displayable(&format!(
                         "Stopped at step {}: {err}. Your scenario is kept: change a parameter (e.g. a smaller \
                          step size or learning rate) and press Reset.",
                         sim.steps_taken() + 1
-                    ));
+                    )));
                     return;
                 }
             }
@@ -213,7 +218,7 @@ impl DivlabApp {
     }
 
     fn controls_ui(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Run");
+        ui.heading("Simulation");
         ui.horizontal(|ui| {
             let label = if self.running { "Pause" } else { "Run" };
             if ui.button(label).clicked() {
@@ -385,6 +390,11 @@ fn histogram(grid: &Grid, points: &[crate::core::math::Vec2]) -> Vec<u32> {
         }
     }
     counts
+}
+
+/// Text the bundled font can draw: notation it lacks is spelled in ASCII (‖ → ||).
+pub fn displayable(text: &str) -> String {
+    text.replace('‖', "||")
 }
 
 /// "two_moons" → "Two moons".
