@@ -76,9 +76,11 @@ pub fn bench(
     }
     let (ctx, status) = match (kind, backend) {
         (BenchKind::SinkhornFlow, BackendChoice::Gpu) => {
-            return Err("bench sinkhorn-flow --backend gpu: the flow step is benchmarked on the CPU core; \
+            return Err(
+                "bench sinkhorn-flow --backend gpu: the flow step is benchmarked on the CPU core; \
                  the GPU Sinkhorn kernel is `bench sinkhorn --backend gpu`"
-                .into());
+                    .into(),
+            );
         }
         (BenchKind::SinkhornFlow, _) => (None, BackendStatus::cpu()),
         // The sliced Riesz flow stays on the CPU (see src/gpu/mod.rs for why).
@@ -221,7 +223,11 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
         }
         BenchKind::SinkhornFlow => {
             let n = n.unwrap_or(4096);
-            let y = points(TargetSpec::GaussianMixture(GaussianMixtureSpec::default()), n, 2)?;
+            let y = points(
+                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
+                n,
+                2,
+            )?;
             let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
             let eps = 0.01;
             let cfg = FlowConfig::Sinkhorn {

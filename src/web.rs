@@ -37,3 +37,14 @@ pub fn set_body_data(name: &str, value: &str) {
         let _ = body.set_attribute(&format!("data-{name}"), value);
     }
 }
+
+/// The value of `name` in the page address's query string (`?name=value`), if any.
+pub fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}

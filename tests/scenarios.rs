@@ -175,19 +175,21 @@ fn a_step_that_would_go_non_finite_is_refused_and_the_state_kept() {
 fn docs_examples_parse() {
     let doc = std::fs::read_to_string("docs/scenario.md").expect("docs/scenario.md");
     let img = image();
-    let mut count = 0;
     let mut kinds = std::collections::BTreeSet::new();
-    for block in doc.split("```ron").skip(1) {
+    for (count, block) in doc.split("```ron").skip(1).enumerate() {
         let text = block.split("```").next().unwrap();
-        let s = Scenario::parse(text).unwrap_or_else(|e| panic!("example {}: {e}\n{text}", count + 1));
+        let s =
+            Scenario::parse(text).unwrap_or_else(|e| panic!("example {}: {e}\n{text}", count + 1));
         kinds.insert(s.target.kind_name());
         let mut sim = Simulation::new(&s, Some(&img)).unwrap_or_else(|e| panic!("{}: {e}", s.name));
         sim.step().unwrap_or_else(|e| panic!("{}: {e}", s.name));
-        count += 1;
     }
     let all: std::collections::BTreeSet<&str> = divlab::core::target::presets()
         .iter()
         .map(|(_, spec)| spec.kind_name())
         .collect();
-    assert_eq!(kinds, all, "docs/scenario.md must show one example per target kind");
+    assert_eq!(
+        kinds, all,
+        "docs/scenario.md must show one example per target kind"
+    );
 }

@@ -2,6 +2,7 @@
 //! the simulation advances only as many steps as fit in a time budget, and density grids are recomputed only
 //! when the target changes.
 
+mod compute;
 pub mod heatmap;
 mod scene;
 
@@ -46,6 +47,11 @@ pub struct DivlabApp {
     /// Why the last action failed or the run stopped (the previous picture and scenario stay).
     message: Option<String>,
     renderer: String,
+    compute: compute::Compute,
+    /// Draw the model's density q (mixtures) instead of the target's p.
+    show_model_density: bool,
+    /// CPU fallback texture of q's density, with the step it was drawn at.
+    model_texture_cpu: Option<(usize, egui::TextureHandle)>,
     heatmap_rect: Option<egui::Rect>,
     reported_drawn: bool,
 }
@@ -53,8 +59,15 @@ pub struct DivlabApp {
 impl DivlabApp {
     pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
         let renderer = renderer_description(cc);
+        let compute = compute::Compute::new(cc.wgpu_render_state.as_ref(), backend_choice());
         #[cfg(target_arch = "wasm32")]
-        crate::web::set_body_data("divlab-renderer", &renderer);
+        {
+            crate::web::set_body_data("divlab-renderer", &renderer);
+            crate::web::set_body_data(
+                "divlab-compute",
+                if compute.is_gpu() { "gpu" } else { "cpu" },
+            );
+        }
         let scenarios = crate::assets::bundled_scenarios();
         let targets: Vec<(String, TargetSpec)> = target_presets()
             .into_iter()
@@ -81,6 +94,9 @@ impl DivlabApp {
             show_target_points: false,
             message: None,
             renderer,
+            compute,
+            show_model_density: false,
+            model_texture_cpu: None,
             heatmap_rect: None,
             reported_drawn: false,
         };
@@ -234,6 +250,22 @@ impl DivlabApp {
         });
         ui.add(egui::Slider::new(&mut self.max_steps_per_frame, 1..=50).text("steps / frame"));
         ui.checkbox(&mut self.show_target_points, "show the target samples used");
+        let is_mixture = matches!(
+            self.sim.as_ref().map(|s| s.model()),
+            Some(crate::core::sim::ModelView::Mixture(_))
+        );
+        ui.add_enabled(
+            is_mixture,
+            egui::Checkbox::new(
+                &mut self.show_model_density,
+                "draw q's density instead of p",
+            ),
+        )
+        .on_hover_text(if self.compute.is_gpu() {
+            "q is evaluated on the GPU straight into the texture, every frame"
+        } else {
+            "q is evaluated on the CPU core"
+        });
         ui.horizontal(|ui| {
             ui.label("Colour scale:");
             let before = self.scale;
@@ -264,7 +296,7 @@ impl DivlabApp {
         ui.horizontal(|ui| {
             ui.label(format!("renderer: {}", self.renderer));
             ui.separator();
-            ui.label("compute: CPU core");
+            ui.label(self.compute.describe());
             if let Some(p) = &self.picture {
                 ui.separator();
                 let (lo, hi) = p.value_range;
@@ -305,15 +337,19 @@ impl eframe::App for DivlabApp {
                     self.controls_ui(ui);
                 });
             });
+        let model_texture = self.model_density_texture(ui.ctx());
         egui::CentralPanel::default().show(ui, |ui| {
             self.heatmap_rect = scene::scene_ui(
                 ui,
-                self.picture.as_ref(),
-                self.sim.as_ref(),
-                self.scale,
-                self.show_target_points,
-                &self.history,
-                &self.objective_name,
+                &scene::SceneView {
+                    picture: self.picture.as_ref(),
+                    model_texture,
+                    sim: self.sim.as_ref(),
+                    scale: self.scale,
+                    show_target_points: self.show_target_points,
+                    history: &self.history,
+                    objective_name: &self.objective_name,
+                },
             );
         });
         if !self.reported_drawn && self.heatmap_rect.is_some() {
@@ -322,6 +358,49 @@ impl eframe::App for DivlabApp {
             crate::web::set_body_data("divlab-heatmap", "drawn");
         }
     }
+}
+
+impl DivlabApp {
+    /// The texture of q's density when it is to be drawn (mixture models): on the GPU every frame with no
+    /// read-back, or on the CPU once per step.
+    fn model_density_texture(&mut self, ctx: &egui::Context) -> Option<egui::TextureId> {
+        if !self.show_model_density {
+            return None;
+        }
+        let sim = self.sim.as_ref()?;
+        let crate::core::sim::ModelView::Mixture(q) = sim.model() else {
+            return None;
+        };
+        let bbox = self.picture.as_ref()?.bbox;
+        let n = compute::GPU_GRID as usize;
+        let grid = Grid::new(bbox, n, n).ok()?;
+        let log_scale = self.scale == ColorScale::Log;
+        if let Some(id) = self.compute.model_density_texture(q, &grid, log_scale) {
+            return Some(id);
+        }
+        let step = sim.steps_taken();
+        if self.model_texture_cpu.as_ref().map(|(s, _)| *s) != Some(step) {
+            let log_q = grid.eval(|x| q.log_density(x));
+            let image = density_image(&log_q, grid.nx, grid.ny, self.scale);
+            let texture =
+                ctx.load_texture("model-density", image.image, egui::TextureOptions::LINEAR);
+            self.model_texture_cpu = Some((step, texture));
+        }
+        self.model_texture_cpu.as_ref().map(|(_, t)| t.id())
+    }
+}
+
+/// The compute backend asked for: `?backend=cpu|gpu|auto` in the page address on the web, the
+/// `DIVLAB_BACKEND` environment variable natively; `auto` by default.
+fn backend_choice() -> crate::gpu::backend::BackendChoice {
+    use crate::gpu::backend::BackendChoice;
+    #[cfg(target_arch = "wasm32")]
+    let asked = crate::web::query_param("backend");
+    #[cfg(not(target_arch = "wasm32"))]
+    let asked = std::env::var("DIVLAB_BACKEND").ok();
+    asked
+        .and_then(|s| BackendChoice::parse(&s).ok())
+        .unwrap_or(BackendChoice::Auto)
 }
 
 /// A scenario that needs nothing but the core: used only if the bundled default fails to parse.

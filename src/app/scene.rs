@@ -16,16 +16,30 @@ pub const MAX_DRAWN_POINTS: usize = 20_000;
 const MODEL_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 110, 80);
 const TARGET_POINT_COLOR: egui::Color32 = egui::Color32::from_rgb(230, 230, 230);
 
+/// What the scene shows this frame.
+#[derive(Clone, Copy)]
+pub struct SceneView<'a> {
+    pub picture: Option<&'a TargetPicture>,
+    /// q's density texture, drawn instead of p's when present.
+    pub model_texture: Option<egui::TextureId>,
+    pub sim: Option<&'a Simulation>,
+    pub scale: ColorScale,
+    pub show_target_points: bool,
+    pub history: &'a [[f64; 2]],
+    pub objective_name: &'a str,
+}
+
 /// Draws the scene; returns where the heatmap landed on screen.
-pub fn scene_ui(
-    ui: &mut egui::Ui,
-    picture: Option<&TargetPicture>,
-    sim: Option<&Simulation>,
-    scale: ColorScale,
-    show_target_points: bool,
-    history: &[[f64; 2]],
-    objective_name: &str,
-) -> Option<egui::Rect> {
+pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
+    let SceneView {
+        picture,
+        model_texture,
+        sim,
+        scale,
+        show_target_points,
+        history,
+        objective_name,
+    } = *view;
     let Some(picture) = picture else {
         ui.centered_and_justified(|ui| ui.label("No target to show."));
         return None;
@@ -34,10 +48,18 @@ pub fn scene_ui(
         .resizable(false)
         .exact_size(70.0)
         .frame(egui::Frame::NONE)
-        .show(ui, |ui| colorbar_ui(ui, picture.value_range, scale));
+        .show(ui, |ui| match model_texture {
+            Some(_) => colorbar_ui(ui, "q(x) / max q", (0.0, 1.0), scale),
+            None => colorbar_ui(ui, "p(x)", picture.value_range, scale),
+        });
 
     let b = picture.bbox;
-    let texture_id = picture.texture.id();
+    let texture_id = model_texture.unwrap_or_else(|| picture.texture.id());
+    let image_name = if model_texture.is_some() {
+        "q (model density)"
+    } else {
+        "p (target density)"
+    };
     let history_height = (ui.available_height() * 0.22).clamp(90.0, 170.0);
     let response = Plot::new("scene_plot")
         .height(ui.available_height() - history_height)
@@ -54,7 +76,7 @@ pub fn scene_ui(
         .include_y(b.y_max)
         .show(ui, |plot_ui| {
             plot_ui.image(PlotImage::new(
-                "p (target density)",
+                image_name,
                 texture_id,
                 PlotPoint::new(0.5 * (b.x_min + b.x_max), 0.5 * (b.y_min + b.y_max)),
                 egui::vec2(b.width() as f32, b.height() as f32),
@@ -194,9 +216,9 @@ fn history_ui(ui: &mut egui::Ui, history: &[[f64; 2]], objective_name: &str) {
 }
 
 /// A vertical viridis bar with the density values at its ends and middle.
-fn colorbar_ui(ui: &mut egui::Ui, (lo, hi): (f64, f64), scale: ColorScale) {
+fn colorbar_ui(ui: &mut egui::Ui, title: &str, (lo, hi): (f64, f64), scale: ColorScale) {
     ui.add_space(24.0);
-    ui.label(egui::RichText::new("p(x)").small());
+    ui.label(egui::RichText::new(title).small());
     let height = (ui.available_height() - 60.0).max(60.0);
     let (rect, _) = ui.allocate_exact_size(egui::vec2(18.0, height), egui::Sense::hover());
     let painter = ui.painter();
