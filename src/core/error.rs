@@ -51,7 +51,10 @@ impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidParameter { name, value, range } => {
-                write!(f, "{name} = {value} is out of range: valid range is {range}")
+                write!(
+                    f,
+                    "{name} = {value} is out of range: valid range is {range}"
+                )
             }
             Self::NonFinite { what } => write!(f, "{what} is not finite (NaN or infinite)"),
             Self::NotApplicable { reason } => write!(f, "not applicable: {reason}"),
