@@ -98,8 +98,13 @@ fn every_scenario_runs_from_the_ui() {
         assert!(sd > 0.03, "{file}: scene looks blank ({sd})");
 
         // Mixture fits can draw q's density instead of p's (on the GPU when the app has one).
-        if matches!(scenario.model, divlab::core::scenario::ModelSpec::Mixture { .. }) {
-            harness.get_by_label("draw q's density instead of p").click();
+        if matches!(
+            scenario.model,
+            divlab::core::scenario::ModelSpec::Mixture { .. }
+        ) {
+            harness
+                .get_by_label("draw q's density instead of p")
+                .click();
             harness.run_steps(3);
             let img = harness.render().expect("render");
             img.save(shots.join(format!("{file}_q.png"))).unwrap();
@@ -112,7 +117,9 @@ fn every_scenario_runs_from_the_ui() {
             );
             eprintln!("{file}: q density drawn, std-dev {sd_q:.3}");
             assert!(sd_q > 0.03, "{file}: q density looks blank ({sd_q})");
-            harness.get_by_label("draw q's density instead of p").click();
+            harness
+                .get_by_label("draw q's density instead of p")
+                .click();
             harness.run_steps(2);
         }
     }

@@ -80,6 +80,8 @@ test('loads with WebGPU and draws the heatmap', async () => {
   const renderer = await page.evaluate(() => document.body.dataset.divlabRenderer);
   console.log(`web-webgpu: renderer ${renderer}`);
   assert.match(renderer, /webgpu/i);
+  // WebGPU has compute: the app uses the GPU backend.
+  assert.equal(await page.evaluate(() => document.body.dataset.divlabCompute), 'gpu');
   await context.close();
 });
 
@@ -91,7 +93,40 @@ test('falls back to WebGL2 when WebGPU is missing', async () => {
   const renderer = await page.evaluate(() => document.body.dataset.divlabRenderer);
   console.log(`web-webgl2: renderer ${renderer}`);
   assert.match(renderer, /gl/i);
+  // WebGL2 has no compute shaders: the app computes on the CPU core.
+  assert.equal(await page.evaluate(() => document.body.dataset.divlabCompute), 'cpu');
   await context.close();
+});
+
+/** Runs `steps` steps of a bundled scenario from the page address and returns the objective the app reports. */
+async function runScenario(initScript, query, name) {
+  const { context, page, errors } = await open(initScript);
+  await page.goto(`${base}?${query}`);
+  await page.waitForFunction(() => document.body.dataset.divlabSteps !== undefined, null, { timeout: 180_000 });
+  const steps = Number(await page.evaluate(() => document.body.dataset.divlabSteps));
+  const objective = Number(await page.evaluate(() => document.body.dataset.divlabObjective));
+  const compute = await page.evaluate(() => document.body.dataset.divlabCompute);
+  const message = await page.evaluate(() => document.body.dataset.divlabMessage);
+  await page.screenshot({ path: path.join(shots, `${name}.png`) });
+  await context.close();
+  assert.deepEqual(errors, [], `${name}: console or page errors`);
+  assert.equal(message, undefined, `${name}: the run stopped: ${message}`);
+  return { steps, objective, compute };
+}
+
+test('a Sinkhorn flow gives the same objective with and without WebGPU', async () => {
+  const query = 'scenario=moons_sinkhorn_flow&run=8';
+  const gpu = await runScenario(undefined, query, 'web-sinkhorn-webgpu');
+  const cpu = await runScenario(() => { delete Navigator.prototype.gpu; }, query, 'web-sinkhorn-webgl2');
+  console.log(`sinkhorn flow, 8 steps: ${JSON.stringify(gpu)} vs ${JSON.stringify(cpu)}`);
+  assert.equal(gpu.steps, 8);
+  assert.equal(cpu.steps, 8);
+  assert.equal(gpu.compute, 'gpu');
+  assert.equal(cpu.compute, 'cpu');
+  assert.ok(Number.isFinite(gpu.objective) && gpu.objective > 0, `objective ${gpu.objective}`);
+  const rel = Math.abs(gpu.objective - cpu.objective) / Math.abs(cpu.objective);
+  console.log(`sinkhorn flow objective relative difference GPU vs CPU: ${rel.toExponential(2)}`);
+  assert.ok(rel < 1e-3, `GPU ${gpu.objective} vs CPU ${cpu.objective}`);
 });
 
 test('says so in plain words when neither WebGPU nor WebGL2 exists', async () => {

@@ -39,6 +39,8 @@ pub struct DivlabApp {
     picture: Option<TargetPicture>,
     scale: ColorScale,
     running: bool,
+    /// Stop the run once this many steps are taken (`?run=K` in the page address).
+    run_until: Option<usize>,
     max_steps_per_frame: usize,
     /// (step, objective) of every step taken since the last reset.
     history: Vec<[f64; 2]>,
@@ -73,9 +75,15 @@ impl DivlabApp {
             .into_iter()
             .map(|(name, spec)| (name.to_owned(), spec))
             .collect();
+        let wanted = startup_param("scenario").unwrap_or_else(|| DEFAULT_SCENARIO.to_owned());
         let start = scenarios
             .iter()
-            .position(|(name, s)| name == DEFAULT_SCENARIO && s.is_ok());
+            .position(|(name, s)| *name == wanted && s.is_ok())
+            .or_else(|| {
+                scenarios
+                    .iter()
+                    .position(|(name, s)| name == DEFAULT_SCENARIO && s.is_ok())
+            });
         let scenario = start
             .and_then(|i| scenarios[i].1.clone().ok())
             .unwrap_or_else(fallback_scenario);
@@ -88,6 +96,7 @@ impl DivlabApp {
             picture: None,
             scale: ColorScale::Linear,
             running: false,
+            run_until: None,
             max_steps_per_frame: 10,
             history: Vec::new(),
             objective_name: String::new(),
@@ -101,6 +110,10 @@ impl DivlabApp {
             reported_drawn: false,
         };
         app.load(&cc.egui_ctx, scenario);
+        if let Some(k) = startup_param("run").and_then(|v| v.parse::<usize>().ok()) {
+            app.run_until = Some(k);
+            app.running = true;
+        }
         app
     }
 
@@ -316,7 +329,18 @@ impl DivlabApp {
 impl eframe::App for DivlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         if self.running {
-            self.advance(self.max_steps_per_frame);
+            let taken = self.sim.as_ref().map_or(0, |s| s.steps_taken());
+            let budget = match self.run_until {
+                Some(k) => self.max_steps_per_frame.min(k.saturating_sub(taken)),
+                None => self.max_steps_per_frame,
+            };
+            self.advance(budget);
+            let taken = self.sim.as_ref().map_or(0, |s| s.steps_taken());
+            if self.run_until.is_some_and(|k| taken >= k) || !self.running {
+                self.running = false;
+                self.run_until = None;
+                self.publish_run_state();
+            }
             ui.ctx().request_repaint();
         }
         egui::Panel::top("top_bar").show(ui, |ui| {
@@ -390,15 +414,42 @@ impl DivlabApp {
     }
 }
 
+impl DivlabApp {
+    /// On the web, writes the step count and the last objective into the page (`data-divlab-steps`,
+    /// `data-divlab-objective`) when a run stops, for the browser tests and for pages that embed divlab.
+    fn publish_run_state(&self) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let steps = self.sim.as_ref().map_or(0, |s| s.steps_taken());
+            crate::web::set_body_data("divlab-steps", &steps.to_string());
+            if let Some([_, v]) = self.history.last() {
+                crate::web::set_body_data("divlab-objective", &format!("{v:e}"));
+            }
+            if let Some(msg) = &self.message {
+                crate::web::set_body_data("divlab-message", msg);
+            }
+        }
+    }
+}
+
+/// A start-up setting: `?name=value` in the page address on the web, the `DIVLAB_NAME` environment
+/// variable natively (`scenario`, `run`, `backend`).
+fn startup_param(name: &str) -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        crate::web::query_param(name)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::env::var(format!("DIVLAB_{}", name.to_uppercase())).ok()
+    }
+}
+
 /// The compute backend asked for: `?backend=cpu|gpu|auto` in the page address on the web, the
 /// `DIVLAB_BACKEND` environment variable natively; `auto` by default.
 fn backend_choice() -> crate::gpu::backend::BackendChoice {
     use crate::gpu::backend::BackendChoice;
-    #[cfg(target_arch = "wasm32")]
-    let asked = crate::web::query_param("backend");
-    #[cfg(not(target_arch = "wasm32"))]
-    let asked = std::env::var("DIVLAB_BACKEND").ok();
-    asked
+    startup_param("backend")
         .and_then(|s| BackendChoice::parse(&s).ok())
         .unwrap_or(BackendChoice::Auto)
 }
