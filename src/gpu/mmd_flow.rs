@@ -49,7 +49,7 @@ impl From<&Kernel> for GpuKernel {
 }
 
 impl GpuKernel {
-    fn code(&self) -> GpuResult<(u32, f32)> {
+    pub(crate) fn code(&self) -> GpuResult<(u32, f32)> {
         let (kind, p, name, ok) = match *self {
             Self::Gaussian { sigma } => (0, sigma, "sigma", sigma > 0.0),
             Self::InverseMultiquadric { c } => (1, c, "c", c > 0.0),

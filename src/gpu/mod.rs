@@ -23,6 +23,7 @@ pub mod backend;
 pub mod bench;
 pub mod context;
 pub mod em;
+pub mod flow;
 pub mod heatmap;
 pub mod mixture_grid;
 pub mod mmd_flow;

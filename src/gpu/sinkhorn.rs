@@ -117,7 +117,7 @@ fn mean_point(x: &[Vec2], y: &[Vec2]) -> Vec2 {
 }
 
 /// The ε of iteration `it` under the core's annealing schedule ε_k = max(ε, D²·scaling^k).
-fn eps_at(cfg: &SinkhornConfig, d2: f64, it: usize) -> f64 {
+pub(crate) fn eps_at(cfg: &SinkhornConfig, d2: f64, it: usize) -> f64 {
     match cfg.scaling {
         Some(s) if d2 > cfg.epsilon => {
             (d2 * s.powi(it.min(i32::MAX as usize) as i32)).max(cfg.epsilon)

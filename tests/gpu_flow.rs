@@ -1,0 +1,221 @@
+//! The non-blocking GPU particle flow (src/gpu/flow.rs) against `core::flows::ParticleFlow`, on
+//! whatever adapter wgpu finds (lavapipe in CI). Fails when no adapter with compute exists,
+//! unless `DIVLAB_ALLOW_NO_GPU=1`.
+//!
+//! N = 300 particles, M = 250 targets (not multiples of the 256-wide workgroups), 5 steps; each
+//! step's objective and the final particles must agree with the core to 1e-3 relative. The
+//! measured errors are printed (`--nocapture`).
+
+use divlab::core::flows::{Bandwidth, FlowConfig, FlowTarget, ParticleFlow, StepReport};
+use divlab::core::math::Vec2;
+use divlab::core::mmd::Kernel;
+use divlab::core::rng;
+use divlab::core::sinkhorn::{Precision, SinkhornConfig, squared_diameter};
+use divlab::gpu::GpuContext;
+use divlab::gpu::flow::GpuFlow;
+use std::time::{Duration, Instant};
+
+const STEPS: usize = 5;
+
+fn context() -> Option<GpuContext> {
+    match GpuContext::new_headless_blocking() {
+        Ok(ctx) => {
+            eprintln!("GPU adapter: {}", ctx.adapter);
+            Some(ctx)
+        }
+        Err(e) => {
+            if std::env::var("DIVLAB_ALLOW_NO_GPU").as_deref() == Ok("1") {
+                eprintln!("SKIP gpu test: {e} (DIVLAB_ALLOW_NO_GPU=1)");
+                None
+            } else {
+                panic!("no GPU adapter with compute ({e}); set DIVLAB_ALLOW_NO_GPU=1 to skip");
+            }
+        }
+    }
+}
+
+fn cloud(seed: u64, n: usize, mean: Vec2, sd: f64) -> Vec<Vec2> {
+    let mut r = rng::seeded(seed);
+    (0..n)
+        .map(|_| {
+            let z = rng::normal2(&mut r);
+            [mean[0] + sd * z[0], mean[1] + sd * z[1]]
+        })
+        .collect()
+}
+
+fn clouds() -> (Vec<Vec2>, Vec<Vec2>) {
+    (
+        cloud(11, 300, [0.0, 0.0], 1.0),
+        cloud(12, 250, [2.0, 1.0], 0.6),
+    )
+}
+
+/// Drives `poll` until `STEPS` steps completed; asserts the first call only submits.
+fn run_gpu(ctx: &GpuContext, flow: &mut GpuFlow) -> (Vec<StepReport>, usize) {
+    let first = flow.poll(ctx).unwrap();
+    assert!(first.is_none(), "the first poll must only submit work");
+    assert!(flow.is_busy(), "work is in flight after the first poll");
+    assert_eq!(flow.steps_taken(), 0);
+    let mut reports = Vec::new();
+    let mut polls = 1;
+    // A hang guard, not a timing assertion.
+    let start = Instant::now();
+    while reports.len() < STEPS {
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "GPU flow made no progress"
+        );
+        if let Some(r) = flow.poll(ctx).unwrap() {
+            reports.push(r);
+            assert_eq!(flow.steps_taken(), reports.len());
+        }
+        polls += 1;
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    (reports, polls)
+}
+
+fn run_core(cfg: &FlowConfig, x: &[Vec2], y: &[Vec2]) -> (Vec<StepReport>, Vec<Vec2>) {
+    let mut flow = ParticleFlow::new(cfg, x.to_vec(), 7).unwrap();
+    let reports = (0..STEPS)
+        .map(|_| flow.step(&FlowTarget::samples(y)).unwrap())
+        .collect();
+    (reports, flow.particles().to_vec())
+}
+
+/// Compares a GPU run with the core; returns (max relative objective error, particle error
+/// relative to the largest total displacement of the core run).
+fn compare(label: &str, cfg: &FlowConfig) -> Option<(f64, f64)> {
+    let ctx = context()?;
+    let (x, y) = clouds();
+    let (core_reports, core_x) = run_core(cfg, &x, &y);
+    let mut flow = GpuFlow::new(&ctx, cfg, x.clone(), y.clone(), 7).unwrap();
+    let (gpu_reports, polls) = run_gpu(&ctx, &mut flow);
+    let mut obj_err: f64 = 0.0;
+    for (k, (g, c)) in gpu_reports.iter().zip(&core_reports).enumerate() {
+        assert_eq!(g.objective_name, c.objective_name);
+        let rel = (g.objective_value - c.objective_value).abs() / c.objective_value.abs();
+        eprintln!(
+            "{label} step {k}: objective gpu {:.9e} core {:.9e} rel {rel:.2e}; max displacement gpu {:.6e} core {:.6e}; sinkhorn gpu {:?} core {:?}",
+            g.objective_value,
+            c.objective_value,
+            g.max_displacement,
+            c.max_displacement,
+            g.sinkhorn,
+            c.sinkhorn
+        );
+        obj_err = obj_err.max(rel);
+    }
+    let moved = x
+        .iter()
+        .zip(&core_x)
+        .map(|(p, q)| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt())
+        .fold(0.0, f64::max);
+    assert!(
+        moved > 1e-3,
+        "{label}: the core flow did not move ({moved})"
+    );
+    let dx = flow
+        .particles()
+        .iter()
+        .zip(&core_x)
+        .map(|(p, q)| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt())
+        .fold(0.0, f64::max);
+    let part_err = dx / moved;
+    eprintln!(
+        "{label}: {STEPS} steps in {polls} polls; max objective rel err {obj_err:.2e}; particles max |Δ| {dx:.2e} = {part_err:.2e} of the largest core displacement {moved:.3e}"
+    );
+    assert!(obj_err < 1e-3, "{label}: objective rel err {obj_err:.2e}");
+    assert!(part_err < 1e-3, "{label}: particle rel err {part_err:.2e}");
+    Some((obj_err, part_err))
+}
+
+fn sinkhorn_cfg(scaling: Option<f64>) -> FlowConfig {
+    let (x, y) = clouds();
+    let d2 = squared_diameter(&x, &y);
+    FlowConfig::Sinkhorn {
+        sinkhorn: SinkhornConfig {
+            epsilon: 0.05 * d2,
+            scaling,
+            max_iters: 2000,
+            tolerance: 1e-5,
+            precision: Precision::F64,
+        },
+        step_size: 0.5,
+        target_samples: 250,
+    }
+}
+
+#[test]
+fn sinkhorn_flow_with_eps_scaling_matches_core() {
+    compare("sinkhorn ε=0.05·D², scaling 0.7", &sinkhorn_cfg(Some(0.7)));
+}
+
+#[test]
+fn sinkhorn_flow_without_eps_scaling_matches_core() {
+    compare("sinkhorn ε=0.05·D², no scaling", &sinkhorn_cfg(None));
+}
+
+#[test]
+fn mmd_flow_matches_core() {
+    let cfg = FlowConfig::Mmd {
+        kernel: Kernel::Gaussian { sigma: 0.5 },
+        step_size: 1.0,
+        noise_level: 0.0,
+        adaptive_step: false,
+        target_samples: 250,
+    };
+    compare("mmd gaussian σ=0.5", &cfg);
+}
+
+#[test]
+fn unsupported_flows_are_refused() {
+    let Some(ctx) = context() else { return };
+    let (x, y) = clouds();
+    let gauss = Kernel::Gaussian { sigma: 0.5 };
+    let refused = [
+        FlowConfig::Mmd {
+            kernel: gauss,
+            step_size: 1.0,
+            noise_level: 0.1,
+            adaptive_step: false,
+            target_samples: 250,
+        },
+        FlowConfig::Mmd {
+            kernel: gauss,
+            step_size: 1.0,
+            noise_level: 0.0,
+            adaptive_step: true,
+            target_samples: 250,
+        },
+        FlowConfig::SlicedRiesz {
+            slices: 16,
+            step_size: 0.1,
+            target_samples: 250,
+        },
+        FlowConfig::Svgd {
+            bandwidth: Bandwidth::Median,
+            step_size: 0.1,
+        },
+        FlowConfig::Langevin { step_size: 0.01 },
+        FlowConfig::UnderdampedLangevin {
+            step_size: 0.01,
+            friction: 1.0,
+        },
+    ];
+    for cfg in &refused {
+        let err = GpuFlow::new(&ctx, cfg, x.clone(), y.clone(), 1).unwrap_err();
+        assert!(
+            matches!(err, divlab::gpu::GpuError::Invalid { .. }),
+            "{cfg:?}: {err:?}"
+        );
+        eprintln!("refused: {err}");
+    }
+    // Invalid inputs for a supported flow are errors too.
+    assert!(GpuFlow::new(&ctx, &sinkhorn_cfg(None), Vec::new(), y.clone(), 1).is_err());
+    assert!(GpuFlow::new(&ctx, &sinkhorn_cfg(None), x.clone(), Vec::new(), 1).is_err());
+    let mut bad = x.clone();
+    bad[3] = [f64::NAN, 0.0];
+    assert!(GpuFlow::new(&ctx, &sinkhorn_cfg(None), bad, y, 1).is_err());
+}
