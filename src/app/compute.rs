@@ -65,6 +65,17 @@ impl Compute {
         self.gpu.is_some()
     }
 
+    /// The GPU context, when the GPU backend is active.
+    pub fn context(&self) -> Option<&GpuContext> {
+        self.gpu.as_ref().map(|g| &g.ctx)
+    }
+
+    /// Switches to the CPU for good after a GPU error, keeping the reason for the status bar.
+    pub fn fall_back(&mut self, err: &GpuError) {
+        self.status.fall_back_to_cpu(err);
+        self.gpu = None;
+    }
+
     /// Short words for the status bar.
     pub fn describe(&self) -> String {
         match (&self.gpu, &self.status.reason) {

@@ -36,6 +36,8 @@ pub struct DivlabApp {
     /// The user's scenario: kept whatever happens to the run.
     scenario: Scenario,
     sim: Option<Simulation>,
+    /// The same flow running on the GPU (sample-based flows with the GPU backend), never blocking a frame.
+    gpu_flow: Option<crate::gpu::flow::GpuFlow>,
     picture: Option<TargetPicture>,
     scale: ColorScale,
     running: bool,
@@ -93,6 +95,7 @@ impl DivlabApp {
             targets,
             scenario: scenario.clone(),
             sim: None,
+            gpu_flow: None,
             picture: None,
             scale: ColorScale::Linear,
             running: false,
@@ -143,6 +146,16 @@ impl DivlabApp {
         match built {
             Ok((sim, picture)) => {
                 self.scenario = scenario;
+                self.gpu_flow = self.gpu_flow_for(&sim);
+                #[cfg(target_arch = "wasm32")]
+                crate::web::set_body_data(
+                    "divlab-flow",
+                    if self.gpu_flow.is_some() {
+                        "gpu"
+                    } else {
+                        "cpu"
+                    },
+                );
                 self.sim = Some(sim);
                 self.picture = Some(picture);
                 self.history.clear();
@@ -162,7 +175,78 @@ impl DivlabApp {
     }
 
     /// Advances the simulation within the frame's time budget. A refused step stops the run and says why.
+    /// Steps taken so far, on whichever backend runs the model.
+    pub fn steps_taken(&self) -> usize {
+        match (&self.gpu_flow, &self.sim) {
+            (Some(flow), _) => flow.steps_taken(),
+            (None, Some(sim)) => sim.steps_taken(),
+            (None, None) => 0,
+        }
+    }
+
+    /// Whether the particle flow runs on the GPU.
+    pub fn flow_on_gpu(&self) -> bool {
+        self.gpu_flow.is_some()
+    }
+
+    /// A GPU twin of the simulation's flow when the GPU backend is active and runs that flow.
+    fn gpu_flow_for(&self, sim: &Simulation) -> Option<crate::gpu::flow::GpuFlow> {
+        let ctx = self.compute.context()?;
+        let cfg = sim.flow_config()?;
+        let crate::core::sim::ModelView::Particles(particles) = sim.model() else {
+            return None;
+        };
+        // Flows the GPU does not run (SVGD, Langevin, sliced, noisy MMD) are refused: they stay on the CPU.
+        crate::gpu::flow::GpuFlow::new(
+            ctx,
+            cfg,
+            particles.to_vec(),
+            sim.target_points().to_vec(),
+            self.scenario.seed,
+        )
+        .map_err(|err| log::info!("flow stays on the CPU core: {err}"))
+        .ok()
+    }
+
+    /// One non-blocking turn of the GPU flow; on a GPU error the CPU core carries on from the last step.
+    fn advance_gpu(&mut self) {
+        let (Some(flow), Some(ctx)) = (&mut self.gpu_flow, self.compute.context()) else {
+            return;
+        };
+        match flow.poll(ctx) {
+            Ok(Some(report)) => {
+                self.history
+                    .push([flow.steps_taken() as f64, report.objective_value]);
+                self.objective_name = displayable(&report.objective_name);
+            }
+            Ok(None) => {}
+            Err(err) => {
+                let particles = flow.particles().to_vec();
+                let steps = flow.steps_taken();
+                self.gpu_flow = None;
+                self.compute.fall_back(&err);
+                let resumed = self
+                    .sim
+                    .as_mut()
+                    .map(|sim| sim.resume_particles(particles, steps));
+                self.message = Some(displayable(&match resumed {
+                    Some(Ok(())) => format!(
+                        "The GPU step failed ({err}); the run continues on the CPU core from step {steps}."
+                    ),
+                    Some(Err(e)) => format!(
+                        "The GPU step failed ({err}) and the CPU could not take over ({e}); press Reset."
+                    ),
+                    None => format!("The GPU step failed ({err}); press Reset."),
+                }));
+            }
+        }
+    }
+
     fn advance(&mut self, max_steps: usize) {
+        if self.gpu_flow.is_some() {
+            self.advance_gpu();
+            return;
+        }
         let Some(sim) = &mut self.sim else {
             return;
         };
@@ -254,8 +338,9 @@ impl DivlabApp {
                 self.running = !self.running && self.sim.is_some();
             }
             if ui.button("Step").clicked() {
-                self.running = false;
-                self.advance(1);
+                // One more step, on whichever backend (the GPU flow needs a few frames for it).
+                self.run_until = Some(self.steps_taken() + 1);
+                self.running = self.sim.is_some();
             }
             if ui.button("Reset").clicked() {
                 self.reset(ui.ctx());
@@ -294,8 +379,13 @@ impl DivlabApp {
             }
         });
         ui.separator();
-        if let Some(sim) = &self.sim {
-            ui.label(format!("step {}", sim.steps_taken()));
+        if self.sim.is_some() {
+            let backend = if self.gpu_flow.is_some() {
+                " (flow on the GPU)"
+            } else {
+                ""
+            };
+            ui.label(format!("step {}{backend}", self.steps_taken()));
             if let Some([_, v]) = self.history.last() {
                 ui.label(format!("{} = {v:.5}", self.objective_name));
             }
@@ -329,13 +419,13 @@ impl DivlabApp {
 impl eframe::App for DivlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         if self.running {
-            let taken = self.sim.as_ref().map_or(0, |s| s.steps_taken());
+            let taken = self.steps_taken();
             let budget = match self.run_until {
                 Some(k) => self.max_steps_per_frame.min(k.saturating_sub(taken)),
                 None => self.max_steps_per_frame,
             };
             self.advance(budget);
-            let taken = self.sim.as_ref().map_or(0, |s| s.steps_taken());
+            let taken = self.steps_taken();
             if self.run_until.is_some_and(|k| taken >= k) || !self.running {
                 self.running = false;
                 self.run_until = None;
@@ -369,6 +459,7 @@ impl eframe::App for DivlabApp {
                     picture: self.picture.as_ref(),
                     model_texture,
                     sim: self.sim.as_ref(),
+                    particles: self.gpu_flow.as_ref().map(|f| f.particles()),
                     scale: self.scale,
                     show_target_points: self.show_target_points,
                     history: &self.history,
@@ -420,8 +511,7 @@ impl DivlabApp {
     fn publish_run_state(&self) {
         #[cfg(target_arch = "wasm32")]
         {
-            let steps = self.sim.as_ref().map_or(0, |s| s.steps_taken());
-            crate::web::set_body_data("divlab-steps", &steps.to_string());
+            crate::web::set_body_data("divlab-steps", &self.steps_taken().to_string());
             if let Some([_, v]) = self.history.last() {
                 crate::web::set_body_data("divlab-objective", &format!("{v:e}"));
             }

@@ -23,6 +23,8 @@ pub struct SceneView<'a> {
     /// q's density texture, drawn instead of p's when present.
     pub model_texture: Option<egui::TextureId>,
     pub sim: Option<&'a Simulation>,
+    /// Particles to draw instead of the simulation's (the GPU flow's, when it runs the model).
+    pub particles: Option<&'a [Vec2]>,
     pub scale: ColorScale,
     pub show_target_points: bool,
     pub history: &'a [[f64; 2]],
@@ -35,6 +37,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
         picture,
         model_texture,
         sim,
+        particles: particles_override,
         scale,
         show_target_points,
         history,
@@ -91,6 +94,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
                 }
                 match sim.model() {
                     ModelView::Particles(particles) => {
+                        let particles = particles_override.unwrap_or(particles);
                         let radius = if particles.len() > 2000 { 1.2 } else { 2.2 };
                         plot_ui.points(
                             Points::new("particles (model)", strided(particles))

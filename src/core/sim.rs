@@ -155,6 +155,38 @@ impl Simulation {
         }
     }
 
+    /// The flow's configuration, for particle models.
+    pub fn flow_config(&self) -> Option<&super::flows::FlowConfig> {
+        match &self.state {
+            State::Flow { flow, .. } => Some(flow.config()),
+            _ => None,
+        }
+    }
+
+    /// Continues a particle run from positions computed elsewhere (the GPU flow) after `steps_taken` steps:
+    /// the flow is rebuilt at these positions, so the CPU core carries on where the GPU stopped.
+    pub fn resume_particles(&mut self, particles: Vec<Vec2>, steps_taken: usize) -> CoreResult<()> {
+        let State::Flow { flow, .. } = &mut self.state else {
+            return Err(CoreError::invalid(
+                "only a particle model can resume from particles",
+            ));
+        };
+        if particles.len() != flow.particles().len() {
+            return Err(CoreError::invalid(format!(
+                "resume: {} particles given, the run has {}",
+                particles.len(),
+                flow.particles().len()
+            )));
+        }
+        if particles.iter().any(|p| !is_finite2(*p)) {
+            return Err(CoreError::non_finite("resumed particle positions"));
+        }
+        let cfg = flow.config().clone();
+        **flow = ParticleFlow::new(&cfg, particles, self.scenario.seed)?;
+        self.steps_taken = steps_taken;
+        Ok(())
+    }
+
     /// Advances one step. On error nothing changes: the model is as before and the error says why.
     pub fn step(&mut self) -> CoreResult<StepInfo> {
         let index = self.steps_taken + 1;

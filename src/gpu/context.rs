@@ -95,10 +95,13 @@ impl AdapterSummary {
 
 impl fmt::Display for AdapterSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Browsers hide the adapter's name: then the backend alone names it.
+        if !self.name.is_empty() {
+            write!(f, "{} ", self.name)?;
+        }
         write!(
             f,
-            "{} ({}, {}{})",
-            self.name,
+            "({}, {}{})",
             self.backend,
             self.device_type,
             if self.is_software { ", software" } else { "" }
