@@ -63,6 +63,41 @@ fn points(spec: TargetSpec, n: usize, stream: u64) -> Result<Vec<Vec2>, String> 
     Ok(build(spec)?.sample(n, &mut substream(SEED, stream)))
 }
 
+/// Two clouds of `n` points each: particles from two modes, targets from the three-component mixture.
+fn clouds(n: usize) -> Result<(Vec<Vec2>, Vec<Vec2>), String> {
+    Ok((
+        points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?,
+        points(
+            TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
+            n,
+            2,
+        )?,
+    ))
+}
+
+/// An 8-component mixture spread over `target`'s box.
+fn mixture8(target: &Target) -> Result<Mixture, String> {
+    let init = MixtureInit::Random {
+        components: 8,
+        seed: SEED,
+        std_fraction: 0.1,
+    };
+    Mixture::from_init(&init, &target.bbox()).map_err(|e| e.to_string())
+}
+
+/// The EM problem: `n` samples of the 5×5 grid target and an 8-component start.
+fn em_problem(n: usize) -> Result<(Vec<Vec2>, Mixture), String> {
+    let spec = TargetSpec::Grid25(Grid25Spec::default());
+    Ok((points(spec.clone(), n, 3)?, mixture8(&build(spec)?)?))
+}
+
+/// The grid problem: the three-component mixture target and an 8-component model.
+fn grid_problem() -> Result<(Target, Mixture), String> {
+    let target = build(TargetSpec::GaussianMixture(GaussianMixtureSpec::default()))?;
+    let q = mixture8(&target)?;
+    Ok((target, q))
+}
+
 pub fn bench(
     kind: BenchKind,
     n: Option<usize>,
@@ -148,12 +183,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
     match kind {
         BenchKind::Sinkhorn => {
             let n = n.unwrap_or(4096);
-            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
-            let y = points(
-                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
-                n,
-                2,
-            )?;
+            let (x, y) = clouds(n)?;
             let (a, b) = (vec![1.0 / n as f64; n], vec![1.0 / n as f64; n]);
             let (mut f, mut g) = (vec![0.0; n], vec![0.0; n]);
             let eps = 0.01;
@@ -172,12 +202,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
         }
         BenchKind::Mmd => {
             let n = n.unwrap_or(2048);
-            let y = points(
-                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
-                n,
-                2,
-            )?;
-            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let (x, y) = clouds(n)?;
             let cfg = FlowConfig::Mmd {
                 kernel: Kernel::Gaussian { sigma: 0.5 },
                 step_size: 1e-3,
@@ -198,12 +223,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
         }
         BenchKind::Sliced => {
             let n = n.unwrap_or(100_000);
-            let y = points(
-                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
-                n,
-                2,
-            )?;
-            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let (x, y) = clouds(n)?;
             let slices = 64;
             let cfg = FlowConfig::SlicedRiesz {
                 slices,
@@ -223,12 +243,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
         }
         BenchKind::SinkhornFlow => {
             let n = n.unwrap_or(4096);
-            let y = points(
-                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
-                n,
-                2,
-            )?;
-            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let (x, y) = clouds(n)?;
             let eps = 0.01;
             let cfg = FlowConfig::Sinkhorn {
                 sinkhorn: SinkhornConfig {
@@ -259,14 +274,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
         }
         BenchKind::Em => {
             let n = n.unwrap_or(20_000);
-            let data = points(TargetSpec::Grid25(Grid25Spec::default()), n, 3)?;
-            let target = build(TargetSpec::Grid25(Grid25Spec::default()))?;
-            let init = MixtureInit::Random {
-                components: 8,
-                seed: SEED,
-                std_fraction: 0.1,
-            };
-            let mut q = Mixture::from_init(&init, &target.bbox()).map_err(e)?;
+            let (data, mut q) = em_problem(n)?;
             let samples = time_iters(iters, || em_step(&data, &mut q).map(|_| ()).map_err(e))?;
             Ok(Report {
                 kernel: "em",
@@ -277,13 +285,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
         }
         BenchKind::Grid => {
             let n = n.unwrap_or(256);
-            let target = build(TargetSpec::GaussianMixture(GaussianMixtureSpec::default()))?;
-            let init = MixtureInit::Random {
-                components: 8,
-                seed: SEED,
-                std_fraction: 0.1,
-            };
-            let q = Mixture::from_init(&init, &target.bbox()).map_err(e)?;
+            let (target, q) = grid_problem()?;
             let objective = Objective::FDivergence {
                 divergence: FDivKind::ReverseKl,
                 estimator: Estimator::Grid { resolution: n },
@@ -318,12 +320,7 @@ fn bench_gpu(
     match kind {
         BenchKind::Sinkhorn => {
             let n = n.unwrap_or(4096);
-            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
-            let y = points(
-                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
-                n,
-                2,
-            )?;
+            let (x, y) = clouds(n)?;
             let kernel = divlab::gpu::sinkhorn::GpuSinkhorn::new(ctx).map_err(e)?;
             let half = kernel
                 .bench_half_iteration(ctx, &x, &y, 0.01, iters)
@@ -337,12 +334,7 @@ fn bench_gpu(
         }
         BenchKind::Mmd => {
             let n = n.unwrap_or(2048);
-            let y = points(
-                TargetSpec::GaussianMixture(GaussianMixtureSpec::default()),
-                n,
-                2,
-            )?;
-            let x = points(TargetSpec::TwoModes(TwoModesSpec::default()), n, 1)?;
+            let (x, y) = clouds(n)?;
             let kernel = divlab::gpu::mmd_flow::GpuMmd::new(ctx).map_err(e)?;
             let k = divlab::gpu::mmd_flow::GpuKernel::from(&Kernel::Gaussian { sigma: 0.5 });
             // A flow step needs the particle–target and particle–particle sums: two dispatches.
@@ -359,14 +351,7 @@ fn bench_gpu(
         }
         BenchKind::Em => {
             let n = n.unwrap_or(20_000);
-            let data = points(TargetSpec::Grid25(Grid25Spec::default()), n, 3)?;
-            let target = build(TargetSpec::Grid25(Grid25Spec::default()))?;
-            let init = MixtureInit::Random {
-                components: 8,
-                seed: SEED,
-                std_fraction: 0.1,
-            };
-            let q = Mixture::from_init(&init, &target.bbox()).map_err(ce)?;
+            let (data, q) = em_problem(n)?;
             let kernel = divlab::gpu::em::GpuEm::new(ctx).map_err(e)?;
             let samples = kernel.bench_e_step(ctx, &data, &q, iters).map_err(e)?;
             Ok(Report {
@@ -378,13 +363,7 @@ fn bench_gpu(
         }
         BenchKind::Grid => {
             let n = n.unwrap_or(256);
-            let target = build(TargetSpec::GaussianMixture(GaussianMixtureSpec::default()))?;
-            let init = MixtureInit::Random {
-                components: 8,
-                seed: SEED,
-                std_fraction: 0.1,
-            };
-            let q = Mixture::from_init(&init, &target.bbox()).map_err(ce)?;
+            let (target, q) = grid_problem()?;
             let grid = Grid::square(target.bbox(), n).map_err(ce)?;
             let kernel = divlab::gpu::mixture_grid::GpuMixtureGrid::new(ctx).map_err(e)?;
             let samples = kernel.bench_log_density(ctx, &q, &grid, iters).map_err(e)?;

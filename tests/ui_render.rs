@@ -22,6 +22,17 @@ fn luminance_std_dev(img: &image::RgbaImage, x0: u32, y0: u32, w: u32, h: u32) -
     (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
 }
 
+/// [`luminance_std_dev`] over a rectangle given in points (the harness renders at 1 pixel per point).
+fn rect_std_dev(img: &image::RgbaImage, rect: egui::Rect) -> f64 {
+    luminance_std_dev(
+        img,
+        rect.min.x as u32,
+        rect.min.y as u32,
+        rect.width() as u32,
+        rect.height() as u32,
+    )
+}
+
 #[test]
 fn app_renders_the_target_heatmap() {
     let mut harness = Harness::builder()
@@ -100,13 +111,7 @@ fn every_scenario_runs_from_the_ui() {
         let rect = app.heatmap_screen_rect().expect("heatmap drawn");
         let img = harness.render().expect("render");
         img.save(shots.join(format!("{file}.png"))).unwrap();
-        let sd = luminance_std_dev(
-            &img,
-            rect.min.x as u32,
-            rect.min.y as u32,
-            rect.width() as u32,
-            rect.height() as u32,
-        );
+        let sd = rect_std_dev(&img, rect);
         eprintln!("{file}: {steps} steps, scene std-dev {sd:.3}");
         assert!(sd > 0.03, "{file}: scene looks blank ({sd})");
 
@@ -121,13 +126,7 @@ fn every_scenario_runs_from_the_ui() {
             harness.run_steps(3);
             let img = harness.render().expect("render");
             img.save(shots.join(format!("{file}_q.png"))).unwrap();
-            let sd_q = luminance_std_dev(
-                &img,
-                rect.min.x as u32,
-                rect.min.y as u32,
-                rect.width() as u32,
-                rect.height() as u32,
-            );
+            let sd_q = rect_std_dev(&img, rect);
             eprintln!("{file}: q density drawn, std-dev {sd_q:.3}");
             assert!(sd_q > 0.03, "{file}: q density looks blank ({sd_q})");
             harness
