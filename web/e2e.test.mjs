@@ -107,6 +107,7 @@ async function runScenario(initScript, query, name) {
   await page.waitForFunction(() => document.body.dataset.divlabSteps !== undefined, null, { timeout: 300_000 });
   const steps = Number(await page.evaluate(() => document.body.dataset.divlabSteps));
   const objective = Number(await page.evaluate(() => document.body.dataset.divlabObjective));
+  const objectives = (await page.evaluate(() => document.body.dataset.divlabObjectives)).split(',').map(Number);
   const compute = await page.evaluate(() => document.body.dataset.divlabCompute);
   const flow = await page.evaluate(() => document.body.dataset.divlabFlow);
   const message = await page.evaluate(() => document.body.dataset.divlabMessage);
@@ -114,7 +115,7 @@ async function runScenario(initScript, query, name) {
   await context.close();
   assert.deepEqual(errors, [], `${name}: console or page errors`);
   assert.equal(message, undefined, `${name}: the run stopped: ${message}`);
-  return { steps, objective, compute, flow };
+  return { steps, objective, objectives, compute, flow };
 }
 
 test('a Sinkhorn flow gives the same objective with and without WebGPU', async () => {
@@ -129,10 +130,15 @@ test('a Sinkhorn flow gives the same objective with and without WebGPU', async (
   // The flow itself ran on WebGPU compute in one page and on the CPU core in the other.
   assert.equal(gpu.flow, 'gpu');
   assert.equal(cpu.flow, 'cpu');
-  assert.ok(Number.isFinite(gpu.objective) && gpu.objective > 0, `objective ${gpu.objective}`);
-  const rel = Math.abs(gpu.objective - cpu.objective) / Math.abs(cpu.objective);
-  console.log(`sinkhorn flow objective relative difference GPU vs CPU: ${rel.toExponential(2)}`);
-  assert.ok(rel < 1e-3, `GPU ${gpu.objective} vs CPU ${cpu.objective}`);
+  assert.equal(gpu.objectives.length, 3);
+  assert.ok(gpu.objectives.every((v) => Number.isFinite(v) && v > 0), `objectives ${gpu.objectives}`);
+  const rel = gpu.objectives.map((g, i) => Math.abs(g - cpu.objectives[i]) / Math.abs(cpu.objectives[i]));
+  console.log(`sinkhorn flow S_ε per step, relative difference GPU vs CPU: ${rel.map((r) => r.toExponential(2))}`);
+  // Step 1 reports S_ε at the common starting particles: the kernels' tolerance (1e-3) applies. Later steps
+  // start from particles moved by slightly different potentials (both solvers stop at the scenario's marginal
+  // tolerance 1e-3, the GPU checking it every 5 iterations), so they agree to the stopping rule's accuracy.
+  assert.ok(rel[0] < 1e-3, `step 1: GPU ${gpu.objectives[0]} vs CPU ${cpu.objectives[0]}`);
+  assert.ok(rel.every((r) => r < 1e-2), `GPU ${gpu.objectives} vs CPU ${cpu.objectives}`);
 });
 
 test('says so in plain words when neither WebGPU nor WebGL2 exists', async () => {

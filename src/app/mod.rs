@@ -515,6 +515,8 @@ impl DivlabApp {
             if let Some([_, v]) = self.history.last() {
                 crate::web::set_body_data("divlab-objective", &format!("{v:e}"));
             }
+            let all: Vec<String> = self.history.iter().map(|[_, v]| format!("{v:e}")).collect();
+            crate::web::set_body_data("divlab-objectives", &all.join(","));
             if let Some(msg) = &self.message {
                 crate::web::set_body_data("divlab-message", msg);
             }
