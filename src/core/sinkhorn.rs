@@ -241,70 +241,181 @@ pub(crate) fn fast_exp_f32(x: f32) -> f32 {
     if keep { e } else { 0.0 }
 }
 
-/// Column data for the f32 inner loop.
+/// Columns per block of the block-sparse f32 loop (a multiple of the lane count).
+const BLOCK_COLS: usize = 128;
+
+/// exp(−80) is flushed to exactly 0 by [`fast_exp_f32`]: a block whose every term lies this far below the
+/// row's maximum contributes exactly nothing and is skipped.
+const SKIP_BELOW: f32 = 80.0;
+
+/// A block of consecutive (spatially sorted) columns: its bounding box and largest `h`.
+struct ColBlock {
+    start: usize,
+    x0_min: f32,
+    x0_max: f32,
+    x1_min: f32,
+    x1_max: f32,
+    h_max: f32,
+}
+
+/// Column data for the f32 inner loop: columns sorted along a Morton (Z-order) curve so that each block of
+/// [`BLOCK_COLS`] is spatially compact, padded to whole blocks with h = −∞ (which contributes exactly 0).
+/// Rows then skip whole blocks that cannot matter at small ε, as block-sparse reductions do (KeOps,
+/// GeomLoss); the skipped terms are the ones [`fast_exp_f32`] would flush to 0, so results do not change
+/// beyond the summation order.
 struct ColsF32 {
     y0: Vec<f32>,
     y1: Vec<f32>,
     h: Vec<f32>,
+    blocks: Vec<ColBlock>,
+}
+
+/// Interleaves the low 16 bits of `a` and `b` (Morton code).
+fn morton(a: u32, b: u32) -> u64 {
+    let spread = |v: u32| {
+        let mut x = u64::from(v & 0xFFFF);
+        x = (x | (x << 8)) & 0x00FF_00FF;
+        x = (x | (x << 4)) & 0x0F0F_0F0F;
+        x = (x | (x << 2)) & 0x3333_3333;
+        (x | (x << 1)) & 0x5555_5555
+    };
+    spread(a) | (spread(b) << 1)
 }
 
 impl ColsF32 {
     fn new(cols: &[Vec2], h: &[f64]) -> Self {
-        Self {
-            y0: cols.iter().map(|p| p[0] as f32).collect(),
-            y1: cols.iter().map(|p| p[1] as f32).collect(),
-            h: h.iter().map(|&v| v as f32).collect(),
+        let (mut lo0, mut hi0, mut lo1, mut hi1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for p in cols {
+            lo0 = lo0.min(p[0]);
+            hi0 = hi0.max(p[0]);
+            lo1 = lo1.min(p[1]);
+            hi1 = hi1.max(p[1]);
         }
+        let q = |v: f64, lo: f64, hi: f64| {
+            if hi > lo {
+                (((v - lo) / (hi - lo)) * 65535.0).clamp(0.0, 65535.0) as u32
+            } else {
+                0
+            }
+        };
+        let mut order: Vec<usize> = (0..cols.len()).collect();
+        order.sort_by_key(|&j| (morton(q(cols[j][0], lo0, hi0), q(cols[j][1], lo1, hi1)), j));
+        let padded = cols.len().div_ceil(BLOCK_COLS) * BLOCK_COLS;
+        let mut y0 = Vec::with_capacity(padded);
+        let mut y1 = Vec::with_capacity(padded);
+        let mut hf = Vec::with_capacity(padded);
+        for &j in &order {
+            y0.push(cols[j][0] as f32);
+            y1.push(cols[j][1] as f32);
+            hf.push(h[j] as f32);
+        }
+        y0.resize(padded, 0.0);
+        y1.resize(padded, 0.0);
+        hf.resize(padded, f32::NEG_INFINITY);
+        let blocks = (0..padded / BLOCK_COLS)
+            .map(|b| {
+                let start = b * BLOCK_COLS;
+                let real = start..(start + BLOCK_COLS).min(cols.len());
+                let mut blk = ColBlock {
+                    start,
+                    x0_min: f32::INFINITY,
+                    x0_max: f32::NEG_INFINITY,
+                    x1_min: f32::INFINITY,
+                    x1_max: f32::NEG_INFINITY,
+                    h_max: f32::NEG_INFINITY,
+                };
+                for j in real {
+                    blk.x0_min = blk.x0_min.min(y0[j]);
+                    blk.x0_max = blk.x0_max.max(y0[j]);
+                    blk.x1_min = blk.x1_min.min(y1[j]);
+                    blk.x1_max = blk.x1_max.max(y1[j]);
+                    blk.h_max = blk.h_max.max(hf[j]);
+                }
+                blk
+            })
+            .collect();
+        Self {
+            y0,
+            y1,
+            h: hf,
+            blocks,
+        }
+    }
+
+    /// Number of columns including the padding (the length `buf` must have).
+    fn len(&self) -> usize {
+        self.h.len()
     }
 }
 
 const LANES: usize = 8;
 
 /// For one row point r: returns (LSE_j sⱼ, Σⱼ wⱼ yⱼ) with sⱼ = hⱼ − |r − yⱼ|²/ε and w = softmax(s)
-/// (the weighted sum only if `bary`). `buf` has the length of the columns.
+/// (the weighted sum only if `bary`). `buf` has [`ColsF32::len`] entries.
 #[inline(always)]
 fn row_f32_body(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f32]) -> (f64, Vec2) {
     let (x0, x1) = (r[0] as f32, r[1] as f32);
-    let m = buf.len();
-    for (((s, &y0), &y1), &h) in buf.iter_mut().zip(&cols.y0).zip(&cols.y1).zip(&cols.h) {
-        let d0 = x0 - y0;
-        let d1 = x1 - y1;
-        *s = h - (d0 * d0 + d1 * d1) * inv_eps;
-    }
-    let mut mx = [f32::NEG_INFINITY; LANES];
-    let chunks = buf.chunks_exact(LANES);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for l in 0..LANES {
-            mx[l] = mx[l].max(c[l]);
+    // Upper bound of sⱼ over each block: its largest h minus the squared distance from r to its box.
+    let bound = |b: &ColBlock| {
+        let d0 = (b.x0_min - x0).max(0.0).max(x0 - b.x0_max);
+        let d1 = (b.x1_min - x1).max(0.0).max(x1 - b.x1_max);
+        b.h_max - (d0 * d0 + d1 * d1) * inv_eps
+    };
+    let fill = |buf: &mut [f32], start: usize| -> f32 {
+        let end = start + BLOCK_COLS;
+        let mut mx = [f32::NEG_INFINITY; LANES];
+        for (((sc, y0c), y1c), hc) in buf[start..end]
+            .chunks_exact_mut(LANES)
+            .zip(cols.y0[start..end].chunks_exact(LANES))
+            .zip(cols.y1[start..end].chunks_exact(LANES))
+            .zip(cols.h[start..end].chunks_exact(LANES))
+        {
+            for l in 0..LANES {
+                let d0 = x0 - y0c[l];
+                let d1 = x1 - y1c[l];
+                let v = hc[l] - (d0 * d0 + d1 * d1) * inv_eps;
+                sc[l] = v;
+                mx[l] = mx[l].max(v);
+            }
         }
-    }
-    let mut m_all = rest.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    for v in mx {
-        m_all = m_all.max(v);
+        mx.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    };
+    // A lower bound of the row maximum from the most promising block, then only the blocks that can
+    // come within SKIP_BELOW of it are evaluated.
+    let Some(best) = cols
+        .blocks
+        .iter()
+        .map(|b| (b, bound(b)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(b, _)| b.start)
+    else {
+        return (f64::NEG_INFINITY, [0.0; 2]);
+    };
+    let lower = fill(buf, best);
+    let live = |b: &ColBlock| b.start == best || bound(b) >= lower - SKIP_BELOW;
+    let mut m_all = lower;
+    for b in &cols.blocks {
+        if b.start != best && live(b) {
+            m_all = m_all.max(fill(buf, b.start));
+        }
     }
     if m_all == f32::NEG_INFINITY {
         return (f64::NEG_INFINITY, [0.0; 2]);
     }
-    let full = m - rest.len();
     let mut sum = 0f64;
     let mut s0 = 0f64;
     let mut s1 = 0f64;
-    // Blocks of 256 columns are summed in f32 lanes, then added into f64 accumulators.
-    const BLOCK: usize = 256;
-    if bary {
-        for ((bs, b0), b1) in buf[..full]
-            .chunks(BLOCK)
-            .zip(cols.y0[..full].chunks(BLOCK))
-            .zip(cols.y1[..full].chunks(BLOCK))
-        {
-            let mut acc = [0f32; LANES];
+    // Each live block's terms are summed in f32 lanes, then added into f64 accumulators, in column order.
+    for b in cols.blocks.iter().filter(|b| live(b)) {
+        let (start, end) = (b.start, b.start + BLOCK_COLS);
+        let mut acc = [0f32; LANES];
+        if bary {
             let mut acc0 = [0f32; LANES];
             let mut acc1 = [0f32; LANES];
-            for ((c, q0), q1) in bs
+            for ((c, q0), q1) in buf[start..end]
                 .chunks_exact(LANES)
-                .zip(b0.chunks_exact(LANES))
-                .zip(b1.chunks_exact(LANES))
+                .zip(cols.y0[start..end].chunks_exact(LANES))
+                .zip(cols.y1[start..end].chunks_exact(LANES))
             {
                 for l in 0..LANES {
                     let e = fast_exp_f32(c[l] - m_all);
@@ -314,30 +425,18 @@ fn row_f32_body(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f3
                 }
             }
             for l in 0..LANES {
-                sum += f64::from(acc[l]);
                 s0 += f64::from(acc0[l]);
                 s1 += f64::from(acc1[l]);
             }
-        }
-    } else {
-        for bs in buf[..full].chunks(BLOCK) {
-            let mut acc = [0f32; LANES];
-            for c in bs.chunks_exact(LANES) {
+        } else {
+            for c in buf[start..end].chunks_exact(LANES) {
                 for l in 0..LANES {
                     acc[l] += fast_exp_f32(c[l] - m_all);
                 }
             }
-            for v in acc {
-                sum += f64::from(v);
-            }
         }
-    }
-    for (j, &bj) in buf.iter().enumerate().skip(full) {
-        let e = f64::from(fast_exp_f32(bj - m_all));
-        sum += e;
-        if bary {
-            s0 += e * f64::from(cols.y0[j]);
-            s1 += e * f64::from(cols.y1[j]);
+        for v in acc {
+            sum += f64::from(v);
         }
     }
     let lse = f64::from(m_all) + sum.ln();
@@ -440,11 +539,12 @@ fn softmin_into(
             let data = ColsF32::new(cols, h);
             let inv_eps = (1.0 / eps) as f32;
             let avx2 = has_avx2();
+            let width = data.len();
             out.par_iter_mut()
                 .zip(bary_out.par_iter_mut())
                 .zip(rows.par_iter())
                 .for_each_init(
-                    || vec![0f32; m],
+                    || vec![0f32; width],
                     |buf, ((o, bo), r)| {
                         let (lse, t) = row_f32(*r, &data, inv_eps, want_bary, buf, avx2);
                         *o = -eps * lse;
@@ -831,7 +931,7 @@ mod tests {
         let (y, b) = cloud(1003, 12, [0.5, 0.0], 1.0);
         let g: Vec<f64> = y.iter().map(|p| 0.1 * p[0]).collect();
         let cols = ColsF32::new(&y, &log_weights_plus(&b, &g, 0.05));
-        let mut buf = vec![0f32; y.len()];
+        let mut buf = vec![0f32; cols.len()];
         for &r in &x {
             let base = row_f32(r, &cols, 20.0, true, &mut buf, false);
             let fast = row_f32(r, &cols, 20.0, true, &mut buf, has_avx2());
