@@ -83,25 +83,7 @@ impl Kernel {
 
 /// Checks a weighted cloud for MMD: non-empty, finite points, finite weights ≥ 0.
 fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
-    if pts.is_empty() {
-        return Err(CoreError::invalid(format!(
-            "{name}: the point cloud is empty"
-        )));
-    }
-    if pts.len() != w.len() {
-        return Err(CoreError::invalid(format!(
-            "{name}: {} points but {} weights",
-            pts.len(),
-            w.len()
-        )));
-    }
-    if let Some(i) = pts.iter().position(|p| !is_finite2(*p)) {
-        return Err(CoreError::non_finite(format!("{name}: point {i}")));
-    }
-    if let Some(&v) = w.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-        return Err(CoreError::param(format!("{name} weight"), v, "[0, ∞)"));
-    }
-    Ok(())
+    super::sinkhorn::check_weighted_cloud(name, pts, w)
 }
 
 /// The merged, signed column set of a witness: x with +a, y with −b, centred.

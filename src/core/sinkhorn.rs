@@ -158,8 +158,8 @@ pub fn squared_diameter(x: &[Vec2], y: &[Vec2]) -> f64 {
     dot(d, d)
 }
 
-/// Checks a weighted cloud: non-empty, finite points, weights ≥ 0 summing to 1 (±1e-6).
-pub(crate) fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
+/// Checks a weighted cloud: non-empty, one weight per point, finite points, finite weights ≥ 0.
+pub(crate) fn check_weighted_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
     if pts.is_empty() {
         return Err(CoreError::invalid(format!(
             "{name}: the point cloud is empty"
@@ -178,6 +178,12 @@ pub(crate) fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()>
     if let Some(&v) = w.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
         return Err(CoreError::param(format!("{name} weight"), v, "[0, ∞)"));
     }
+    Ok(())
+}
+
+/// [`check_weighted_cloud`], and the weights sum to 1 (±1e-6).
+pub(crate) fn check_cloud(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
+    check_weighted_cloud(name, pts, w)?;
     let s: f64 = w.iter().sum();
     if (s - 1.0).abs() > 1e-6 {
         return Err(CoreError::param(

@@ -36,28 +36,7 @@ pub fn random_directions(p: usize, rng: &mut Rng) -> Vec<Vec2> {
 }
 
 fn check(name: &str, pts: &[Vec2], w: &[f64]) -> CoreResult<()> {
-    if pts.is_empty() || pts.len() != w.len() {
-        return Err(CoreError::invalid(format!(
-            "{name}: {} points and {} weights (need the same, non-zero number)",
-            pts.len(),
-            w.len()
-        )));
-    }
-    if let Some(i) = pts.iter().position(|p| !is_finite2(*p)) {
-        return Err(CoreError::non_finite(format!("{name}: point {i}")));
-    }
-    if let Some(&v) = w.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-        return Err(CoreError::param(format!("{name} weight"), v, "[0, ∞)"));
-    }
-    let s: f64 = w.iter().sum();
-    if (s - 1.0).abs() > 1e-6 {
-        return Err(CoreError::param(
-            format!("{name} total weight"),
-            s,
-            "[1 − 1e-6, 1 + 1e-6]",
-        ));
-    }
-    Ok(())
+    super::sinkhorn::check_cloud(name, pts, w)
 }
 
 fn check_dirs(dirs: &[Vec2]) -> CoreResult<()> {
