@@ -3,23 +3,12 @@
 //! ignored one prints how the kernels' time grows with N next to the CPU core's
 //! (`cargo test --release --test gpu_bench -- --ignored --nocapture`). No timing is asserted.
 
+mod common;
+
 use divlab::core::math::Vec2;
 use divlab::core::rng;
-use divlab::gpu::GpuContext;
 
-fn context() -> Option<GpuContext> {
-    match GpuContext::new_headless_blocking() {
-        Ok(ctx) => Some(ctx),
-        Err(e) => {
-            if std::env::var("DIVLAB_ALLOW_NO_GPU").as_deref() == Ok("1") {
-                eprintln!("SKIP gpu bench test: {e} (DIVLAB_ALLOW_NO_GPU=1)");
-                None
-            } else {
-                panic!("no GPU adapter with compute ({e}); set DIVLAB_ALLOW_NO_GPU=1 to skip");
-            }
-        }
-    }
-}
+use common::context;
 
 fn points(seed: u64, n: usize) -> Vec<Vec2> {
     let mut r = rng::seeded(seed);

@@ -6,6 +6,8 @@
 //! step's objective and the final particles must agree with the core to 1e-3 relative. The
 //! measured errors are printed (`--nocapture`).
 
+mod common;
+
 use divlab::core::flows::{Bandwidth, FlowConfig, FlowTarget, ParticleFlow, StepReport};
 use divlab::core::math::Vec2;
 use divlab::core::mmd::Kernel;
@@ -17,22 +19,7 @@ use std::time::{Duration, Instant};
 
 const STEPS: usize = 5;
 
-fn context() -> Option<GpuContext> {
-    match GpuContext::new_headless_blocking() {
-        Ok(ctx) => {
-            eprintln!("GPU adapter: {}", ctx.adapter);
-            Some(ctx)
-        }
-        Err(e) => {
-            if std::env::var("DIVLAB_ALLOW_NO_GPU").as_deref() == Ok("1") {
-                eprintln!("SKIP gpu test: {e} (DIVLAB_ALLOW_NO_GPU=1)");
-                None
-            } else {
-                panic!("no GPU adapter with compute ({e}); set DIVLAB_ALLOW_NO_GPU=1 to skip");
-            }
-        }
-    }
-}
+use common::context;
 
 fn cloud(seed: u64, n: usize, mean: Vec2, sd: f64) -> Vec<Vec2> {
     let mut r = rng::seeded(seed);

@@ -5,28 +5,14 @@
 //! Measured tolerances (lavapipe, llvmpipe; printed by each test with `--nocapture`) are listed in
 //! the doc comment of each kernel's wrapper module (src/gpu/*.rs) and summarised in src/gpu/mod.rs.
 
+mod common;
+
 use divlab::core::math::Vec2;
 use divlab::core::rng;
 use divlab::core::sinkhorn::{self, Precision, SinkhornConfig};
-use divlab::gpu::GpuContext;
 use divlab::gpu::sinkhorn::GpuSinkhorn;
 
-fn context() -> Option<GpuContext> {
-    match GpuContext::new_headless_blocking() {
-        Ok(ctx) => {
-            eprintln!("GPU adapter: {}", ctx.adapter);
-            Some(ctx)
-        }
-        Err(e) => {
-            if std::env::var("DIVLAB_ALLOW_NO_GPU").as_deref() == Ok("1") {
-                eprintln!("SKIP gpu test: {e} (DIVLAB_ALLOW_NO_GPU=1)");
-                None
-            } else {
-                panic!("no GPU adapter with compute ({e}); set DIVLAB_ALLOW_NO_GPU=1 to skip");
-            }
-        }
-    }
-}
+use common::context;
 
 fn cloud(seed: u64, n: usize, mean: Vec2, sd: f64) -> (Vec<Vec2>, Vec<f64>) {
     let mut r = rng::seeded(seed);
