@@ -254,8 +254,11 @@ use std::path::{Path, PathBuf};
 
 use divlab::core::fit::Measurement;
 use divlab::core::scenario::Scenario;
-use divlab::core::sim::{ModelView, Simulation, StepInfo};
+use divlab::core::sim::{ModelView, Simulation, StepInfo, measure_particles};
 use divlab::core::target::{GrayImage, TargetSpec};
+use divlab::gpu::backend::select_headless;
+use divlab::gpu::context::GpuContext;
+use divlab::gpu::flow::GpuFlow;
 use serde_json::{Value, json};
 
 /// Runs a parsed command; the error is printed once, by [`main`].
@@ -369,36 +372,133 @@ fn read_points_csv(path: &Path) -> Result<Vec<[f64; 2]>, String> {
     Ok(points)
 }
 
-/// Builds the simulation and takes `steps` steps; a refused step stops with the reason.
-fn simulate(
-    scenario: &Scenario,
-    image: Option<&GrayImage>,
-    steps: usize,
-    mut each: impl FnMut(&Simulation, &StepInfo) -> Result<(), String>,
-) -> Result<Simulation, String> {
-    let mut sim = Simulation::new(scenario, image).map_err(|e| e.to_string())?;
-    for _ in 0..steps {
-        let info = sim.step().map_err(|e| {
-            format!(
-                "the run stopped at step {}: {e} (the scenario is unchanged)",
-                sim.steps_taken() + 1
-            )
-        })?;
-        each(&sim, &info)?;
-    }
-    Ok(sim)
+/// A run: the scenario's simulation on the CPU core, or its particle flow on the GPU (the CPU core then holds
+/// the target and measures the divergences). A refused step stops the run with the reason.
+struct Runner {
+    sim: Simulation,
+    gpu: Option<(GpuContext, GpuFlow)>,
+    /// Which backend runs the steps, in words (printed and written into the JSON).
+    backend: String,
 }
 
-/// The backend a run uses. The simulation loop runs on the CPU core; `--backend gpu` is refused until the
-/// GPU kernels are wired into it, `auto` says which it chose.
-fn check_run_backend(backend: BackendChoice) -> Result<&'static str, String> {
-    match backend {
-        BackendChoice::Cpu | BackendChoice::Auto => Ok("cpu"),
-        BackendChoice::Gpu => Err(
-            "--backend gpu: measure and run execute on the CPU core in this version; the GPU kernels are \
-             available through `divlab bench --backend gpu` (use --backend cpu or auto)"
-                .to_owned(),
-        ),
+impl Runner {
+    fn new(
+        scenario: &Scenario,
+        image: Option<&GrayImage>,
+        choice: BackendChoice,
+    ) -> Result<Self, String> {
+        let sim = Simulation::new(scenario, image).map_err(|e| e.to_string())?;
+        if choice == BackendChoice::Cpu {
+            return Ok(Self {
+                sim,
+                gpu: None,
+                backend: "cpu".into(),
+            });
+        }
+        let (ctx, status) = select_headless(choice).map_err(|e| format!("--backend gpu: {e}"))?;
+        let Some(ctx) = ctx else {
+            return Ok(Self {
+                sim,
+                gpu: None,
+                backend: format!("cpu ({})", status.reason.unwrap_or_default()),
+            });
+        };
+        let flow = match (sim.flow_config(), sim.model()) {
+            (Some(cfg), ModelView::Particles(p)) => GpuFlow::new(
+                &ctx,
+                cfg,
+                p.to_vec(),
+                sim.target_points().to_vec(),
+                scenario.seed,
+            )
+            .map_err(|e| e.to_string()),
+            _ => Err("the GPU runs particle flows; this scenario fits a mixture".to_owned()),
+        };
+        match (flow, choice) {
+            (Ok(flow), _) => Ok(Self {
+                sim,
+                backend: format!("gpu ({})", ctx.adapter),
+                gpu: Some((ctx, flow)),
+            }),
+            (Err(reason), BackendChoice::Gpu) => Err(format!(
+                "--backend gpu: {reason} (the GPU runs the Sinkhorn and fixed-step MMD flows; use --backend \
+                 cpu or auto)"
+            )),
+            (Err(reason), _) => Ok(Self {
+                sim,
+                gpu: None,
+                backend: format!("cpu (auto: {reason})"),
+            }),
+        }
+    }
+
+    fn steps_taken(&self) -> usize {
+        match &self.gpu {
+            Some((_, flow)) => flow.steps_taken(),
+            None => self.sim.steps_taken(),
+        }
+    }
+
+    /// One step. The GPU flow never blocks, so this polls it until its step lands; on a GPU error the CPU core
+    /// carries on from the last completed step.
+    fn step(&mut self) -> Result<StepInfo, String> {
+        if let Some((ctx, flow)) = &mut self.gpu {
+            loop {
+                match flow.poll(ctx) {
+                    Ok(Some(report)) => {
+                        return Ok(StepInfo {
+                            step: flow.steps_taken(),
+                            objective_name: report.objective_name,
+                            objective: report.objective_value,
+                            diagnostics: report.sinkhorn.map(|d| format!("{d:?}")),
+                        });
+                    }
+                    Ok(None) => std::thread::sleep(std::time::Duration::from_micros(200)),
+                    Err(err) => {
+                        let (particles, steps) = (flow.particles().to_vec(), flow.steps_taken());
+                        eprintln!(
+                            "divlab: the GPU step failed ({err}); continuing on the CPU core from step {steps}"
+                        );
+                        self.sim
+                            .resume_particles(particles, steps)
+                            .map_err(|e| e.to_string())?;
+                        self.gpu = None;
+                        self.backend = format!("cpu (the GPU failed at step {steps}: {err})");
+                        break;
+                    }
+                }
+            }
+        }
+        self.sim.step().map_err(|e| {
+            format!(
+                "the run stopped at step {}: {e} (the scenario is unchanged)",
+                self.sim.steps_taken() + 1
+            )
+        })
+    }
+
+    fn model_json(&self) -> Value {
+        match (&self.gpu, self.sim.model()) {
+            (Some((_, flow)), _) => json!({ "kind": "particles", "positions": flow.particles() }),
+            (None, ModelView::Mixture(q)) => json!({
+                "kind": "mixture",
+                "weights": q.weights(),
+                "means": q.means(),
+                "covariances": q.covariances(),
+            }),
+            (None, ModelView::Particles(p)) => json!({ "kind": "particles", "positions": p }),
+        }
+    }
+
+    fn measure(&self) -> Vec<Measurement> {
+        match &self.gpu {
+            Some((_, flow)) => measure_particles(
+                self.sim.target(),
+                flow.particles(),
+                self.sim.scenario().seed,
+            ),
+            None => self.sim.measure(),
+        }
     }
 }
 
@@ -414,23 +514,15 @@ fn measurement_json(m: &Measurement) -> Value {
     }
 }
 
-fn model_json(sim: &Simulation) -> Value {
-    match sim.model() {
-        ModelView::Mixture(q) => json!({
-            "kind": "mixture",
-            "weights": q.weights(),
-            "means": q.means(),
-            "covariances": q.covariances(),
-        }),
-        ModelView::Particles(p) => json!({ "kind": "particles", "positions": p }),
-    }
-}
-
 fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> Result<(), String> {
-    let used = check_run_backend(backend)?;
     let (scenario, image) = load_scenario(path)?;
-    let sim = simulate(&scenario, image.as_ref(), steps, |_, _| Ok(()))?;
-    let measurements = sim.measure();
+    let mut runner = Runner::new(&scenario, image.as_ref(), backend)?;
+    for _ in 0..steps {
+        runner.step()?;
+    }
+    let measurements = runner.measure();
+    let sim = &runner.sim;
+    let used = &runner.backend;
     if as_json {
         let out = json!({
             "scenario": scenario.name,
@@ -474,29 +566,29 @@ fn run(
     as_json: bool,
     backend: BackendChoice,
 ) -> Result<(), String> {
-    let used = check_run_backend(backend)?;
     let (scenario, image) = load_scenario(path)?;
-    let record = |sim: &Simulation, info: Option<&StepInfo>| -> Value {
+    let record = |runner: &Runner, info: Option<&StepInfo>| -> Value {
         json!({
-            "step": sim.steps_taken(),
+            "step": runner.steps_taken(),
             "objective_name": info.map(|i| i.objective_name.clone()),
             "objective": info.map(|i| i.objective),
-            "model": model_json(sim),
-            "divergences": sim.measure().iter().map(measurement_json).collect::<Vec<_>>(),
+            "model": runner.model_json(),
+            "divergences": runner.measure().iter().map(measurement_json).collect::<Vec<_>>(),
         })
     };
-    let initial = Simulation::new(&scenario, image.as_ref()).map_err(|e| e.to_string())?;
-    let mut trajectory = vec![record(&initial, None)];
+    let mut runner = Runner::new(&scenario, image.as_ref(), backend)?;
+    let mut trajectory = vec![record(&runner, None)];
     if !as_json {
         println!(
             "{}: {} steps, recording every {every}",
             scenario.name, steps
         );
     }
-    simulate(&scenario, image.as_ref(), steps, |sim, info| {
+    for _ in 0..steps {
+        let info = runner.step()?;
         if info.step % every == 0 || info.step == steps {
             if as_json {
-                trajectory.push(record(sim, Some(info)));
+                trajectory.push(record(&runner, Some(&info)));
             } else {
                 println!(
                     "  step {:>6}  {} = {:.6e}",
@@ -504,8 +596,8 @@ fn run(
                 );
             }
         }
-        Ok(())
-    })?;
+    }
+    let used = &runner.backend;
     if as_json {
         let out = json!({
             "scenario": scenario.name,

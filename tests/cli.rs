@@ -169,3 +169,63 @@ fn bench_reports_seconds_per_iteration() {
     assert_eq!(v["seconds_per_iter"].as_array().unwrap().len(), 2);
     assert!(v["seconds_per_iter_median"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn run_on_the_gpu_matches_the_cpu_and_says_which_backend_ran() {
+    let args = |backend: &'static str| {
+        [
+            "run",
+            "assets/scenarios/moons_sinkhorn_flow.ron",
+            "--steps",
+            "2",
+            "--json",
+            "--backend",
+            backend,
+        ]
+    };
+    let gpu = divlab(&args("gpu"));
+    assert!(gpu.status.success(), "{}", stderr(&gpu));
+    let cpu = divlab(&args("cpu"));
+    assert!(cpu.status.success(), "{}", stderr(&cpu));
+    let g: serde_json::Value = serde_json::from_slice(&gpu.stdout).unwrap();
+    let c: serde_json::Value = serde_json::from_slice(&cpu.stdout).unwrap();
+    assert!(
+        g["backend"].as_str().unwrap().starts_with("gpu"),
+        "{}",
+        g["backend"]
+    );
+    assert_eq!(c["backend"], "cpu");
+    // Step 1 reports S_ε at the same starting particles on both backends.
+    let go = g["trajectory"][1]["objective"].as_f64().unwrap();
+    let co = c["trajectory"][1]["objective"].as_f64().unwrap();
+    eprintln!("S_ε at step 1: GPU {go}, CPU {co}");
+    assert!((go - co).abs() <= 1e-3 * co.abs(), "GPU {go} vs CPU {co}");
+
+    // A flow the GPU does not run: refused with --backend gpu, on the CPU with auto (and the reason).
+    let o = divlab(&[
+        "run",
+        "assets/scenarios/banana_svgd.ron",
+        "--steps",
+        "1",
+        "--backend",
+        "gpu",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("the GPU runs"), "{}", stderr(&o));
+    let o = divlab(&[
+        "run",
+        "assets/scenarios/banana_svgd.ron",
+        "--steps",
+        "1",
+        "--json",
+        "--backend",
+        "auto",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["backend"].as_str().unwrap().starts_with("cpu (auto:"),
+        "{}",
+        v["backend"]
+    );
+}
