@@ -45,9 +45,12 @@ async function open(initScript) {
   return { context, page, errors };
 }
 
+// Debian's ImageMagick (installed by scripts/setup.sh); some machines put a stand-in `convert` earlier on PATH.
+const CONVERT = fs.existsSync('/usr/bin/convert') ? '/usr/bin/convert' : 'convert';
+
 /** Standard deviation (0..1) of the pixels in a region of a PNG, by ImageMagick. */
 function regionStdDev(png, { x, y, w, h }) {
-  const out = execFileSync('convert', [png, '-crop', `${w}x${h}+${x}+${y}`, '+repage', '-colorspace', 'gray',
+  const out = execFileSync(CONVERT, [png, '-crop', `${w}x${h}+${x}+${y}`, '+repage', '-colorspace', 'gray',
     '-format', '%[fx:standard_deviation]', 'info:']).toString().trim();
   return Number(out);
 }
