@@ -21,7 +21,7 @@
 
 use super::context::{GpuContext, GpuError, GpuResult, check_finite, workgroups_for};
 use crate::core::math::Vec2;
-use crate::core::sinkhorn::{SinkhornConfig, squared_diameter};
+use crate::core::sinkhorn::{SinkhornConfig, SinkhornResult, squared_diameter};
 use eframe::wgpu;
 
 /// WGSL source of the half-iteration kernel.
@@ -34,22 +34,6 @@ pub const MIN_TOLERANCE: f64 = 1e-5;
 
 /// Full iterations between two convergence checks (each check reads g back to the CPU).
 pub const CHECK_EVERY: usize = 5;
-
-/// Result of one OT_ε(α, β) solve (fields as in `core::sinkhorn::SinkhornResult`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GpuSinkhornResult {
-    /// OT_ε = ⟨a, f⟩ + ⟨b, g⟩.
-    pub cost_value: f64,
-    /// Potential on x (length N).
-    pub f: Vec<f64>,
-    /// Potential on y (length M).
-    pub g: Vec<f64>,
-    /// Full iterations done (annealing included).
-    pub iterations: usize,
-    /// Σ_j |(πᵀ1)_j − b_j| measured at the last check.
-    pub marginal_error: f64,
-    pub converged: bool,
-}
 
 /// Debiased Sinkhorn divergence and its gradient (fields as in `core::sinkhorn::SinkhornDivergence`).
 #[derive(Debug, Clone, PartialEq)]
@@ -248,7 +232,7 @@ impl GpuSinkhorn {
         y: &[Vec2],
         b: &[f64],
         cfg: &SinkhornConfig,
-    ) -> GpuResult<GpuSinkhornResult> {
+    ) -> GpuResult<SinkhornResult> {
         Ok(self.solve_inner(ctx, x, a, y, b, cfg, false, None)?.0)
     }
 
@@ -264,7 +248,7 @@ impl GpuSinkhorn {
         b: &[f64],
         cfg: &SinkhornConfig,
         init: Option<(&[f64], &[f64])>,
-    ) -> GpuResult<GpuSinkhornResult> {
+    ) -> GpuResult<SinkhornResult> {
         Ok(self.solve_inner(ctx, x, a, y, b, cfg, false, init)?.0)
     }
 
@@ -281,7 +265,7 @@ impl GpuSinkhorn {
         cfg: &SinkhornConfig,
         want_bary: bool,
         init: Option<(&[f64], &[f64])>,
-    ) -> GpuResult<(GpuSinkhornResult, Vec<Vec2>)> {
+    ) -> GpuResult<(SinkhornResult, Vec<Vec2>)> {
         cfg.validate().map_err(|e| GpuError::Invalid {
             reason: e.to_string(),
         })?;
@@ -372,10 +356,11 @@ impl GpuSinkhorn {
             bary = read_points(ctx, &bary_x, n, c)?;
         }
         Ok((
-            GpuSinkhornResult {
+            SinkhornResult {
                 cost_value,
                 f: fv.iter().map(|&v| v as f64).collect(),
                 g: gv.iter().map(|&v| v as f64).collect(),
+                epsilon: cfg.epsilon,
                 iterations: it,
                 marginal_error: err,
                 converged,
