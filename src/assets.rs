@@ -9,6 +9,11 @@ pub const BUNDLED_IMAGE_ASSET: &str = "assets/target.png";
 
 const BUNDLED_IMAGE_PNG: &[u8] = include_bytes!("../assets/target.png");
 
+/// The bytes of a bundled input asset by its asset name (the `image` target's default image), if bundled.
+pub fn bundled_bytes(name: &str) -> Option<&'static [u8]> {
+    (name == BUNDLED_IMAGE_ASSET).then_some(BUNDLED_IMAGE_PNG)
+}
+
 /// Decodes the bundled PNG into the core's grayscale image (luminance, 0 = no mass).
 pub fn bundled_gray_image() -> Result<GrayImage, String> {
     let img = image::load_from_memory_with_format(BUNDLED_IMAGE_PNG, image::ImageFormat::Png)

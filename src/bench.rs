@@ -18,7 +18,16 @@ use divlab::gpu::context::GpuContext;
 use serde_json::json;
 use web_time::Instant;
 
-use crate::cli::BenchKind;
+/// The kernels `divlab bench` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchKind {
+    Em,
+    Grid,
+    Sinkhorn,
+    Mmd,
+    Sliced,
+    SinkhornFlow,
+}
 
 const SEED: u64 = 2026;
 
@@ -109,6 +118,9 @@ pub fn bench(
     if !(1..=4096).contains(&iters) {
         return Err(format!("--iters {iters}: valid range is [1, 4096]"));
     }
+    if let Some(n) = n {
+        check_memory(kind, n)?;
+    }
     let (ctx, status) = match (kind, backend) {
         (BenchKind::SinkhornFlow, BackendChoice::Gpu) => {
             return Err(
@@ -176,6 +188,67 @@ pub fn bench(
         }
     }
     Ok(())
+}
+
+/// A generous estimate of the bytes `divlab bench KIND --n N` allocates (both clouds, potentials or
+/// gradients, f32 copies and per-thread scratch; for `grid`, N is the side of an N×N grid with K = 8).
+pub fn memory_estimate_bytes(kind: BenchKind, n: usize) -> f64 {
+    let n = n as f64;
+    match kind {
+        BenchKind::Sinkhorn => 256.0 * n,
+        BenchKind::SinkhornFlow => 1024.0 * n,
+        BenchKind::Mmd => 256.0 * n,
+        // 64 slices of projections and sort indices of both clouds.
+        BenchKind::Sliced => (64.0 * 48.0 + 256.0) * n,
+        // Responsibilities n × K and the data.
+        BenchKind::Em => (8.0 * 16.0 + 64.0) * n,
+        // n² cells of log p, log q and K per-component partials.
+        BenchKind::Grid => (8.0 * 24.0 + 64.0) * n * n,
+    }
+}
+
+/// The memory this machine can give a process now (`MemAvailable` of /proc/meminfo on Linux; 4 GiB where
+/// it cannot be read).
+fn available_memory_bytes() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(4.0 * 1024.0 * 1024.0 * 1024.0, |kb| kb * 1024.0)
+}
+
+/// Refuses a size whose memory would exceed what the machine has, with the estimate.
+fn check_memory(kind: BenchKind, n: usize) -> Result<(), String> {
+    let need = memory_estimate_bytes(kind, n);
+    let have = available_memory_bytes();
+    if need > 0.8 * have {
+        let gib = |b: f64| b / (1024.0 * 1024.0 * 1024.0);
+        return Err(format!(
+            "--n {n}: this benchmark would need about {:.1} GiB and the machine has {:.1} GiB available; \
+             the largest n that fits is about {}",
+            gib(need),
+            gib(have),
+            largest_fitting(kind, 0.8 * have)
+        ));
+    }
+    Ok(())
+}
+
+fn largest_fitting(kind: BenchKind, bytes: f64) -> usize {
+    let (mut lo, mut hi) = (1usize, 1usize << 40);
+    while lo + 1 < hi {
+        let mid = lo + (hi - lo) / 2;
+        if memory_estimate_bytes(kind, mid) <= bytes {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, String> {

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use divlab::gpu::backend::BackendChoice;
 
+use crate::bench::BenchKind;
+
 const HELP: &str = "\
 divlab — Divergence Lab: 2D distributions fitted live under different divergences
 
@@ -14,8 +16,12 @@ USAGE:
 SUBCOMMANDS:
     measure SCENARIO [--steps N] [--json] [--backend cpu|gpu|auto]
         every divergence between the scenario's target and model (after N fitting steps, default 0)
-    run SCENARIO --steps N [--every K] [--json] [--backend cpu|gpu|auto]
-        the trajectory of the fit (parameters or particles, and the objective); same seed, same bytes
+    run SCENARIO [--steps N] [--every K] [--json] [--backend cpu|gpu|auto]
+        the trajectory of the fit (parameters or particles, and the objective); same seed, same bytes.
+        N defaults to the scenario's `steps`. A step refused midway prints the trajectory so far and
+        a `stopped` record (step, reason), and exits with status 3
+    caps [--json]
+        which method runs on which backend, and why the CPU where it does
     bench em|grid|sinkhorn|sinkhorn-flow|mmd|sliced [--n N] [--iters I] [--json] [--backend cpu|gpu|auto]
         per-iteration seconds of the core's kernels (median over I iterations after a warm-up)
     help, --help, -h
@@ -24,6 +30,11 @@ SUBCOMMANDS:
         print the version
 
 SCENARIO is a .ron or .json file (format: docs/scenario.md; examples in assets/scenarios/).
+run and measure compute on the CPU core unless --backend says otherwise (deterministic: same bytes on
+any machine with the same build); the output names the backend that took the steps. Measurements are
+always computed by the CPU core.
+
+EXIT STATUS: 0 success, 1 failure (bad scenario, refused backend), 2 usage error, 3 run stopped midway.
 ";
 
 /// A command line that cannot be understood: printed with a hint, exit status 2.
@@ -42,7 +53,8 @@ pub fn main(args: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(cmd) => match execute(cmd) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(Outcome::Done) => ExitCode::SUCCESS,
+            Ok(Outcome::Stopped) => ExitCode::from(3),
             Err(err) => {
                 eprintln!("divlab: error: {err}");
                 ExitCode::FAILURE
@@ -57,16 +69,6 @@ pub fn main(args: &[String]) -> ExitCode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BenchKind {
-    Em,
-    Grid,
-    Sinkhorn,
-    Mmd,
-    Sliced,
-    SinkhornFlow,
-}
-
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Help,
@@ -79,10 +81,14 @@ pub enum Command {
     },
     Run {
         scenario: String,
-        steps: usize,
+        /// Defaults to the scenario's `steps`.
+        steps: Option<usize>,
         every: usize,
         json: bool,
         backend: BackendChoice,
+    },
+    Caps {
+        json: bool,
     },
     Bench {
         kind: BenchKind,
@@ -197,22 +203,29 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 scenario: one_positional(sub, "a SCENARIO file", &mut f)?,
                 steps: f.steps.unwrap_or(0),
                 json: f.json,
-                backend: f.backend.unwrap_or(BackendChoice::Auto),
+                backend: f.backend.unwrap_or(BackendChoice::Cpu),
             })
         }
         "run" => {
             let mut f = parse_flags(sub, rest, &["--steps", "--every", "--json", "--backend"])?;
             let scenario = one_positional(sub, "a SCENARIO file", &mut f)?;
-            let steps = f
-                .steps
-                .ok_or_else(|| UsageError("`divlab run` needs --steps N".into()))?;
             Ok(Command::Run {
                 scenario,
-                steps,
+                steps: f.steps,
                 every: f.every.unwrap_or(1),
                 json: f.json,
-                backend: f.backend.unwrap_or(BackendChoice::Auto),
+                backend: f.backend.unwrap_or(BackendChoice::Cpu),
             })
+        }
+        "caps" => {
+            let f = parse_flags(sub, rest, &["--json"])?;
+            if !f.positional.is_empty() {
+                return Err(UsageError(format!(
+                    "`divlab caps` takes no arguments, got {}",
+                    f.positional.join(" ")
+                )));
+            }
+            Ok(Command::Caps { json: f.json })
         }
         "bench" => {
             let mut f = parse_flags(sub, rest, &["--n", "--iters", "--json", "--backend"])?;
@@ -250,27 +263,30 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
 // ---------------------------------------------------------------------------------------------------------
 // Running the commands.
 
-use std::path::{Path, PathBuf};
-
 use divlab::core::fit::Measurement;
-use divlab::core::scenario::Scenario;
-use divlab::core::sim::{ModelView, Simulation, StepInfo, measure_particles};
-use divlab::core::target::{GrayImage, TargetSpec};
+use divlab::core::sim::ModelView;
 use divlab::gpu::backend::select_headless;
 use divlab::gpu::context::GpuContext;
-use divlab::gpu::flow::GpuFlow;
+use divlab::run::{Loaded, Run, Stop, caps, load};
 use serde_json::{Value, json};
 
+/// How a command that ran ended.
+enum Outcome {
+    Done,
+    /// `divlab run` stopped midway: the trajectory so far was printed with the reason.
+    Stopped,
+}
+
 /// Runs a parsed command; the error is printed once, by [`main`].
-fn execute(cmd: Command) -> Result<(), String> {
+fn execute(cmd: Command) -> Result<Outcome, String> {
     match cmd {
-        Command::Help | Command::Version => Ok(()),
+        Command::Help | Command::Version => Ok(Outcome::Done),
         Command::Measure {
             scenario,
             steps,
             json,
             backend,
-        } => measure(&scenario, steps, json, backend),
+        } => measure(&scenario, steps, json, backend).map(|()| Outcome::Done),
         Command::Run {
             scenario,
             steps,
@@ -278,227 +294,57 @@ fn execute(cmd: Command) -> Result<(), String> {
             json,
             backend,
         } => run(&scenario, steps, every, json, backend),
+        Command::Caps { json } => caps_table(json).map(|()| Outcome::Done),
         Command::Bench {
             kind,
             n,
             iters,
             json,
             backend,
-        } => crate::bench::bench(kind, n, iters, json, backend),
+        } => crate::bench::bench(kind, n, iters, json, backend).map(|()| Outcome::Done),
     }
 }
 
-/// Reads a scenario file and everything it refers to (an image, a CSV of points).
-fn load_scenario(path: &str) -> Result<(Scenario, Option<GrayImage>), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let mut scenario = Scenario::parse(&text).map_err(|e| format!("{path}: {e}"))?;
-    let dir = Path::new(path).parent().unwrap_or(Path::new("."));
-    let image = match &scenario.target {
-        TargetSpec::Image(spec) => Some(load_image(&spec.asset, dir)?),
-        _ => None,
+/// A run of the scenario file at `path` on the backend asked for. The GPU is probed only when asked for
+/// (`gpu` or `auto`), so the default CPU path prints nothing on stderr.
+fn start(path: &str, backend: BackendChoice) -> Result<(Loaded, Run), String> {
+    let loaded = load::from_file(path).map_err(|e| e.to_string())?;
+    let device: Result<GpuContext, String> = match backend {
+        BackendChoice::Cpu => Err("the CPU core was asked for".into()),
+        _ => match select_headless(backend) {
+            Ok((Some(ctx), _)) => Ok(ctx),
+            Ok((None, status)) => Err(status.reason.unwrap_or_else(|| "no GPU adapter".to_owned())),
+            Err(e) => Err(e.to_string()),
+        },
     };
-    if let TargetSpec::Samples(spec) = &mut scenario.target
-        && spec.points.is_empty()
-    {
-        let Some(source) = spec.source.clone() else {
-            return Err(format!(
-                "{path}: target `samples` has no points and no `source` CSV file"
-            ));
-        };
-        let csv = resolve(&source, dir).ok_or_else(|| format!("{path}: cannot find {source}"))?;
-        spec.points = read_points_csv(&csv)?;
-        scenario.validate().map_err(|e| format!("{path}: {}", e))?;
-    }
-    Ok((scenario, image))
-}
-
-/// A path as given, or relative to the scenario's folder.
-fn resolve(name: &str, dir: &Path) -> Option<PathBuf> {
-    [PathBuf::from(name), dir.join(name)]
-        .into_iter()
-        .find(|p| p.is_file())
-}
-
-fn load_image(asset: &str, dir: &Path) -> Result<GrayImage, String> {
-    match resolve(asset, dir) {
-        Some(path) => {
-            let img = image::open(&path)
-                .map_err(|e| format!("cannot read image {}: {e}", path.display()))?
-                .to_luma32f();
-            Ok(GrayImage {
-                width: img.width() as usize,
-                height: img.height() as usize,
-                pixels: img.into_raw(),
-            })
-        }
-        // The bundled image answers to its asset name even outside a checkout.
-        None if asset == divlab::assets::BUNDLED_IMAGE_ASSET => {
-            divlab::assets::bundled_gray_image()
-        }
-        None => Err(format!("cannot find image {asset}")),
-    }
-}
-
-/// Points from a CSV file: two numbers per line (x, y); a header line and blank lines are skipped.
-fn read_points_csv(path: &Path) -> Result<Vec<[f64; 2]>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut points = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = line
-            .split([',', ';', '\t', ' '])
-            .filter(|f| !f.is_empty())
-            .collect();
-        let parsed: Option<Vec<f64>> = fields.iter().map(|f| f.parse::<f64>().ok()).collect();
-        match parsed {
-            Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite()) => points.push([v[0], v[1]]),
-            None if i == 0 => continue, // header
-            _ => {
-                return Err(format!(
-                    "{}: line {}: expected two finite numbers x,y, got {line:?}",
-                    path.display(),
-                    i + 1
-                ));
+    let run = Run::new(&loaded, backend, device.as_ref().map_err(String::as_str))
+        .map_err(|e| match e {
+            divlab::run::RunError::GpuRefused(reason) => {
+                let gpu_methods: Vec<&str> = caps::TABLE
+                    .iter()
+                    .filter(|c| c.gpu != caps::GpuSupport::No)
+                    .map(|c| c.method)
+                    .collect();
+                format!(
+                    "--backend gpu: {reason} (the GPU runs {}; `divlab caps` lists every method; use --backend cpu \
+                     or auto)",
+                    gpu_methods.join(", ")
+                )
             }
-        }
-    }
-    if points.is_empty() {
-        return Err(format!("{}: no points", path.display()));
-    }
-    Ok(points)
+            other => format!("{}: {other}", loaded.origin),
+        })?;
+    Ok((loaded, run))
 }
 
-/// A run: the scenario's simulation on the CPU core, or its particle flow on the GPU (the CPU core then holds
-/// the target and measures the divergences). A refused step stops the run with the reason.
-struct Runner {
-    sim: Simulation,
-    gpu: Option<(GpuContext, GpuFlow)>,
-    /// Which backend runs the steps, in words (printed and written into the JSON).
-    backend: String,
-}
-
-impl Runner {
-    fn new(
-        scenario: &Scenario,
-        image: Option<&GrayImage>,
-        choice: BackendChoice,
-    ) -> Result<Self, String> {
-        let sim = Simulation::new(scenario, image).map_err(|e| e.to_string())?;
-        if choice == BackendChoice::Cpu {
-            return Ok(Self {
-                sim,
-                gpu: None,
-                backend: "cpu".into(),
-            });
-        }
-        let (ctx, status) = select_headless(choice).map_err(|e| format!("--backend gpu: {e}"))?;
-        let Some(ctx) = ctx else {
-            return Ok(Self {
-                sim,
-                gpu: None,
-                backend: format!("cpu ({})", status.reason.unwrap_or_default()),
-            });
-        };
-        let flow = match (sim.flow_config(), sim.model()) {
-            (Some(cfg), ModelView::Particles(p)) => GpuFlow::new(
-                &ctx,
-                cfg,
-                p.to_vec(),
-                sim.target_points().to_vec(),
-                scenario.seed,
-            )
-            .map_err(|e| e.to_string()),
-            _ => Err("the GPU runs particle flows; this scenario fits a mixture".to_owned()),
-        };
-        match (flow, choice) {
-            (Ok(flow), _) => Ok(Self {
-                sim,
-                backend: format!("gpu ({})", ctx.adapter),
-                gpu: Some((ctx, flow)),
-            }),
-            (Err(reason), BackendChoice::Gpu) => Err(format!(
-                "--backend gpu: {reason} (the GPU runs the Sinkhorn and fixed-step MMD flows; use --backend \
-                 cpu or auto)"
-            )),
-            (Err(reason), _) => Ok(Self {
-                sim,
-                gpu: None,
-                backend: format!("cpu (auto: {reason})"),
-            }),
-        }
-    }
-
-    fn steps_taken(&self) -> usize {
-        match &self.gpu {
-            Some((_, flow)) => flow.steps_taken(),
-            None => self.sim.steps_taken(),
-        }
-    }
-
-    /// One step. The GPU flow never blocks, so this polls it until its step lands; on a GPU error the CPU core
-    /// carries on from the last completed step.
-    fn step(&mut self) -> Result<StepInfo, String> {
-        if let Some((ctx, flow)) = &mut self.gpu {
-            loop {
-                match flow.poll(ctx) {
-                    Ok(Some(report)) => {
-                        return Ok(StepInfo {
-                            step: flow.steps_taken(),
-                            objective_name: report.objective_name,
-                            objective: report.objective_value,
-                            diagnostics: report.sinkhorn.map(|d| format!("{d:?}")),
-                        });
-                    }
-                    Ok(None) => std::thread::sleep(std::time::Duration::from_micros(200)),
-                    Err(err) => {
-                        let (particles, steps) = (flow.particles().to_vec(), flow.steps_taken());
-                        eprintln!(
-                            "divlab: the GPU step failed ({err}); continuing on the CPU core from step {steps}"
-                        );
-                        self.sim
-                            .resume_particles(particles, steps)
-                            .map_err(|e| e.to_string())?;
-                        self.gpu = None;
-                        self.backend = format!("cpu (the GPU failed at step {steps}: {err})");
-                        break;
-                    }
-                }
-            }
-        }
-        self.sim.step().map_err(|e| {
-            format!(
-                "the run stopped at step {}: {e} (the scenario is unchanged)",
-                self.sim.steps_taken() + 1
-            )
-        })
-    }
-
-    fn model_json(&self) -> Value {
-        match (&self.gpu, self.sim.model()) {
-            (Some((_, flow)), _) => json!({ "kind": "particles", "positions": flow.particles() }),
-            (None, ModelView::Mixture(q)) => json!({
-                "kind": "mixture",
-                "weights": q.weights(),
-                "means": q.means(),
-                "covariances": q.covariances(),
-            }),
-            (None, ModelView::Particles(p)) => json!({ "kind": "particles", "positions": p }),
-        }
-    }
-
-    fn measure(&self) -> Vec<Measurement> {
-        match &self.gpu {
-            Some((_, flow)) => measure_particles(
-                self.sim.target(),
-                flow.particles(),
-                self.sim.scenario().seed,
-            ),
-            None => self.sim.measure(),
-        }
+fn model_json(run: &Run) -> Value {
+    match run.model() {
+        ModelView::Mixture(q) => json!({
+            "kind": "mixture",
+            "weights": q.weights(),
+            "means": q.means(),
+            "covariances": q.covariances(),
+        }),
+        ModelView::Particles(p) => json!({ "kind": "particles", "positions": p }),
     }
 }
 
@@ -514,102 +360,174 @@ fn measurement_json(m: &Measurement) -> Value {
     }
 }
 
+fn divergences_json(run: &Run) -> Value {
+    Value::Array(run.measure().iter().map(measurement_json).collect())
+}
+
+fn print_json(v: &Value) -> Result<(), String> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+fn stop_json(stop: Option<&Stop>) -> Value {
+    stop.map_or(
+        Value::Null,
+        |s| json!({ "step": s.step, "reason": s.reason }),
+    )
+}
+
 fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> Result<(), String> {
-    let (scenario, image) = load_scenario(path)?;
-    let mut runner = Runner::new(&scenario, image.as_ref(), backend)?;
+    let (loaded, mut run) = start(path, backend)?;
+    let scenario = &loaded.scenario;
     for _ in 0..steps {
-        runner.step()?;
+        run.step().map_err(|stop| {
+            format!(
+                "{}: {stop} (no measurement: the fit did not reach step {steps})",
+                loaded.origin
+            )
+        })?;
     }
-    let measurements = runner.measure();
-    let sim = &runner.sim;
-    let used = &runner.backend;
+    let measurements = run.measure();
     if as_json {
-        let out = json!({
+        return print_json(&json!({
             "scenario": scenario.name,
-            "target": sim.target().name(),
+            "target": run.target().name(),
             "steps": steps,
             "seed": scenario.seed,
-            "backend": used,
+            "backend": run.placement().label(),
+            "adapter": run.placement().adapter,
+            "backend_reason": run.placement().reason,
+            "measured_by": "cpu",
             "divergences": measurements.iter().map(measurement_json).collect::<Vec<_>>(),
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
-        );
-    } else {
-        println!(
-            "{} — target {}, after {steps} steps (seed {}):",
-            scenario.name,
-            sim.target().name(),
-            scenario.seed
-        );
-        for m in &measurements {
-            match &m.result {
-                Ok(v) => {
-                    let missed = v
-                        .missed_mass
-                        .map(|m| format!("  (mass outside box {m:.1e})"))
-                        .unwrap_or_default();
-                    println!("  {:<48} {:>14.6e}{missed}", m.name, v.value);
-                }
-                Err(reason) => println!("  {:<48} {:>14}  {reason}", m.name, "n/a"),
+        }));
+    }
+    println!(
+        "{} — target {}, after {steps} steps (seed {}; steps on {}, measured by the CPU core):",
+        scenario.name,
+        run.target().name(),
+        scenario.seed,
+        run.placement()
+    );
+    for m in &measurements {
+        match &m.result {
+            Ok(v) => {
+                let missed = v
+                    .missed_mass
+                    .map(|m| format!("  (mass outside box {m:.1e})"))
+                    .unwrap_or_default();
+                println!("  {:<48} {:>14.6e}{missed}", m.name, v.value);
             }
+            Err(reason) => println!("  {:<48} {:>14}  {reason}", m.name, "n/a"),
         }
     }
     Ok(())
 }
 
+/// The trajectory of a fit. `steps` defaults to the scenario's `steps`. A step that is refused midway
+/// ends the run: the trajectory so far is printed with a `stopped` record and the exit status is 3.
 fn run(
     path: &str,
-    steps: usize,
+    steps: Option<usize>,
     every: usize,
     as_json: bool,
     backend: BackendChoice,
-) -> Result<(), String> {
-    let (scenario, image) = load_scenario(path)?;
-    let record = |runner: &Runner, info: Option<&StepInfo>| -> Value {
-        json!({
-            "step": runner.steps_taken(),
-            "objective_name": info.map(|i| i.objective_name.clone()),
-            "objective": info.map(|i| i.objective),
-            "model": runner.model_json(),
-            "divergences": runner.measure().iter().map(measurement_json).collect::<Vec<_>>(),
-        })
+) -> Result<Outcome, String> {
+    let (loaded, mut run) = start(path, backend)?;
+    let scenario = &loaded.scenario;
+    let steps = steps.unwrap_or(scenario.steps);
+    let record = |run: &Run| -> Value {
+        let mut v = match run.history().last() {
+            Some(r) => serde_json::to_value(r).unwrap_or(Value::Null),
+            None => json!({ "step": 0 }),
+        };
+        if let Value::Object(map) = &mut v {
+            map.insert("model".into(), model_json(run));
+            map.insert("divergences".into(), divergences_json(run));
+        }
+        v
     };
-    let mut runner = Runner::new(&scenario, image.as_ref(), backend)?;
-    let mut trajectory = vec![record(&runner, None)];
-    if !as_json {
+    let mut trajectory = Vec::new();
+    if as_json {
+        trajectory.push(record(&run));
+    } else {
         println!(
-            "{}: {} steps, recording every {every}",
-            scenario.name, steps
+            "{}: {steps} steps on {}, recording every {every}",
+            scenario.name,
+            run.placement()
         );
     }
+    let mut stop = None;
     for _ in 0..steps {
-        let info = runner.step()?;
-        if info.step % every == 0 || info.step == steps {
+        let step = match run.step() {
+            Ok(r) => r.info.clone(),
+            Err(s) => {
+                stop = Some(s);
+                break;
+            }
+        };
+        if step.step % every == 0 || step.step == steps {
             if as_json {
-                trajectory.push(record(&runner, Some(&info)));
+                trajectory.push(record(&run));
             } else {
                 println!(
                     "  step {:>6}  {} = {:.6e}",
-                    info.step, info.objective_name, info.objective
+                    step.step, step.objective_name, step.objective
                 );
             }
         }
     }
-    let used = &runner.backend;
+    let notices = run.take_notices();
     if as_json {
-        let out = json!({
+        print_json(&json!({
             "scenario": scenario.name,
             "seed": scenario.seed,
             "steps": steps,
             "every": every,
-            "backend": used,
+            "backend": run.placement().label(),
+            "adapter": run.placement().adapter,
+            "backend_reason": run.placement().reason,
+            "measured_by": "cpu",
+            "notices": notices,
             "trajectory": trajectory,
-        });
+            "stopped": stop_json(stop.as_ref()),
+        }))?;
+    } else {
+        for n in &notices {
+            println!("  note: {n}");
+        }
+        if let Some(s) = &stop {
+            println!("  {s} (the trajectory above is kept; the scenario is unchanged)");
+        }
+    }
+    Ok(match stop {
+        Some(s) => {
+            eprintln!("divlab: {}: the run {s}", loaded.origin);
+            Outcome::Stopped
+        }
+        None => Outcome::Done,
+    })
+}
+
+/// `divlab caps`: which method runs on which backend (the table the app's badge reads).
+fn caps_table(as_json: bool) -> Result<(), String> {
+    if as_json {
+        return print_json(&json!({ "methods": caps::TABLE }));
+    }
+    println!("{:<28} {:<5} {:<12} note", "method", "cpu", "gpu");
+    for c in caps::TABLE {
+        let gpu = match c.gpu {
+            caps::GpuSupport::Yes => "yes",
+            caps::GpuSupport::Conditional => "conditional",
+            caps::GpuSupport::No => "no",
+        };
         println!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+            "{:<28} {:<5} {gpu:<12} {}",
+            c.method,
+            if c.cpu { "yes" } else { "no" },
+            c.note
         );
     }
     Ok(())
@@ -630,15 +548,30 @@ mod tests {
             parse(&args("run a.ron --steps 5 --every 2 --json")).ok(),
             Some(Command::Run {
                 scenario: "a.ron".into(),
-                steps: 5,
+                steps: Some(5),
                 every: 2,
                 json: true,
-                backend: BackendChoice::Auto
+                backend: BackendChoice::Cpu
             })
         );
+        assert_eq!(
+            parse(&args("run a.ron")).ok(),
+            Some(Command::Run {
+                scenario: "a.ron".into(),
+                steps: None,
+                every: 1,
+                json: false,
+                backend: BackendChoice::Cpu
+            }),
+            "steps default to the scenario's"
+        );
+        assert_eq!(
+            parse(&args("caps --json")).ok(),
+            Some(Command::Caps { json: true })
+        );
+        assert!(parse(&args("caps extra")).is_err());
         assert!(parse(&args("frobnicate")).is_err());
         assert!(parse(&args("--frobnicate")).is_err());
-        assert!(parse(&args("run a.ron")).is_err(), "run needs --steps");
         assert!(parse(&args("run a.ron --steps -1")).is_err());
         assert!(parse(&args("measure a.ron --every 3")).is_err());
         assert!(parse(&args("bench sinkhorn --backend tpu")).is_err());

@@ -1,4 +1,5 @@
-//! The web entry point: `web/main.js` calls [`start`] after loading the wasm module.
+//! The web entry point: `web/main.js` calls [`start`] after loading the wasm module. The app's own
+//! dealings with the page (start-up settings, data attributes) live in `app/host.rs`.
 
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::prelude::*;
@@ -25,26 +26,4 @@ pub async fn start(canvas_id: String) -> Result<(), JsValue> {
             Box::new(|cc| Ok(Box::new(crate::app::DivlabApp::new(cc)))),
         )
         .await
-}
-
-/// Sets `data-<name>` on the page's body, so that the page glue and the browser tests can see the app's state.
-pub fn set_body_data(name: &str, value: &str) {
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        // Failing to set a data attribute only affects tests, never the user.
-        let _ = body.set_attribute(&format!("data-{name}"), value);
-    }
-}
-
-/// The value of `name` in the page address's query string (`?name=value`), if any.
-pub fn query_param(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    search
-        .trim_start_matches('?')
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
 }

@@ -28,7 +28,7 @@ fn help_lists_the_subcommands_and_usage_errors_exit_2() {
     for bad in [
         &["frobnicate"][..],
         &["--frobnicate"],
-        &["run", "x.ron"],
+        &["run"],
         &["bench", "warp"],
     ] {
         let o = divlab(bad);
@@ -189,12 +189,17 @@ fn run_on_the_gpu_matches_the_cpu_and_says_which_backend_ran() {
     assert!(cpu.status.success(), "{}", stderr(&cpu));
     let g: serde_json::Value = serde_json::from_slice(&gpu.stdout).unwrap();
     let c: serde_json::Value = serde_json::from_slice(&cpu.stdout).unwrap();
-    assert!(
-        g["backend"].as_str().unwrap().starts_with("gpu"),
-        "{}",
-        g["backend"]
-    );
+    assert_eq!(g["backend"], "gpu", "{}", g["backend_reason"]);
+    assert!(g["adapter"].as_str().is_some_and(|a| !a.is_empty()));
     assert_eq!(c["backend"], "cpu");
+    assert_eq!(c["backend_reason"], serde_json::Value::Null);
+    for (v, b) in [(&g, "gpu"), (&c, "cpu")] {
+        assert_eq!(v["measured_by"], "cpu");
+        assert_eq!(
+            v["trajectory"][1]["backend"], b,
+            "each step names its backend"
+        );
+    }
     // Step 1 reports S_ε at the same starting particles on both backends.
     let go = g["trajectory"][1]["objective"].as_f64().unwrap();
     let co = c["trajectory"][1]["objective"].as_f64().unwrap();
@@ -223,9 +228,139 @@ fn run_on_the_gpu_matches_the_cpu_and_says_which_backend_ran() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["backend"], "cpu");
     assert!(
-        v["backend"].as_str().unwrap().starts_with("cpu (auto:"),
+        v["backend_reason"].as_str().unwrap().contains("SVGD"),
         "{}",
-        v["backend"]
+        v["backend_reason"]
     );
+}
+
+/// A scenario file in a fresh temporary folder (removed by the caller with the folder).
+fn temp_scenario(tag: &str, text: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("divlab-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.ron");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_run_stopped_midway_keeps_its_trajectory_and_exits_3() {
+    // Underdamped Langevin with a step 20× the bundled one: the particles leave the funnel and a score
+    // overflows after a few steps, which the core refuses.
+    let text = std::fs::read_to_string("assets/scenarios/funnel_langevin.ron")
+        .unwrap()
+        .replace("step_size: 0.05", "step_size: 1.0")
+        .replace("count: 1000", "count: 50");
+    let (dir, path) = temp_scenario("stop", &text);
+    let path = path.to_str().unwrap();
+    let o = divlab(&["run", path, "--steps", "60", "--every", "5", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let stop = &v["stopped"];
+    let at = stop["step"].as_u64().expect("stopped.step") as usize;
+    assert!(
+        at > 5 && at < 60,
+        "stops midway, after a few recorded steps: {stop}"
+    );
+    assert!(
+        stop["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not finite")),
+        "{stop}"
+    );
+    let traj = v["trajectory"].as_array().expect("trajectory");
+    let last = traj.last().unwrap()["step"].as_u64().unwrap() as usize;
+    assert_eq!(
+        traj.len(),
+        1 + (at - 1) / 5,
+        "initial state + every 5th good step"
+    );
+    assert!(last < at);
+    assert!(
+        stderr(&o).contains(&format!("stopped at step {at}")),
+        "{}",
+        stderr(&o)
+    );
+    // The text form says the same, with the same exit status.
+    let o = divlab(&["run", path, "--steps", "60", "--every", "5"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stdout(&o).contains(&format!("stopped at step {at}")),
+        "{}",
+        stdout(&o)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn run_defaults_to_the_scenarios_steps_on_the_cpu_without_stderr_noise() {
+    let text = std::fs::read_to_string("assets/scenarios/two_modes_reverse_kl.ron").unwrap();
+    let steps_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("steps:"))
+        .expect("the scenario states its steps")
+        .to_owned();
+    let (dir, path) = temp_scenario("steps", &text.replace(&steps_line, "    steps: 7,"));
+    let o = divlab(&["run", path.to_str().unwrap(), "--every", "100", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "",
+        "the CPU path probes no GPU and prints nothing on stderr"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["steps"], 7);
+    assert_eq!(v["backend"], "cpu");
+    assert_eq!(v["stopped"], serde_json::Value::Null);
+    let traj = v["trajectory"].as_array().unwrap();
+    assert_eq!(
+        traj.last().unwrap()["step"],
+        7,
+        "the last step is always recorded"
+    );
+    let o = divlab(&["measure", path.to_str().unwrap(), "--json"]);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn caps_lists_every_method_with_its_backends() {
+    let o = divlab(&["caps", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let methods = v["methods"].as_array().unwrap();
+    let row = |id: &str| {
+        methods
+            .iter()
+            .find(|m| m["method"] == id)
+            .unwrap_or_else(|| panic!("{id} listed"))
+            .clone()
+    };
+    assert_eq!(row("flow.sinkhorn")["gpu"], "yes");
+    assert_eq!(row("flow.mmd")["gpu"], "conditional");
+    assert_eq!(row("flow.svgd")["gpu"], "no");
+    assert!(row("em")["note"].as_str().unwrap().contains("CPU"));
+    let o = divlab(&["caps"]);
+    assert!(stdout(&o).contains("flow.sinkhorn"));
+}
+
+#[test]
+fn bench_refuses_sizes_beyond_the_machines_memory_with_the_estimate() {
+    let o = divlab(&["bench", "grid", "--n", "10000000", "--backend", "cpu"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("GiB") && err.contains("largest n"), "{err}");
+    let o = divlab(&[
+        "bench",
+        "sinkhorn",
+        "--n",
+        "100000000000",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("would need about"), "{}", stderr(&o));
 }

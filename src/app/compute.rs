@@ -70,12 +70,6 @@ impl Compute {
         self.gpu.as_ref().map(|g| &g.ctx)
     }
 
-    /// Switches to the CPU for good after a GPU error, keeping the reason for the status bar.
-    pub fn fall_back(&mut self, err: &GpuError) {
-        self.status.fall_back_to_cpu(err);
-        self.gpu = None;
-    }
-
     /// Short words for the status bar.
     pub fn describe(&self) -> String {
         match (&self.gpu, &self.status.reason) {

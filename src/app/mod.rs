@@ -1,16 +1,19 @@
-//! The egui user interface: reads the simulation's state, draws it, sends commands. Work per frame is bounded:
-//! the simulation advances only as many steps as fit in a time budget, and density grids are recomputed only
-//! when the target changes.
+//! The egui user interface: reads the run's state, draws it, sends commands. Work per frame is bounded:
+//! the runs advance (through [`crate::run::Lockstep`]) only as many steps as fit in a time budget and the
+//! steps-per-frame setting, and density grids are recomputed only when the target changes.
 
 mod compute;
 pub mod heatmap;
+mod host;
 mod scene;
 
 use crate::core::grid::{BBox, Grid};
 use crate::core::scenario::Scenario;
-use crate::core::sim::Simulation;
-use crate::core::target::{GrayImage, Target, TargetSpec, presets as target_presets};
+use crate::core::target::{Target, TargetSpec, presets as target_presets};
+use crate::gpu::backend::BackendChoice;
+use crate::run::{Budget, Lockstep, Run, load};
 use heatmap::{ColorScale, DensityImage, density_image};
+use host::{publish, startup_param};
 
 /// Resolution of the heatmap grid (cells per side).
 pub const HEATMAP_RESOLUTION: usize = 256;
@@ -35,18 +38,16 @@ pub struct DivlabApp {
     targets: Vec<(String, TargetSpec)>,
     /// The user's scenario: kept whatever happens to the run.
     scenario: Scenario,
-    sim: Option<Simulation>,
-    /// The same flow running on the GPU (sample-based flows with the GPU backend), never blocking a frame.
-    gpu_flow: Option<crate::gpu::flow::GpuFlow>,
+    /// The runs on screen (one panel today), kept at the same step.
+    lockstep: Lockstep,
     picture: Option<TargetPicture>,
     scale: ColorScale,
     running: bool,
-    /// Stop the run once this many steps are taken (`?run=K` in the page address).
-    run_until: Option<usize>,
+    /// Where Run stops: the scenario's `steps` unless the user changes it.
+    run_until: usize,
+    /// Where the current play stops (Run: `run_until`; Step: one more; `?run=K`: K).
+    goal: usize,
     max_steps_per_frame: usize,
-    /// (step, objective) of every step taken since the last reset.
-    history: Vec<[f64; 2]>,
-    objective_name: String,
     show_target_points: bool,
     /// Why the last action failed or the run stopped (the previous picture and scenario stay).
     message: Option<String>,
@@ -64,14 +65,11 @@ impl DivlabApp {
     pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
         let renderer = renderer_description(cc);
         let compute = compute::Compute::new(cc.wgpu_render_state.as_ref(), backend_choice());
-        #[cfg(target_arch = "wasm32")]
-        {
-            crate::web::set_body_data("divlab-renderer", &renderer);
-            crate::web::set_body_data(
-                "divlab-compute",
-                if compute.is_gpu() { "gpu" } else { "cpu" },
-            );
-        }
+        publish("divlab-renderer", &renderer);
+        publish(
+            "divlab-compute",
+            if compute.is_gpu() { "gpu" } else { "cpu" },
+        );
         let scenarios = crate::assets::bundled_scenarios();
         let targets: Vec<(String, TargetSpec)> = target_presets()
             .into_iter()
@@ -93,16 +91,14 @@ impl DivlabApp {
             scenarios,
             selected_scenario: start,
             targets,
+            run_until: scenario.steps,
+            goal: scenario.steps,
             scenario: scenario.clone(),
-            sim: None,
-            gpu_flow: None,
+            lockstep: Lockstep::default(),
             picture: None,
             scale: ColorScale::Linear,
             running: false,
-            run_until: None,
-            max_steps_per_frame: 10,
-            history: Vec::new(),
-            objective_name: String::new(),
+            max_steps_per_frame: Budget::FRAME.max_steps,
             show_target_points: false,
             message: None,
             renderer,
@@ -114,7 +110,7 @@ impl DivlabApp {
         };
         app.load(&cc.egui_ctx, scenario);
         if let Some(k) = startup_param("run").and_then(|v| v.parse::<usize>().ok()) {
-            app.run_until = Some(k);
+            app.goal = k;
             app.running = true;
         }
         app
@@ -130,36 +126,47 @@ impl DivlabApp {
         self.message.as_deref()
     }
 
-    /// The running simulation, if one could be built from the scenario.
-    pub fn simulation(&self) -> Option<&Simulation> {
-        self.sim.as_ref()
+    /// The run on screen, if one could be built from the scenario.
+    pub fn run(&self) -> Option<&Run> {
+        self.lockstep.runs.first()
     }
 
-    /// Builds a simulation (and its target picture) from `scenario`. On failure the current run, picture and
+    /// Builds a run (and its target picture) from `scenario`. On failure the current run, picture and
     /// scenario stay and the message says why.
     fn load(&mut self, ctx: &egui::Context, scenario: Scenario) {
-        let built = image_for(&scenario.target).and_then(|image| {
-            let sim = Simulation::new(&scenario, image.as_ref()).map_err(|e| e.to_string())?;
-            let picture = target_picture(ctx, sim.target(), self.scale)?;
-            Ok((sim, picture))
-        });
+        let device = self
+            .compute
+            .context()
+            .ok_or_else(|| self.compute.describe());
+        let built = load::from_scenario(scenario.clone(), &scenario.name)
+            .map_err(|e| e.to_string())
+            .and_then(|loaded| {
+                // In the app `gpu` means "the GPU wherever it runs the method": what it cannot run
+                // stays on the CPU core, with the reason in the panel.
+                let choice = match self.compute.status.requested {
+                    BackendChoice::Cpu => BackendChoice::Cpu,
+                    BackendChoice::Gpu | BackendChoice::Auto => BackendChoice::Auto,
+                };
+                Run::new(
+                    &loaded,
+                    choice,
+                    device.as_ref().map(|c| *c).map_err(String::as_str),
+                )
+                .map_err(|e| e.to_string())
+            })
+            .and_then(|run| {
+                let picture = target_picture(ctx, run.target(), self.scale)?;
+                Ok((run, picture))
+            });
         match built {
-            Ok((sim, picture)) => {
+            Ok((run, picture)) => {
+                publish("divlab-flow", run.placement().label());
+                if self.scenario.steps != scenario.steps || self.lockstep.runs.is_empty() {
+                    self.run_until = scenario.steps;
+                }
                 self.scenario = scenario;
-                self.gpu_flow = self.gpu_flow_for(&sim);
-                #[cfg(target_arch = "wasm32")]
-                crate::web::set_body_data(
-                    "divlab-flow",
-                    if self.gpu_flow.is_some() {
-                        "gpu"
-                    } else {
-                        "cpu"
-                    },
-                );
-                self.sim = Some(sim);
+                self.lockstep = Lockstep::new(vec![run]);
                 self.picture = Some(picture);
-                self.history.clear();
-                self.objective_name.clear();
                 self.message = None;
             }
             Err(err) => {
@@ -174,102 +181,39 @@ impl DivlabApp {
         self.load(ctx, self.scenario.clone());
     }
 
-    /// Advances the simulation within the frame's time budget. A refused step stops the run and says why.
     /// Steps taken so far, on whichever backend runs the model.
     pub fn steps_taken(&self) -> usize {
-        match (&self.gpu_flow, &self.sim) {
-            (Some(flow), _) => flow.steps_taken(),
-            (None, Some(sim)) => sim.steps_taken(),
-            (None, None) => 0,
-        }
+        self.lockstep.steps_taken()
     }
 
-    /// Whether the particle flow runs on the GPU.
+    /// Whether the model's steps run on the GPU.
     pub fn flow_on_gpu(&self) -> bool {
-        self.gpu_flow.is_some()
+        self.run().is_some_and(|r| r.placement().is_gpu())
     }
 
-    /// A GPU twin of the simulation's flow when the GPU backend is active and runs that flow.
-    fn gpu_flow_for(&self, sim: &Simulation) -> Option<crate::gpu::flow::GpuFlow> {
-        let ctx = self.compute.context()?;
-        let cfg = sim.flow_config()?;
-        let crate::core::sim::ModelView::Particles(particles) = sim.model() else {
-            return None;
+    /// Advances the runs toward the goal within the frame's budget. A refused step stops the run and says
+    /// why; a GPU failure moves that run to the CPU core and says so.
+    fn advance(&mut self) {
+        let budget = Budget {
+            max_steps: self.max_steps_per_frame,
+            time_s: STEP_BUDGET_S,
         };
-        // Flows the GPU does not run (SVGD, Langevin, sliced, noisy MMD) are refused: they stay on the CPU.
-        crate::gpu::flow::GpuFlow::new(
-            ctx,
-            cfg,
-            particles.to_vec(),
-            sim.target_points().to_vec(),
-            self.scenario.seed,
-        )
-        .map_err(|err| log::info!("flow stays on the CPU core: {err}"))
-        .ok()
-    }
-
-    /// One non-blocking turn of the GPU flow; on a GPU error the CPU core carries on from the last step.
-    fn advance_gpu(&mut self) {
-        let (Some(flow), Some(ctx)) = (&mut self.gpu_flow, self.compute.context()) else {
-            return;
-        };
-        match flow.poll(ctx) {
-            Ok(Some(report)) => {
-                self.history
-                    .push([flow.steps_taken() as f64, report.objective_value]);
-                self.objective_name = displayable(&report.objective_name);
-            }
-            Ok(None) => {}
-            Err(err) => {
-                let particles = flow.particles().to_vec();
-                let steps = flow.steps_taken();
-                self.gpu_flow = None;
-                self.compute.fall_back(&err);
-                let resumed = self
-                    .sim
-                    .as_mut()
-                    .map(|sim| sim.resume_particles(particles, steps));
-                self.message = Some(displayable(&match resumed {
-                    Some(Ok(())) => format!(
-                        "The GPU step failed ({err}); the run continues on the CPU core from step {steps}."
-                    ),
-                    Some(Err(e)) => format!(
-                        "The GPU step failed ({err}) and the CPU could not take over ({e}); press Reset."
-                    ),
-                    None => format!("The GPU step failed ({err}); press Reset."),
-                }));
+        self.lockstep.advance(self.goal, budget);
+        for run in &mut self.lockstep.runs {
+            for notice in run.take_notices() {
+                self.message = Some(displayable(&notice));
             }
         }
-    }
-
-    fn advance(&mut self, max_steps: usize) {
-        if self.gpu_flow.is_some() {
-            self.advance_gpu();
-            return;
+        if let Some(stop) = self.lockstep.runs.iter().find_map(|r| r.stopped()) {
+            self.running = false;
+            self.message = Some(displayable(&format!(
+                "Stopped at step {}: {}. Your scenario is kept: change a parameter (e.g. a smaller step size \
+                 or learning rate) and press Reset.",
+                stop.step, stop.reason
+            )));
         }
-        let Some(sim) = &mut self.sim else {
-            return;
-        };
-        let start = web_time::Instant::now();
-        for _ in 0..max_steps {
-            match sim.step() {
-                Ok(info) => {
-                    self.history.push([info.step as f64, info.objective]);
-                    self.objective_name = displayable(&info.objective_name);
-                }
-                Err(err) => {
-                    self.running = false;
-                    self.message = Some(displayable(&format!(
-                        "Stopped at step {}: {err}. Your scenario is kept: change a parameter (e.g. a smaller \
-                         step size or learning rate) and press Reset.",
-                        sim.steps_taken() + 1
-                    )));
-                    return;
-                }
-            }
-            if start.elapsed().as_secs_f64() > STEP_BUDGET_S {
-                break;
-            }
+        if self.lockstep.is_done(self.goal) {
+            self.running = false;
         }
     }
 
@@ -335,21 +279,40 @@ impl DivlabApp {
         ui.horizontal(|ui| {
             let label = if self.running { "Pause" } else { "Run" };
             if ui.button(label).clicked() {
-                self.running = !self.running && self.sim.is_some();
+                if self.running {
+                    self.running = false;
+                } else if self.run().is_some() {
+                    // Run plays to the run-until step, or on from there when it has been reached.
+                    let taken = self.steps_taken();
+                    self.goal = if taken < self.run_until {
+                        self.run_until
+                    } else {
+                        usize::MAX
+                    };
+                    self.running = true;
+                }
             }
             if ui.button("Step").clicked() {
                 // One more step, on whichever backend (the GPU flow needs a few frames for it).
-                self.run_until = Some(self.steps_taken() + 1);
-                self.running = self.sim.is_some();
+                self.goal = self.steps_taken() + 1;
+                self.running = self.run().is_some();
             }
             if ui.button("Reset").clicked() {
                 self.reset(ui.ctx());
             }
         });
+        ui.horizontal(|ui| {
+            ui.label("Run until step");
+            ui.add(
+                egui::DragValue::new(&mut self.run_until)
+                    .range(1..=crate::core::scenario::MAX_STEPS),
+            )
+            .on_hover_text("Run stops here; the scenario's `steps` by default");
+        });
         ui.add(egui::Slider::new(&mut self.max_steps_per_frame, 1..=50).text("steps / frame"));
         ui.checkbox(&mut self.show_target_points, "show the target samples used");
         let is_mixture = matches!(
-            self.sim.as_ref().map(|s| s.model()),
+            self.run().map(|r| r.model()),
             Some(crate::core::sim::ModelView::Mixture(_))
         );
         ui.add_enabled(
@@ -370,24 +333,28 @@ impl DivlabApp {
             ui.selectable_value(&mut self.scale, ColorScale::Linear, "linear");
             ui.selectable_value(&mut self.scale, ColorScale::Log, "log");
             if self.scale != before
-                && let Some(sim) = &self.sim
+                && let Some(run) = self.lockstep.runs.first()
             {
-                match target_picture(ui.ctx(), sim.target(), self.scale) {
+                match target_picture(ui.ctx(), run.target(), self.scale) {
                     Ok(p) => self.picture = Some(p),
                     Err(err) => self.message = Some(err),
                 }
             }
         });
         ui.separator();
-        if self.sim.is_some() {
-            let backend = if self.gpu_flow.is_some() {
-                " (flow on the GPU)"
+        if let Some(run) = self.run() {
+            let backend = if run.placement().is_gpu() {
+                "steps on the GPU"
             } else {
-                ""
+                "steps on the CPU core"
             };
-            ui.label(format!("step {}{backend}", self.steps_taken()));
-            if let Some([_, v]) = self.history.last() {
-                ui.label(format!("{} = {v:.5}", self.objective_name));
+            ui.label(format!("step {} ({backend})", self.steps_taken()))
+                .on_hover_text(run.placement().to_string());
+            if let Some(r) = run.history().last() {
+                ui.label(displayable(&format!(
+                    "{} = {:.5}",
+                    r.info.objective_name, r.info.objective
+                )));
             }
         }
         if let Some(msg) = &self.message {
@@ -419,16 +386,8 @@ impl DivlabApp {
 impl eframe::App for DivlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         if self.running {
-            let taken = self.steps_taken();
-            let budget = match self.run_until {
-                Some(k) => self.max_steps_per_frame.min(k.saturating_sub(taken)),
-                None => self.max_steps_per_frame,
-            };
-            self.advance(budget);
-            let taken = self.steps_taken();
-            if self.run_until.is_some_and(|k| taken >= k) || !self.running {
-                self.running = false;
-                self.run_until = None;
+            self.advance();
+            if !self.running {
                 self.publish_run_state();
             }
             ui.ctx().request_repaint();
@@ -452,25 +411,31 @@ impl eframe::App for DivlabApp {
                 });
             });
         let model_texture = self.model_density_texture(ui.ctx());
+        let run = self.lockstep.runs.first();
+        let history = run
+            .map(|r| r.history().objective_points())
+            .unwrap_or_default();
+        let objective_name = run
+            .and_then(|r| r.history().objective_name())
+            .map(displayable)
+            .unwrap_or_default();
         egui::CentralPanel::default().show(ui, |ui| {
             self.heatmap_rect = scene::scene_ui(
                 ui,
                 &scene::SceneView {
                     picture: self.picture.as_ref(),
                     model_texture,
-                    sim: self.sim.as_ref(),
-                    particles: self.gpu_flow.as_ref().map(|f| f.particles()),
+                    run,
                     scale: self.scale,
                     show_target_points: self.show_target_points,
-                    history: &self.history,
-                    objective_name: &self.objective_name,
+                    history: &history,
+                    objective_name: &objective_name,
                 },
             );
         });
         if !self.reported_drawn && self.heatmap_rect.is_some() {
             self.reported_drawn = true;
-            #[cfg(target_arch = "wasm32")]
-            crate::web::set_body_data("divlab-heatmap", "drawn");
+            publish("divlab-heatmap", "drawn");
         }
     }
 }
@@ -482,8 +447,8 @@ impl DivlabApp {
         if !self.show_model_density {
             return None;
         }
-        let sim = self.sim.as_ref()?;
-        let crate::core::sim::ModelView::Mixture(q) = sim.model() else {
+        let run = self.lockstep.runs.first()?;
+        let crate::core::sim::ModelView::Mixture(q) = run.model() else {
             return None;
         };
         let bbox = self.picture.as_ref()?.bbox;
@@ -493,7 +458,7 @@ impl DivlabApp {
         if let Some(id) = self.compute.model_density_texture(q, &grid, log_scale) {
             return Some(id);
         }
-        let step = sim.steps_taken();
+        let step = run.steps_taken();
         if self.model_texture_cpu.as_ref().map(|(s, _)| *s) != Some(step) {
             let log_q = grid.eval(|x| q.log_density(x));
             let image = density_image(&log_q, grid.nx, grid.ny, self.scale);
@@ -509,38 +474,28 @@ impl DivlabApp {
     /// On the web, writes the step count and the last objective into the page (`data-divlab-steps`,
     /// `data-divlab-objective`) when a run stops, for the browser tests and for pages that embed divlab.
     fn publish_run_state(&self) {
-        #[cfg(target_arch = "wasm32")]
-        {
-            crate::web::set_body_data("divlab-steps", &self.steps_taken().to_string());
-            if let Some([_, v]) = self.history.last() {
-                crate::web::set_body_data("divlab-objective", &format!("{v:e}"));
+        publish("divlab-steps", &self.steps_taken().to_string());
+        if let Some(run) = self.run() {
+            let records = run.history().records();
+            if let Some(r) = records.last() {
+                publish("divlab-objective", &format!("{:e}", r.info.objective));
             }
-            let all: Vec<String> = self.history.iter().map(|[_, v]| format!("{v:e}")).collect();
-            crate::web::set_body_data("divlab-objectives", &all.join(","));
-            if let Some(msg) = &self.message {
-                crate::web::set_body_data("divlab-message", msg);
-            }
+            let all: Vec<String> = records
+                .iter()
+                .map(|r| format!("{:e}", r.info.objective))
+                .collect();
+            publish("divlab-objectives", &all.join(","));
+            publish("divlab-flow", run.placement().label());
         }
-    }
-}
-
-/// A start-up setting: `?name=value` in the page address on the web, the `DIVLAB_NAME` environment
-/// variable natively (`scenario`, `run`, `backend`).
-fn startup_param(name: &str) -> Option<String> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        crate::web::query_param(name)
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::env::var(format!("DIVLAB_{}", name.to_uppercase())).ok()
+        if let Some(msg) = &self.message {
+            publish("divlab-message", msg);
+        }
     }
 }
 
 /// The compute backend asked for: `?backend=cpu|gpu|auto` in the page address on the web, the
 /// `DIVLAB_BACKEND` environment variable natively; `auto` by default.
-fn backend_choice() -> crate::gpu::backend::BackendChoice {
-    use crate::gpu::backend::BackendChoice;
+fn backend_choice() -> BackendChoice {
     startup_param("backend")
         .and_then(|s| BackendChoice::parse(&s).ok())
         .unwrap_or(BackendChoice::Auto)
@@ -559,14 +514,6 @@ fn fallback_scenario() -> Scenario {
         },
         method: crate::core::scenario::Method::Em { samples: 2000 },
         steps: 100,
-    }
-}
-
-/// The image an image target needs (the bundled one), or none.
-fn image_for(spec: &TargetSpec) -> Result<Option<GrayImage>, String> {
-    match spec {
-        TargetSpec::Image(_) => crate::assets::bundled_gray_image().map(Some),
-        _ => Ok(None),
     }
 }
 

@@ -7,7 +7,8 @@ use super::TargetPicture;
 use super::heatmap::{ColorScale, viridis};
 use crate::core::math::Vec2;
 use crate::core::mixture::Mixture;
-use crate::core::sim::{ModelView, Simulation};
+use crate::core::sim::ModelView;
+use crate::run::Run;
 
 /// At most this many particles are drawn (a fixed, evenly strided subset beyond it).
 pub const MAX_DRAWN_POINTS: usize = 20_000;
@@ -22,9 +23,8 @@ pub struct SceneView<'a> {
     pub picture: Option<&'a TargetPicture>,
     /// q's density texture, drawn instead of p's when present.
     pub model_texture: Option<egui::TextureId>,
-    pub sim: Option<&'a Simulation>,
-    /// Particles to draw instead of the simulation's (the GPU flow's, when it runs the model).
-    pub particles: Option<&'a [Vec2]>,
+    /// The run whose model is drawn (its particles come from whichever backend took the last step).
+    pub run: Option<&'a Run>,
     pub scale: ColorScale,
     pub show_target_points: bool,
     pub history: &'a [[f64; 2]],
@@ -36,8 +36,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
     let SceneView {
         picture,
         model_texture,
-        sim,
-        particles: particles_override,
+        run,
         scale,
         show_target_points,
         history,
@@ -84,17 +83,16 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
                 PlotPoint::new(0.5 * (b.x_min + b.x_max), 0.5 * (b.y_min + b.y_max)),
                 egui::vec2(b.width() as f32, b.height() as f32),
             ));
-            if let Some(sim) = sim {
-                if show_target_points && !sim.target_points().is_empty() {
+            if let Some(run) = run {
+                if show_target_points && !run.target_points().is_empty() {
                     plot_ui.points(
-                        Points::new("target samples", strided(sim.target_points()))
+                        Points::new("target samples", strided(run.target_points()))
                             .radius(1.2)
                             .color(TARGET_POINT_COLOR),
                     );
                 }
-                match sim.model() {
+                match run.model() {
                     ModelView::Particles(particles) => {
-                        let particles = particles_override.unwrap_or(particles);
                         let radius = if particles.len() > 2000 { 1.2 } else { 2.2 };
                         plot_ui.points(
                             Points::new("particles (model)", strided(particles))
@@ -115,13 +113,13 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
     let t = response.transform;
     let a = t.position_from_point(&PlotPoint::new(b.x_min, b.y_max));
     let c = t.position_from_point(&PlotPoint::new(b.x_max, b.y_min));
-    if let (Some(p), Some(sim)) = (response.inner, sim) {
+    if let (Some(p), Some(run)) = (response.inner, run) {
         let x = [p.x, p.y];
         let mut text = format!("x = ({:.3}, {:.3})", p.x, p.y);
-        if let Some(d) = sim.target().density() {
+        if let Some(d) = run.target().density() {
             text += &format!("\np(x) = {:.4e}", d.log_density(x).exp());
         }
-        if let ModelView::Mixture(q) = sim.model() {
+        if let ModelView::Mixture(q) = run.model() {
             text += &format!("\nq(x) = {:.4e}", q.log_density(x).exp());
         }
         response.response.clone().on_hover_text(text);

@@ -179,6 +179,14 @@ impl Scenario {
 
     /// Parses and validates a scenario from RON or JSON text (JSON when the text starts with `{`).
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        let scenario = Self::parse_unvalidated(text)?;
+        scenario.check(text)?;
+        Ok(scenario)
+    }
+
+    /// Parses a scenario without checking its numbers, for callers that first fill in inputs the file
+    /// refers to (a CSV of points) and then call [`Self::check`].
+    pub fn parse_unvalidated(text: &str) -> Result<Scenario, ScenarioError> {
         let scenario: Scenario = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| {
                 let line = (e.line() > 0).then_some(e.line());
@@ -190,10 +198,13 @@ impl Scenario {
                 ScenarioError::from_serde(text, line, e.code.to_string())
             })?
         };
-        scenario
-            .validate()
-            .map_err(|e| ScenarioError::from_core(text, e))?;
         Ok(scenario)
+    }
+
+    /// [`Self::validate`], with the error placed on its line of `text` (the file the scenario came from).
+    pub fn check(&self, text: &str) -> Result<(), ScenarioError> {
+        self.validate()
+            .map_err(|e| ScenarioError::from_core(text, e))
     }
 
     /// The scenario as pretty RON (round-trips through [`Scenario::parse`]).

@@ -251,7 +251,7 @@ impl Simulation {
                 if flow.particles().iter().any(|p| !is_finite2(*p)) {
                     return Err(CoreError::non_finite("particle positions"));
                 }
-                flow_step_info(index, &report)
+                StepInfo::from_flow_report(index, &report)
             }
         };
         self.steps_taken = index;
@@ -259,12 +259,15 @@ impl Simulation {
     }
 }
 
-fn flow_step_info(index: usize, report: &StepReport) -> StepInfo {
-    StepInfo {
-        step: index,
-        objective_name: report.objective_name.clone(),
-        objective: report.objective_value,
-        diagnostics: report.sinkhorn.as_ref().map(|d| format!("{d:?}")),
+impl StepInfo {
+    /// The record of flow step `index` (1-based) from the flow's report (the CPU core's or the GPU twin's).
+    pub fn from_flow_report(index: usize, report: &StepReport) -> StepInfo {
+        StepInfo {
+            step: index,
+            objective_name: report.objective_name.clone(),
+            objective: report.objective_value,
+            diagnostics: report.sinkhorn.as_ref().map(|d| format!("{d:?}")),
+        }
     }
 }
 

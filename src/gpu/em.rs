@@ -13,7 +13,7 @@
 use super::context::{
     GpuContext, GpuError, GpuResult, check_finite, check_items_1d, workgroups_for,
 };
-use super::mixture_grid::pack_components;
+use super::pack::pack_components;
 use crate::core::em::COV_FLOOR;
 use crate::core::gaussian::Mat2;
 use crate::core::math::Vec2;

@@ -22,6 +22,7 @@ use super::context::{
     GpuContext, GpuError, GpuResult, check_finite, check_items_1d, workgroups_for,
 };
 use super::em::GpuEm;
+use super::pack::pack_components;
 use crate::core::fdiv::{FDivKind, FDivValue};
 use crate::core::grid::Grid;
 use crate::core::math::Vec2;
@@ -32,7 +33,6 @@ use eframe::wgpu;
 pub const MIXTURE_GRID_WGSL: &str = include_str!("shaders/mixture_grid.wgsl");
 
 /// Floats per packed component.
-const COMP_STRIDE: usize = 8;
 /// Terms reduced by `fdiv_partials`.
 const NTERMS: usize = 5;
 /// Log densities below this are clamped (density 0) before the f32 upload.
@@ -81,29 +81,6 @@ pub struct GpuMixtureGrid {
     partials: wgpu::ComputePipeline,
     finish: wgpu::ComputePipeline,
     em: GpuEm,
-}
-
-/// Packs a mixture for the kernel: per component
-/// `[log w + log_norm, μx, μy, 1/l11, l21, 1/l22, 0, 0]`, log_norm = −ln 2π − ln l11 − ln l22.
-pub fn pack_components(mix: &Mixture) -> Vec<f32> {
-    let lw = mix.log_weights();
-    let means = mix.means();
-    let chol = mix.cholesky_factors();
-    let mut out = Vec::with_capacity(lw.len() * COMP_STRIDE);
-    for ((lw, m), l) in lw.iter().zip(&means).zip(&chol) {
-        let log_norm = -crate::core::gaussian::LN_2PI - l[0].ln() - l[2].ln();
-        out.extend_from_slice(&[
-            (lw + log_norm) as f32,
-            m[0] as f32,
-            m[1] as f32,
-            (1.0 / l[0]) as f32,
-            l[1] as f32,
-            (1.0 / l[2]) as f32,
-            0.0,
-            0.0,
-        ]);
-    }
-    out
 }
 
 fn check_grid(grid: &Grid) -> GpuResult<()> {

@@ -28,6 +28,7 @@ pub mod flow;
 pub mod heatmap;
 pub mod mixture_grid;
 pub mod mmd_flow;
+pub mod pack;
 pub mod sinkhorn;
 pub mod sliced;
 

@@ -1,0 +1,311 @@
+//! One loader for a scenario and the inputs it refers to (an image for an `image` target, a CSV of points
+//! for a `samples` target, the bundled assets), used by the app and the CLI alike.
+//!
+//! Inputs are read through a [`Resolver`]: files next to the scenario (native), or the bundled assets only
+//! (the web, and the app's bundled scenarios). The bundled image answers to its asset name everywhere.
+
+use std::fmt;
+
+use crate::core::math::Vec2;
+use crate::core::scenario::{Scenario, ScenarioError};
+use crate::core::target::{GrayImage, TargetSpec};
+
+/// A scenario with its inputs, ready to build a [`super::Run`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    /// The image of an `image` target.
+    pub image: Option<GrayImage>,
+    /// Where the scenario came from (a path, or `bundled:<name>`), for messages.
+    pub origin: String,
+}
+
+/// Why a scenario could not be loaded. Each variant names where.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadError {
+    /// The scenario file itself cannot be read.
+    Read { origin: String, reason: String },
+    /// The scenario text is malformed or a number is out of range (line and field inside).
+    Scenario {
+        origin: String,
+        error: ScenarioError,
+    },
+    /// An input the scenario refers to is missing or malformed.
+    Input {
+        origin: String,
+        input: String,
+        reason: String,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { origin, reason } => write!(f, "cannot read {origin}: {reason}"),
+            Self::Scenario { origin, error } => write!(f, "{origin}: {error}"),
+            Self::Input {
+                origin,
+                input,
+                reason,
+            } => write!(f, "{origin}: {input}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Where a scenario's inputs come from.
+pub trait Resolver {
+    /// The bytes of the input named `name` in the scenario (a path relative to the scenario, or an asset name).
+    fn read(&self, name: &str) -> Result<Vec<u8>, String>;
+}
+
+/// Only the bundled assets (the app's bundled scenarios, the web).
+pub struct BundledOnly;
+
+impl Resolver for BundledOnly {
+    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        crate::assets::bundled_bytes(name)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| {
+                format!(
+                    "not a bundled asset (bundled: {})",
+                    crate::assets::BUNDLED_IMAGE_ASSET
+                )
+            })
+    }
+}
+
+/// Files as given or relative to a folder (the scenario's), then the bundled assets.
+#[cfg(not(target_arch = "wasm32"))]
+pub struct FilesNear(pub std::path::PathBuf);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Resolver for FilesNear {
+    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        let candidates = [std::path::PathBuf::from(name), self.0.join(name)];
+        match candidates.iter().find(|p| p.is_file()) {
+            Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display())),
+            None => BundledOnly.read(name).map_err(|_| {
+                format!(
+                    "no such file (looked for {} and {})",
+                    candidates[0].display(),
+                    candidates[1].display()
+                )
+            }),
+        }
+    }
+}
+
+/// A bundled scenario by name (see [`crate::assets::BUNDLED`]).
+pub fn bundled(name: &str) -> Result<Loaded, LoadError> {
+    let origin = format!("bundled:{name}");
+    let text = crate::assets::BUNDLED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+        .ok_or_else(|| LoadError::Read {
+            origin: origin.clone(),
+            reason: format!(
+                "no bundled scenario of that name (bundled: {})",
+                crate::assets::BUNDLED
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+    from_text(text, &origin, &BundledOnly)
+}
+
+/// A scenario file and the inputs next to it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn from_file(path: &str) -> Result<Loaded, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
+        origin: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let dir = std::path::Path::new(path)
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    from_text(&text, path, &FilesNear(dir))
+}
+
+/// A scenario from its text: parsed, its inputs read through `resolver`, then validated (so a `samples`
+/// target whose points come from a CSV `source` is checked with its points).
+pub fn from_text(text: &str, origin: &str, resolver: &dyn Resolver) -> Result<Loaded, LoadError> {
+    let scenario_error = |error| LoadError::Scenario {
+        origin: origin.to_owned(),
+        error,
+    };
+    let mut scenario = Scenario::parse_unvalidated(text).map_err(scenario_error)?;
+    let input_error = |input: &str, reason: String| LoadError::Input {
+        origin: origin.to_owned(),
+        input: input.to_owned(),
+        reason,
+    };
+    if let TargetSpec::Samples(spec) = &mut scenario.target
+        && spec.points.is_empty()
+        && let Some(source) = spec.source.clone()
+    {
+        let bytes = resolver
+            .read(&source)
+            .map_err(|r| input_error(&format!("target.source {source}"), r))?;
+        spec.points = read_points_csv(&bytes)
+            .map_err(|r| input_error(&format!("target.source {source}"), r))?;
+    }
+    scenario.check(text).map_err(scenario_error)?;
+    let image = match &scenario.target {
+        TargetSpec::Image(spec) => {
+            let input = format!("target.asset {}", spec.asset);
+            let bytes = resolver
+                .read(&spec.asset)
+                .map_err(|r| input_error(&input, r))?;
+            Some(decode_gray(&bytes).map_err(|r| input_error(&input, r))?)
+        }
+        _ => None,
+    };
+    Ok(Loaded {
+        scenario,
+        image,
+        origin: origin.to_owned(),
+    })
+}
+
+/// A scenario already in memory (the app's edited scenario) with its inputs from the bundled assets.
+pub fn from_scenario(scenario: Scenario, origin: &str) -> Result<Loaded, LoadError> {
+    scenario.validate().map_err(|e| LoadError::Input {
+        origin: origin.to_owned(),
+        input: "scenario".into(),
+        reason: e.to_string(),
+    })?;
+    let image = match &scenario.target {
+        TargetSpec::Image(spec) => {
+            let input = format!("target.asset {}", spec.asset);
+            let bytes = BundledOnly
+                .read(&spec.asset)
+                .map_err(|reason| LoadError::Input {
+                    origin: origin.to_owned(),
+                    input: input.clone(),
+                    reason,
+                })?;
+            Some(decode_gray(&bytes).map_err(|reason| LoadError::Input {
+                origin: origin.to_owned(),
+                input,
+                reason,
+            })?)
+        }
+        _ => None,
+    };
+    Ok(Loaded {
+        scenario,
+        image,
+        origin: origin.to_owned(),
+    })
+}
+
+/// Decodes an image (PNG, the formats the `image` crate is built with) to luminance in [0, 1].
+pub fn decode_gray(bytes: &[u8]) -> Result<GrayImage, String> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|e| format!("cannot decode the image: {e}"))?
+        .to_luma32f();
+    Ok(GrayImage {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        pixels: img.into_raw(),
+    })
+}
+
+/// Points from CSV text: two numbers per line (x, y, separated by commas, semicolons, tabs or spaces); a
+/// header on the first line, blank lines and `#` comments are skipped. The error names the line.
+pub fn read_points_csv(bytes: &[u8]) -> Result<Vec<Vec2>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (byte {}): {e}",
+            e.valid_up_to().saturating_add(1)
+        )
+    })?;
+    let mut points = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line
+            .split([',', ';', '\t', ' '])
+            .filter(|f| !f.is_empty())
+            .collect();
+        let parsed: Option<Vec<f64>> = fields.iter().map(|f| f.parse::<f64>().ok()).collect();
+        match parsed {
+            Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite()) => points.push([v[0], v[1]]),
+            None if i == 0 => continue, // a header
+            _ => {
+                return Err(format!(
+                    "line {}: expected two finite numbers x,y, got {line:?}",
+                    i + 1
+                ));
+            }
+        }
+    }
+    if points.is_empty() {
+        return Err("no points".into());
+    }
+    Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_scenario_loads_with_its_inputs() {
+        for (name, _) in crate::assets::BUNDLED {
+            let loaded = bundled(name).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                loaded.image.is_some(),
+                matches!(loaded.scenario.target, TargetSpec::Image(_)),
+                "{name}"
+            );
+        }
+        let err = bundled("no_such").expect_err("unknown name");
+        assert!(err.to_string().contains("mixture_mmd_flow"), "{err}");
+    }
+
+    struct OneCsv(&'static str);
+    impl Resolver for OneCsv {
+        fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+            if name == "pts.csv" {
+                Ok(self.0.as_bytes().to_vec())
+            } else {
+                Err("missing".into())
+            }
+        }
+    }
+
+    const SAMPLES_FROM_CSV: &str = r#"(version: 1, seed: 1,
+        target: (kind: "samples", source: "pts.csv"),
+        model: (kind: "particles", count: 20),
+        method: (kind: "flow", flow: (kind: "mmd", kernel: (kind: "gaussian", sigma: 0.5), step_size: 0.1)))"#;
+
+    #[test]
+    fn a_samples_target_reads_its_csv_before_it_is_validated() {
+        let loaded = from_text(SAMPLES_FROM_CSV, "t.ron", &OneCsv("x,y\n0,1\n2,3\n\n4 5\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let TargetSpec::Samples(spec) = &loaded.scenario.target else {
+            panic!("samples target");
+        };
+        assert_eq!(spec.points, vec![[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]);
+        let err = from_text(SAMPLES_FROM_CSV, "t.ron", &OneCsv("0,1\n2,x\n"))
+            .expect_err("bad line")
+            .to_string();
+        assert!(
+            err.contains("t.ron") && err.contains("pts.csv") && err.contains("line 2"),
+            "{err}"
+        );
+        let err = from_text(SAMPLES_FROM_CSV, "t.ron", &BundledOnly)
+            .expect_err("no file")
+            .to_string();
+        assert!(err.contains("target.source pts.csv"), "{err}");
+    }
+}

@@ -1,0 +1,550 @@
+//! A scenario running on a backend, shared by the app, the CLI and (later) headless rendering.
+//!
+//! A [`Run`] is a [`Simulation`] (the CPU core: the reference, and the state every measurement reads), its
+//! optional GPU twin (a [`GpuFlow`] for the flows the GPU runs, see [`caps`]), the [`History`] of the steps
+//! taken, and why it stopped if it did. It is advanced in two ways:
+//! - [`Run::advance`] never blocks: CPU steps until the frame's time budget or the steps-per-frame cap is
+//!   spent, or one non-blocking poll of the GPU twin. The app calls it once per frame (through
+//!   [`Lockstep`] for several panels).
+//! - [`Run::step`] blocks until one step is taken (native only): the CLI and tests.
+//!
+//! Both take the same steps in the same order, so a scenario and seed give the same history either way.
+//!
+//! Failures: a refused CPU step (non-finite value, invalid state) stops the run with the reason and keeps
+//! the state of the last good step. A GPU step that returns a non-finite value is treated the same way (the
+//! GPU is not at fault for a diverging step size). Any other GPU failure (device lost, validation error)
+//! moves *this run only* to the CPU core, from the last completed GPU step, with a notice.
+
+pub mod caps;
+pub mod history;
+pub mod load;
+pub mod lockstep;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::core::error::CoreError;
+use crate::core::fit::Measurement;
+use crate::core::scenario::Scenario;
+use crate::core::sim::{ModelView, Simulation, StepInfo, measure_particles};
+use crate::core::target::Target;
+use crate::gpu::backend::{ActiveBackend, BackendChoice};
+use crate::gpu::context::{GpuContext, GpuError};
+use crate::gpu::flow::GpuFlow;
+
+pub use history::{History, StepRecord};
+pub use load::{LoadError, Loaded};
+pub use lockstep::Lockstep;
+
+/// How much work one call of [`Run::advance`] may do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// Most steps to take (the app's steps-per-frame setting).
+    pub max_steps: usize,
+    /// Wall-clock seconds after which no further step is started.
+    pub time_s: f64,
+}
+
+impl Budget {
+    /// The app's default: 10 steps or 12 ms per frame, whichever comes first.
+    pub const FRAME: Budget = Budget {
+        max_steps: 10,
+        time_s: 0.012,
+    };
+}
+
+/// What one non-blocking attempt to step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A step was taken (it is the last record of the history).
+    Stepped,
+    /// The GPU twin is working on a step; try again later (next frame).
+    Pending,
+    /// The run has reached the goal step.
+    AtGoal,
+    /// The run stopped (see [`Run::stopped`]).
+    Stopped,
+}
+
+/// Why and where a run stopped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stop {
+    /// The step that was refused (1-based); the state is that of step `step − 1`.
+    pub step: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stopped at step {}: {}", self.step, self.reason)
+    }
+}
+
+/// Which backend takes the steps of a run, and why the CPU where the GPU was asked for or possible.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Placement {
+    pub steps: ActiveBackend,
+    /// The adapter, when the GPU takes the steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
+    /// Why the steps run on the CPU core although the GPU was requested or possible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Placement {
+    fn cpu(reason: Option<String>) -> Self {
+        Self {
+            steps: ActiveBackend::Cpu,
+            adapter: None,
+            reason,
+        }
+    }
+
+    pub fn is_gpu(&self) -> bool {
+        self.steps == ActiveBackend::Gpu
+    }
+
+    /// A short label: `gpu`, `cpu`.
+    pub fn label(&self) -> &'static str {
+        match self.steps {
+            ActiveBackend::Gpu => "gpu",
+            ActiveBackend::Cpu => "cpu",
+        }
+    }
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.adapter, &self.reason) {
+            (Some(a), _) if self.is_gpu() => write!(f, "gpu ({a})"),
+            (_, Some(r)) => write!(f, "{} ({r})", self.label()),
+            _ => write!(f, "{}", self.label()),
+        }
+    }
+}
+
+/// Why a run could not be built.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunError {
+    /// The scenario cannot be simulated (the core says why).
+    Build(CoreError),
+    /// `--backend gpu` was asked for and the GPU cannot run this scenario.
+    GpuRefused(String),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Build(e) => write!(f, "{e}"),
+            Self::GpuRefused(reason) => write!(f, "backend gpu: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// The GPU twin of a run's flow, with the device it runs on.
+struct GpuTwin {
+    ctx: GpuContext,
+    flow: GpuFlow,
+    /// When the step in flight was started (for the blocking [`Run::step`]'s time-out).
+    #[cfg(not(target_arch = "wasm32"))]
+    waiting_since: Option<std::time::Instant>,
+}
+
+/// Longest the blocking [`Run::step`] waits for one GPU step before moving the run to the CPU core.
+#[cfg(not(target_arch = "wasm32"))]
+pub const GPU_STEP_TIMEOUT_S: f64 = 120.0;
+
+/// A scenario running on a backend. See the module docs.
+pub struct Run {
+    sim: Simulation,
+    gpu: Option<GpuTwin>,
+    history: History,
+    placement: Placement,
+    stop: Option<Stop>,
+    notices: Vec<String>,
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("scenario", &self.sim.scenario().name)
+            .field("steps_taken", &self.steps_taken())
+            .field("placement", &self.placement)
+            .field("stop", &self.stop)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Run {
+    /// Builds a run of `loaded` on the backend `choice` asks for. `device` is the GPU on offer, or why there
+    /// is none. `cpu` never touches the device; `auto` uses the GPU where [`caps`] says it runs the method;
+    /// `gpu` refuses what the GPU cannot run (with the reason).
+    pub fn new(
+        loaded: &Loaded,
+        choice: BackendChoice,
+        device: Result<&GpuContext, &str>,
+    ) -> Result<Self, RunError> {
+        let sim =
+            Simulation::new(&loaded.scenario, loaded.image.as_ref()).map_err(RunError::Build)?;
+        let mut run = Self {
+            sim,
+            gpu: None,
+            history: History::default(),
+            placement: Placement::cpu(None),
+            stop: None,
+            notices: Vec::new(),
+        };
+        if choice == BackendChoice::Cpu {
+            return Ok(run);
+        }
+        let twin = device
+            .map_err(str::to_owned)
+            .and_then(|ctx| run.gpu_twin(ctx));
+        match (twin, choice) {
+            (Ok(twin), _) => {
+                run.placement = Placement {
+                    steps: ActiveBackend::Gpu,
+                    adapter: Some(twin.ctx.adapter.to_string()),
+                    reason: None,
+                };
+                run.gpu = Some(twin);
+            }
+            (Err(reason), BackendChoice::Gpu) => return Err(RunError::GpuRefused(reason)),
+            (Err(reason), _) => run.placement = Placement::cpu(Some(reason)),
+        }
+        Ok(run)
+    }
+
+    fn gpu_twin(&self, ctx: &GpuContext) -> Result<GpuTwin, String> {
+        caps::gpu_runs(self.sim.scenario())?;
+        let (Some(cfg), ModelView::Particles(particles)) =
+            (self.sim.flow_config(), self.sim.model())
+        else {
+            return Err("only particle flows run on the GPU".into());
+        };
+        let flow = GpuFlow::new(
+            ctx,
+            cfg,
+            particles.to_vec(),
+            self.sim.target_points().to_vec(),
+            self.sim.scenario().seed,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(GpuTwin {
+            ctx: ctx.clone(),
+            flow,
+            #[cfg(not(target_arch = "wasm32"))]
+            waiting_since: None,
+        })
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        self.sim.scenario()
+    }
+
+    pub fn target(&self) -> &Target {
+        self.sim.target()
+    }
+
+    /// The CPU core's simulation (its model is stale while the GPU twin takes the steps: use [`Self::model`]).
+    pub fn simulation(&self) -> &Simulation {
+        &self.sim
+    }
+
+    /// The model as it stands after the last completed step, on whichever backend took it.
+    pub fn model(&self) -> ModelView<'_> {
+        match &self.gpu {
+            Some(twin) => ModelView::Particles(twin.flow.particles()),
+            None => self.sim.model(),
+        }
+    }
+
+    /// The fixed sample set the method uses (EM's data, a flow's target points), if any.
+    pub fn target_points(&self) -> &[crate::core::math::Vec2] {
+        self.sim.target_points()
+    }
+
+    /// Steps completed so far.
+    pub fn steps_taken(&self) -> usize {
+        match &self.gpu {
+            Some(twin) => twin.flow.steps_taken(),
+            None => self.sim.steps_taken(),
+        }
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Where the steps run, and why the CPU if the GPU was possible.
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
+    /// Why the run stopped, if it did. A stopped run keeps the state of its last good step.
+    pub fn stopped(&self) -> Option<&Stop> {
+        self.stop.as_ref()
+    }
+
+    /// Messages about the run that the user should see once (a GPU failure the CPU took over from).
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Every divergence between the target and the model as it stands, by the CPU core.
+    pub fn measure(&self) -> Vec<Measurement> {
+        match (&self.gpu, self.model()) {
+            (Some(_), ModelView::Particles(p)) => {
+                measure_particles(self.sim.target(), p, self.sim.scenario().seed)
+            }
+            _ => self.sim.measure(),
+        }
+    }
+
+    /// One non-blocking attempt at the next step, unless `goal` steps are taken. A CPU step is taken
+    /// synchronously; the GPU twin is polled once.
+    pub fn try_step(&mut self, goal: usize) -> Progress {
+        if self.stop.is_some() {
+            return Progress::Stopped;
+        }
+        if self.steps_taken() >= goal {
+            return Progress::AtGoal;
+        }
+        if self.gpu.is_some() {
+            return self.poll_gpu();
+        }
+        match self.sim.step() {
+            Ok(info) => {
+                self.history.push(info, ActiveBackend::Cpu);
+                Progress::Stepped
+            }
+            Err(err) => self.stop_with(err.to_string()),
+        }
+    }
+
+    fn stop_with(&mut self, reason: String) -> Progress {
+        self.stop = Some(Stop {
+            step: self.steps_taken() + 1,
+            reason,
+        });
+        Progress::Stopped
+    }
+
+    fn poll_gpu(&mut self) -> Progress {
+        let Some(twin) = &mut self.gpu else {
+            return Progress::Pending;
+        };
+        match twin.flow.poll(&twin.ctx) {
+            Ok(Some(report)) => {
+                let info = StepInfo::from_flow_report(twin.flow.steps_taken(), &report);
+                #[cfg(not(target_arch = "wasm32"))]
+                {
+                    twin.waiting_since = None;
+                }
+                if !info.objective.is_finite() {
+                    return self.stop_with(format!(
+                        "the GPU step gave a non-finite {}",
+                        info.objective_name
+                    ));
+                }
+                self.history.push(info, ActiveBackend::Gpu);
+                Progress::Stepped
+            }
+            Ok(None) => Progress::Pending,
+            Err(GpuError::NonFinite { what }) => {
+                // Like a refused CPU step: the state of the last completed step is kept.
+                self.stop_with(format!("the GPU step gave a non-finite {what}"))
+            }
+            Err(err) => {
+                self.fall_back(&err.to_string());
+                Progress::Pending
+            }
+        }
+    }
+
+    /// Moves this run to the CPU core from the GPU twin's last completed step.
+    fn fall_back(&mut self, why: &str) {
+        let Some(twin) = self.gpu.take() else {
+            return;
+        };
+        let steps = twin.flow.steps_taken();
+        let resumed = self
+            .sim
+            .resume_particles(twin.flow.particles().to_vec(), steps);
+        match resumed {
+            Ok(()) => {
+                let reason = format!("the GPU failed at step {}: {why}", steps + 1);
+                self.notices.push(format!(
+                    "{reason}; the run continues on the CPU core from step {steps}"
+                ));
+                self.placement = Placement::cpu(Some(reason));
+            }
+            Err(e) => {
+                self.placement = Placement::cpu(Some(format!("the GPU failed: {why}")));
+                self.stop_with(format!(
+                    "the GPU failed ({why}) and the CPU core could not take over ({e})"
+                ));
+            }
+        }
+    }
+
+    /// Advances toward `goal` within `budget` without blocking: CPU steps until the step cap or the time
+    /// budget is spent; on the GPU, polls until a poll completes no step (at most `budget.max_steps`).
+    /// Returns the steps taken.
+    pub fn advance(&mut self, goal: usize, budget: Budget) -> usize {
+        let start = web_time::Instant::now();
+        let mut taken = 0;
+        while taken < budget.max_steps {
+            match self.try_step(goal) {
+                Progress::Stepped => taken += 1,
+                Progress::Pending | Progress::AtGoal | Progress::Stopped => break,
+            }
+            if start.elapsed().as_secs_f64() > budget.time_s {
+                break;
+            }
+        }
+        taken
+    }
+
+    /// Takes one step, waiting for the GPU twin if it has one. On the GPU, a step that takes longer than
+    /// [`GPU_STEP_TIMEOUT_S`] moves the run to the CPU core (it never hangs).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn step(&mut self) -> Result<&StepRecord, Stop> {
+        loop {
+            match self.try_step(usize::MAX) {
+                Progress::Stepped => {
+                    return self.history.last().ok_or_else(|| Stop {
+                        step: self.steps_taken(),
+                        reason: "no step was recorded".into(),
+                    });
+                }
+                Progress::Stopped | Progress::AtGoal => {
+                    return Err(self.stop.clone().unwrap_or(Stop {
+                        step: self.steps_taken() + 1,
+                        reason: "the run cannot go further".into(),
+                    }));
+                }
+                Progress::Pending => {
+                    let timed_out = self.gpu.as_mut().is_some_and(|twin| {
+                        let since = *twin
+                            .waiting_since
+                            .get_or_insert_with(std::time::Instant::now);
+                        since.elapsed().as_secs_f64() > GPU_STEP_TIMEOUT_S
+                    });
+                    if timed_out {
+                        self.fall_back(&format!("no step completed within {GPU_STEP_TIMEOUT_S} s"));
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_micros(200));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpu_run(name: &str) -> Run {
+        let loaded = load::bundled(name).unwrap_or_else(|e| panic!("{e}"));
+        Run::new(&loaded, BackendChoice::Cpu, Err("no GPU in this test"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn advance_and_step_take_the_same_steps() {
+        for name in ["two_modes_reverse_kl", "moons_sinkhorn_flow", "mixture_em"] {
+            let mut blocking = cpu_run(name);
+            for _ in 0..6 {
+                blocking.step().unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            let mut framed = cpu_run(name);
+            let mut frames = 0;
+            while framed.steps_taken() < 6 {
+                let budget = Budget {
+                    max_steps: 4,
+                    time_s: 1e9,
+                };
+                let taken = framed.advance(6, budget);
+                assert!(taken <= 4, "the steps-per-frame cap holds");
+                frames += 1;
+            }
+            assert_eq!(frames, 2, "{name}: 4 + 2 steps");
+            assert_eq!(framed.advance(6, Budget::FRAME), 0, "at the goal");
+            assert_eq!(blocking.history(), framed.history(), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_time_budget_stops_a_frame_after_one_step() {
+        let mut run = cpu_run("two_modes_reverse_kl");
+        let budget = Budget {
+            max_steps: 50,
+            time_s: 0.0,
+        };
+        assert_eq!(run.advance(usize::MAX, budget), 1);
+    }
+
+    #[test]
+    fn a_refused_step_stops_the_run_and_keeps_the_state() {
+        let mut loaded = load::bundled("ring8_mmd_flow").unwrap_or_else(|e| panic!("{e}"));
+        if let crate::core::scenario::Method::Flow {
+            flow:
+                crate::core::flows::FlowConfig::Mmd {
+                    step_size,
+                    adaptive_step,
+                    ..
+                },
+        } = &mut loaded.scenario.method
+        {
+            *step_size = 1e300;
+            *adaptive_step = false;
+        }
+        let mut run = match Run::new(&loaded, BackendChoice::Cpu, Err("cpu")) {
+            Ok(run) => run,
+            // The parameter table may refuse such a step size up front: that is a refusal too.
+            Err(e) => {
+                assert!(e.to_string().contains("step_size"), "{e}");
+                return;
+            }
+        };
+        let before: Vec<_> = match run.model() {
+            ModelView::Particles(p) => p.to_vec(),
+            ModelView::Mixture(_) => panic!("particles"),
+        };
+        let mut stop = None;
+        for _ in 0..5 {
+            if let Err(s) = run.step() {
+                stop = Some(s);
+                break;
+            }
+        }
+        let stop = stop.expect("a step of 1e300 is refused");
+        assert!(stop.step >= 1 && run.stopped() == Some(&stop), "{stop}");
+        assert_eq!(run.steps_taken(), stop.step - 1);
+        if stop.step == 1 {
+            let ModelView::Particles(after) = run.model() else {
+                panic!("particles");
+            };
+            assert_eq!(after, &before[..], "state kept");
+        }
+        assert_eq!(run.try_step(usize::MAX), Progress::Stopped);
+    }
+
+    #[test]
+    fn gpu_choice_without_a_device_is_refused_and_auto_says_why() {
+        let loaded = load::bundled("moons_sinkhorn_flow").unwrap_or_else(|e| panic!("{e}"));
+        let err = Run::new(&loaded, BackendChoice::Gpu, Err("no adapter here"))
+            .expect_err("gpu without a device");
+        assert!(err.to_string().contains("no adapter here"), "{err}");
+        let run = Run::new(&loaded, BackendChoice::Auto, Err("no adapter here"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!run.placement().is_gpu());
+        assert_eq!(run.placement().to_string(), "cpu (no adapter here)");
+    }
+}
