@@ -350,6 +350,9 @@ impl DivlabApp {
             };
             ui.label(format!("step {} ({backend})", self.steps_taken()))
                 .on_hover_text(run.placement().to_string());
+            if let Some(why) = &run.placement().reason {
+                ui.small(displayable(why));
+            }
             if let Some(r) = run.history().last() {
                 ui.label(displayable(&format!(
                     "{} = {:.5}",
