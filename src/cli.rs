@@ -252,9 +252,9 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
 
 use std::path::{Path, PathBuf};
 
-use divlab::core::fit::Measurement;
+use divlab::core::measure::{ModelRef, Outcome, Row, measure_default};
 use divlab::core::scenario::Scenario;
-use divlab::core::sim::{ModelView, Simulation, StepInfo, measure_particles};
+use divlab::core::sim::{ModelView, Simulation, StepInfo};
 use divlab::core::target::{GrayImage, TargetSpec};
 use divlab::gpu::backend::select_headless;
 use divlab::gpu::context::GpuContext;
@@ -446,12 +446,7 @@ impl Runner {
             loop {
                 match flow.poll(ctx) {
                     Ok(Some(report)) => {
-                        return Ok(StepInfo {
-                            step: flow.steps_taken(),
-                            objective_name: report.objective_name,
-                            objective: report.objective_value,
-                            diagnostics: report.sinkhorn.map(|d| format!("{d:?}")),
-                        });
+                        return Ok(StepInfo::from_flow_report(flow.steps_taken(), &report));
                     }
                     Ok(None) => std::thread::sleep(std::time::Duration::from_micros(200)),
                     Err(err) => {
@@ -490,11 +485,11 @@ impl Runner {
         }
     }
 
-    fn measure(&self) -> Vec<Measurement> {
+    fn measure(&self) -> Vec<Row> {
         match &self.gpu {
-            Some((_, flow)) => measure_particles(
+            Some((_, flow)) => measure_default(
                 self.sim.target(),
-                flow.particles(),
+                ModelRef::Particles(flow.particles()),
                 self.sim.scenario().seed,
             ),
             None => self.sim.measure(),
@@ -502,16 +497,9 @@ impl Runner {
     }
 }
 
-fn measurement_json(m: &Measurement) -> Value {
-    match &m.result {
-        Ok(v) => json!({
-            "name": m.name,
-            "value": v.value,
-            "missed_mass": v.missed_mass,
-            "diagnostics": v.diagnostics,
-        }),
-        Err(reason) => json!({ "name": m.name, "not_applicable": reason }),
-    }
+fn measurement_json(m: &Row) -> Value {
+    serde_json::to_value(m)
+        .unwrap_or_else(|e| json!({ "id": m.id, "outcome": "failed", "error": e.to_string() }))
 }
 
 fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> Result<(), String> {
@@ -543,17 +531,25 @@ fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> R
             sim.target().name(),
             scenario.seed
         );
+        let width = measurements
+            .iter()
+            .map(|m| m.name.chars().count())
+            .max()
+            .unwrap_or(0);
         for m in &measurements {
-            match &m.result {
-                Ok(v) => {
-                    let missed = v
-                        .missed_mass
-                        .map(|m| format!("  (mass outside box {m:.1e})"))
-                        .unwrap_or_default();
-                    println!("  {:<48} {:>14.6e}{missed}", m.name, v.value);
-                }
-                Err(reason) => println!("  {:<48} {:>14}  {reason}", m.name, "n/a"),
-            }
+            let (value, note) = match &m.outcome {
+                Outcome::Value { value, diagnostics } => (
+                    format!("{value:.6e}"),
+                    diagnostics
+                        .missed_mass_p
+                        .map(|p| format!("mass of p outside the box {p:.1e}"))
+                        .unwrap_or_default(),
+                ),
+                Outcome::Infinite { reason } => ("infinite".into(), reason.clone()),
+                Outcome::NotApplicable { reason } => ("n/a".into(), reason.clone()),
+                Outcome::Failed { error } => ("failed".into(), error.clone()),
+            };
+            println!("  {:<width$} {value:>14}  {note}", m.name);
         }
     }
     Ok(())
@@ -568,13 +564,25 @@ fn run(
 ) -> Result<(), String> {
     let (scenario, image) = load_scenario(path)?;
     let record = |runner: &Runner, info: Option<&StepInfo>| -> Value {
-        json!({
+        let mut r = json!({
             "step": runner.steps_taken(),
             "objective_name": info.map(|i| i.objective_name.clone()),
             "objective": info.map(|i| i.objective),
             "model": runner.model_json(),
             "divergences": runner.measure().iter().map(measurement_json).collect::<Vec<_>>(),
-        })
+        });
+        // The step's diagnostics (standard error, Sinkhorn solver, step size), where it has them.
+        if let (Some(Value::Object(step)), Some(out)) = (
+            info.and_then(|i| serde_json::to_value(i).ok()),
+            r.as_object_mut(),
+        ) {
+            for key in ["standard_error", "sinkhorn", "step_size_used"] {
+                if let Some(v) = step.get(key) {
+                    out.insert(key.into(), v.clone());
+                }
+            }
+        }
+        r
     };
     let mut runner = Runner::new(&scenario, image.as_ref(), backend)?;
     let mut trajectory = vec![record(&runner, None)];
@@ -590,8 +598,12 @@ fn run(
             if as_json {
                 trajectory.push(record(&runner, Some(&info)));
             } else {
+                let se = info
+                    .standard_error
+                    .map(|se| format!(" ± {se:.1e}"))
+                    .unwrap_or_default();
                 println!(
-                    "  step {:>6}  {} = {:.6e}",
+                    "  step {:>6}  {} = {:.6e}{se}",
                     info.step, info.objective_name, info.objective
                 );
             }
