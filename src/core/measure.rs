@@ -317,7 +317,8 @@ struct Ctx<'a> {
 /// What a row's computation returns before it becomes an [`Outcome`].
 type Computed = CoreResult<(f64, Diagnostics)>;
 
-const PARTICLES_NO_DENSITY: &str = "the model is a particle cloud: it has no density to compare; see the sample-based rows (MMD², Sinkhorn, sliced W₂)";
+const PARTICLES_NO_DENSITY: &str =
+    "the model is a particle cloud, which has no density (the sample-based rows apply)";
 
 impl Ctx<'_> {
     fn row(&self, id: &str, entry: Entry, rng: &mut Rng) -> Row {
