@@ -53,8 +53,8 @@ pub fn main(args: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(cmd) => match execute(cmd) {
-            Ok(Outcome::Done) => ExitCode::SUCCESS,
-            Ok(Outcome::Stopped) => ExitCode::from(3),
+            Ok(Ended::Done) => ExitCode::SUCCESS,
+            Ok(Ended::Stopped) => ExitCode::from(3),
             Err(err) => {
                 eprintln!("divlab: error: {err}");
                 ExitCode::FAILURE
@@ -263,7 +263,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
 // ---------------------------------------------------------------------------------------------------------
 // Running the commands.
 
-use divlab::core::fit::Measurement;
+use divlab::core::measure::{Outcome, Row};
 use divlab::core::sim::ModelView;
 use divlab::gpu::backend::select_headless;
 use divlab::gpu::context::GpuContext;
@@ -271,22 +271,22 @@ use divlab::run::{Loaded, Run, Stop, caps, load};
 use serde_json::{Value, json};
 
 /// How a command that ran ended.
-enum Outcome {
+enum Ended {
     Done,
     /// `divlab run` stopped midway: the trajectory so far was printed with the reason.
     Stopped,
 }
 
 /// Runs a parsed command; the error is printed once, by [`main`].
-fn execute(cmd: Command) -> Result<Outcome, String> {
+fn execute(cmd: Command) -> Result<Ended, String> {
     match cmd {
-        Command::Help | Command::Version => Ok(Outcome::Done),
+        Command::Help | Command::Version => Ok(Ended::Done),
         Command::Measure {
             scenario,
             steps,
             json,
             backend,
-        } => measure(&scenario, steps, json, backend).map(|()| Outcome::Done),
+        } => measure(&scenario, steps, json, backend).map(|()| Ended::Done),
         Command::Run {
             scenario,
             steps,
@@ -294,14 +294,14 @@ fn execute(cmd: Command) -> Result<Outcome, String> {
             json,
             backend,
         } => run(&scenario, steps, every, json, backend),
-        Command::Caps { json } => caps_table(json).map(|()| Outcome::Done),
+        Command::Caps { json } => caps_table(json).map(|()| Ended::Done),
         Command::Bench {
             kind,
             n,
             iters,
             json,
             backend,
-        } => crate::bench::bench(kind, n, iters, json, backend).map(|()| Outcome::Done),
+        } => crate::bench::bench(kind, n, iters, json, backend).map(|()| Ended::Done),
     }
 }
 
@@ -348,16 +348,9 @@ fn model_json(run: &Run) -> Value {
     }
 }
 
-fn measurement_json(m: &Measurement) -> Value {
-    match &m.result {
-        Ok(v) => json!({
-            "name": m.name,
-            "value": v.value,
-            "missed_mass": v.missed_mass,
-            "diagnostics": v.diagnostics,
-        }),
-        Err(reason) => json!({ "name": m.name, "not_applicable": reason }),
-    }
+fn measurement_json(m: &Row) -> Value {
+    serde_json::to_value(m)
+        .unwrap_or_else(|e| json!({ "id": m.id, "outcome": "failed", "error": e.to_string() }))
 }
 
 fn divergences_json(run: &Run) -> Value {
@@ -411,17 +404,25 @@ fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> R
         scenario.seed,
         run.placement()
     );
+    let width = measurements
+        .iter()
+        .map(|m| m.name.chars().count())
+        .max()
+        .unwrap_or(0);
     for m in &measurements {
-        match &m.result {
-            Ok(v) => {
-                let missed = v
-                    .missed_mass
-                    .map(|m| format!("  (mass outside box {m:.1e})"))
-                    .unwrap_or_default();
-                println!("  {:<48} {:>14.6e}{missed}", m.name, v.value);
-            }
-            Err(reason) => println!("  {:<48} {:>14}  {reason}", m.name, "n/a"),
-        }
+        let (value, note) = match &m.outcome {
+            Outcome::Value { value, diagnostics } => (
+                format!("{value:.6e}"),
+                diagnostics
+                    .missed_mass_p
+                    .map(|p| format!("mass of p outside the box {p:.1e}"))
+                    .unwrap_or_default(),
+            ),
+            Outcome::Infinite { reason } => ("infinite".into(), reason.clone()),
+            Outcome::NotApplicable { reason } => ("n/a".into(), reason.clone()),
+            Outcome::Failed { error } => ("failed".into(), error.clone()),
+        };
+        println!("  {:<width$} {value:>14}  {note}", m.name);
     }
     Ok(())
 }
@@ -434,7 +435,7 @@ fn run(
     every: usize,
     as_json: bool,
     backend: BackendChoice,
-) -> Result<Outcome, String> {
+) -> Result<Ended, String> {
     let (loaded, mut run) = start(path, backend)?;
     let scenario = &loaded.scenario;
     let steps = steps.unwrap_or(scenario.steps);
@@ -505,9 +506,9 @@ fn run(
     Ok(match stop {
         Some(s) => {
             eprintln!("divlab: {}: the run {s}", loaded.origin);
-            Outcome::Stopped
+            Ended::Stopped
         }
-        None => Outcome::Done,
+        None => Ended::Done,
     })
 }
 

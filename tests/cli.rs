@@ -51,18 +51,26 @@ fn measure_reports_every_divergence_or_why_not() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     let divs = v["divergences"].as_array().expect("divergences");
-    assert!(divs.len() >= 12, "only {} divergences", divs.len());
-    let find = |name: &str| {
-        divs.iter()
-            .find(|d| d["name"].as_str().is_some_and(|n| n.starts_with(name)))
-            .cloned()
-    };
-    let kl = find("forward KL").expect("forward KL listed");
+    let ids: Vec<&str> = divs.iter().map(|d| d["id"].as_str().expect("id")).collect();
+    assert_eq!(ids, divlab::core::measure::row_ids());
+    let find = |id: &str| divs.iter().find(|d| d["id"] == id).cloned();
+    let kl = find("forward_kl").expect("forward KL listed");
     assert!(kl["value"].as_f64().expect("forward KL value") > 0.0);
-    // Every entry is a finite number or a reason, never both, never neither.
+    assert_eq!(kl["diagnostics"]["estimator"], "grid");
+    assert!(
+        kl["diagnostics"]["missed_mass_p"].as_f64().is_some(),
+        "{kl}"
+    );
+    // Every row has a name without debug output, and a finite value or a reason, never both.
     for d in divs {
+        let name = d["name"].as_str().expect("name");
+        assert!(!name.contains('{') && !name.contains("::"), "{name}");
+        let outcome = d["outcome"].as_str().expect("outcome");
         let has_value = d["value"].as_f64().is_some_and(f64::is_finite);
-        let has_reason = d["not_applicable"].as_str().is_some_and(|s| !s.is_empty());
+        let has_reason = ["reason", "error"]
+            .iter()
+            .any(|k| d[*k].as_str().is_some_and(|s| !s.is_empty()));
+        assert_eq!(has_value, outcome == "value", "{d}");
         assert!(has_value ^ has_reason, "{d}");
     }
 
@@ -77,24 +85,39 @@ fn measure_reports_every_divergence_or_why_not() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     let divs = v["divergences"].as_array().expect("divergences");
+    let ids: Vec<&str> = divs.iter().map(|d| d["id"].as_str().expect("id")).collect();
+    assert_eq!(ids, divlab::core::measure::row_ids());
     let rkl = divs
         .iter()
-        .find(|d| d["name"].as_str().unwrap().starts_with("reverse KL"))
+        .find(|d| d["id"] == "reverse_kl")
         .expect("reverse KL listed");
     assert!(rkl["value"].is_null());
-    assert!(
-        rkl["not_applicable"]
-            .as_str()
-            .unwrap()
-            .contains("no density")
-    );
+    assert_eq!(rkl["outcome"], "not_applicable");
+    assert!(rkl["reason"].as_str().unwrap().contains("no density"));
     let sinkhorn = divs
         .iter()
-        .find(|d| d["name"].as_str().unwrap().starts_with("Sinkhorn"))
+        .find(|d| d["id"] == "sinkhorn")
         .expect("Sinkhorn listed");
     assert!(
         sinkhorn["value"].as_f64().is_some_and(f64::is_finite),
         "{sinkhorn}"
+    );
+    assert!(
+        sinkhorn["diagnostics"]["sinkhorn"]["converged"].is_boolean(),
+        "{sinkhorn}"
+    );
+
+    // The text table: a name, a value or n/a, and the reason.
+    let o = divlab(&["measure", "assets/scenarios/ring8_mmd_flow.ron"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("reverse KL"))
+        .expect("reverse KL line");
+    assert!(
+        line.contains("n/a") && line.contains("no density"),
+        "{line}"
     );
 }
 
@@ -125,6 +148,14 @@ fn run_is_byte_identical_for_the_same_scenario_and_seed() {
     assert_eq!(traj.len(), 3, "initial state + steps 2 and 4");
     assert_eq!(traj[2]["step"], 4);
     assert_eq!(traj[2]["model"]["positions"].as_array().unwrap().len(), 300);
+    // The Sinkhorn flow's solver diagnostics and step size reach the trajectory.
+    assert!(
+        traj[2]["sinkhorn"]["iterations_xy"].as_u64().is_some(),
+        "{}",
+        traj[2]
+    );
+    assert_eq!(traj[2]["step_size_used"], 0.5);
+    assert!(traj[0].get("sinkhorn").is_none());
 }
 
 #[test]

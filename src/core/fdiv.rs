@@ -533,20 +533,8 @@ pub fn fdiv_value_grad(
 }
 
 /// Applies the Rényi map when needed and checks finiteness.
-fn finish(kind: &FDivKind, mut v: FDivValue) -> CoreResult<FDivValue> {
-    if let Some(alpha) = kind.renyi_alpha() {
-        let i = v.value;
-        if !(i > 0.0 && i.is_finite()) {
-            return Err(CoreError::non_finite(format!(
-                "Rényi integral ∫p^α q^(1−α) = {i} (p and q do not overlap numerically)"
-            )));
-        }
-        v.value = i.ln() / (alpha - 1.0);
-        for g in &mut v.grad {
-            *g /= i * (alpha - 1.0);
-        }
-        v.std_error = v.std_error.map(|s| s / (i * (alpha - 1.0).abs()));
-    }
+fn finish(kind: &FDivKind, v: FDivValue) -> CoreResult<FDivValue> {
+    let v = renyi_map(kind, v)?;
     if !v.value.is_finite() {
         return Err(CoreError::non_finite(format!(
             "{} = {} (q puts (numerically) no mass where p has mass, or the reverse)",
@@ -559,6 +547,25 @@ fn finish(kind: &FDivKind, mut v: FDivValue) -> CoreResult<FDivValue> {
             "gradient of {}",
             kind.name()
         )));
+    }
+    Ok(v)
+}
+
+/// For Rényi (α ≠ 1): maps the integral I = ∫ q t^α to ln I/(α − 1) (and its gradient and standard error).
+/// An integral of +∞ maps to ±∞; a NaN or non-positive one is an error.
+fn renyi_map(kind: &FDivKind, mut v: FDivValue) -> CoreResult<FDivValue> {
+    if let Some(alpha) = kind.renyi_alpha() {
+        let i = v.value;
+        if !(i > 0.0 && i.is_finite()) && i != f64::INFINITY {
+            return Err(CoreError::non_finite(format!(
+                "Rényi integral ∫p^α q^(1−α) = {i} (p and q do not overlap numerically)"
+            )));
+        }
+        v.value = i.ln() / (alpha - 1.0);
+        for g in &mut v.grad {
+            *g /= i * (alpha - 1.0);
+        }
+        v.std_error = v.std_error.map(|s| s / (i * (alpha - 1.0).abs()));
     }
     Ok(v)
 }
@@ -793,6 +800,29 @@ pub fn fdiv_value_grid(
     let generator = kind.generator();
     let raw = grid_estimate(generator.as_ref(), p, &grid, q, false)?;
     finish(kind, raw)
+}
+
+/// Value only, by the grid, like [`fdiv_value_grid`] except that a value of +∞ (an integrand that overflows,
+/// e.g. a Pearson χ² where q is numerically zero under p's mass) is returned as `Ok` with `value = +∞` rather than
+/// as an error, so that a measurement can report it as infinite. NaN and −∞ are still errors.
+pub fn fdiv_value_grid_extended(
+    kind: &FDivKind,
+    p: &DensityTarget,
+    bbox: &BBox,
+    q: &Mixture,
+    resolution: usize,
+) -> CoreResult<FDivValue> {
+    kind.validate()?;
+    Estimator::Grid { resolution }.validate()?;
+    let grid = Grid::square(*bbox, resolution)?;
+    let generator = kind.generator();
+    let raw = grid_estimate(generator.as_ref(), p, &grid, q, false)?;
+    let v = renyi_map(kind, raw)?;
+    if v.value == f64::INFINITY {
+        Ok(v)
+    } else {
+        finish(kind, v)
+    }
 }
 
 #[cfg(test)]

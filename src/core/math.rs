@@ -23,6 +23,22 @@ pub fn dot(a: Vec2, b: Vec2) -> f64 {
     a[0] * b[0] + a[1] * b[1]
 }
 
+/// A number for display names: three significant digits, trailing zeros dropped (0.9 → "0.9", 0.81234 →
+/// "0.812", 0.016 → "0.016", 2 → "2", 1234.6 → "1235").
+pub fn display_number(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (2 - magnitude).clamp(0, 15) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
 /// Squared Euclidean distance |a − b|².
 #[inline]
 pub fn dist2(a: Vec2, b: Vec2) -> f64 {
@@ -71,5 +87,17 @@ mod tests {
         assert!((logsumexp(&big) - (1000.0 + 2f64.ln())).abs() < 1e-12);
         assert_eq!(logsumexp(&[]), f64::NEG_INFINITY);
         assert!((logaddexp(-1e3, -1e3) - (-1e3 + 2f64.ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn display_number_keeps_three_significant_digits() {
+        assert_eq!(display_number(0.9), "0.9");
+        assert_eq!(display_number(0.81234), "0.812");
+        assert_eq!(display_number(0.016), "0.016");
+        assert_eq!(display_number(2.0), "2");
+        assert_eq!(display_number(-1.0), "-1");
+        assert_eq!(display_number(1234.6), "1235");
+        assert_eq!(display_number(12.5), "12.5");
+        assert_eq!(display_number(0.0), "0");
     }
 }

@@ -39,6 +39,17 @@ pub enum Kernel {
 }
 
 impl Kernel {
+    /// A display name, e.g. "inverse multiquadric kernel, c = 0.9".
+    pub fn name(&self) -> String {
+        use super::math::display_number as n;
+        match *self {
+            Self::Gaussian { sigma } => format!("Gaussian kernel, σ = {}", n(sigma)),
+            Self::InverseMultiquadric { c } => format!("inverse multiquadric kernel, c = {}", n(c)),
+            Self::Laplace { sigma } => format!("Laplace kernel, σ = {}", n(sigma)),
+            Self::Riesz { r } => format!("Riesz kernel, r = {}", n(r)),
+        }
+    }
+
     pub fn validate(&self) -> CoreResult<()> {
         match *self {
             Self::Gaussian { sigma } => check_open("kernel.sigma", sigma, 0.0, f64::INFINITY),

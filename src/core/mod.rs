@@ -13,6 +13,7 @@ pub mod flows;
 pub mod gaussian;
 pub mod grid;
 pub mod math;
+pub mod measure;
 pub mod mixture;
 pub mod mmd;
 pub mod optim;

@@ -6,23 +6,19 @@
 
 use super::em::em_step;
 use super::error::{CoreError, CoreResult};
-use super::fdiv::FDivKind;
-use super::fit::{MeasureSettings, MeasuredValue, Measurement, measure_all};
 use super::flows::{FlowTarget, ParticleFlow, StepReport};
 use super::math::{Vec2, is_finite2};
+use super::measure::{ModelRef, Row, measure_default};
 use super::mixture::Mixture;
-use super::mmd::{Kernel, mmd2};
 use super::optim::Optimizer;
 use super::rng::{self, Rng};
 use super::scenario::{Method, ModelSpec, ParticleInit, Scenario};
-use super::sinkhorn::{SinkhornConfig, sinkhorn_divergence, squared_diameter};
-use super::sliced::{random_directions, sliced_wasserstein2};
+use super::sinkhorn::SinkhornDiagnostics;
 use super::target::{GrayImage, Target};
 
 /// Stream indices reserved for set-up draws (steps use 1, 2, 3, …).
 const STREAM_INIT_PARTICLES: u64 = u64::MAX;
 const STREAM_TARGET_SAMPLES: u64 = u64::MAX - 1;
-const STREAM_MEASURE: u64 = u64::MAX - 2;
 
 /// What one step did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -33,9 +29,29 @@ pub struct StepInfo {
     pub objective_name: String,
     /// The objective before the step (the value whose gradient moved the model).
     pub objective: f64,
-    /// Extra diagnostics (e.g. Sinkhorn iterations and marginal error), in words.
+    /// Standard error of the objective, when a Monte Carlo estimator computed it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub diagnostics: Option<String>,
+    pub standard_error: Option<f64>,
+    /// The Sinkhorn solver's convergence (Sinkhorn flows and the Sinkhorn objective).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sinkhorn: Option<SinkhornDiagnostics>,
+    /// The step size a flow actually used (differs from the configured one with an adaptive step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_size_used: Option<f64>,
+}
+
+impl StepInfo {
+    /// The record of a particle flow's step `step` (1-based) from its report (the CPU's or the GPU's).
+    pub fn from_flow_report(step: usize, report: &StepReport) -> Self {
+        Self {
+            step,
+            objective_name: report.objective_name.clone(),
+            objective: report.objective_value,
+            standard_error: None,
+            sinkhorn: report.sinkhorn.clone(),
+            step_size_used: Some(report.step_size_used),
+        }
+    }
 }
 
 /// The model as it stands, for drawing.
@@ -43,6 +59,15 @@ pub struct StepInfo {
 pub enum ModelView<'a> {
     Mixture(&'a Mixture),
     Particles(&'a [Vec2]),
+}
+
+impl<'a> From<ModelView<'a>> for ModelRef<'a> {
+    fn from(v: ModelView<'a>) -> Self {
+        match v {
+            ModelView::Mixture(q) => ModelRef::Mixture(q),
+            ModelView::Particles(p) => ModelRef::Particles(p),
+        }
+    }
 }
 
 enum State {
@@ -198,7 +223,8 @@ impl Simulation {
                         "gradient state without a gradient method",
                     ));
                 };
-                let (value, grad) = objective.value_and_grad(&self.target, q, &mut r)?;
+                let eval = objective.evaluate(&self.target, q, &mut r)?;
+                let (value, grad) = (eval.value, eval.grad);
                 if !value.is_finite() {
                     return Err(CoreError::non_finite(format!("{} value", objective.name())));
                 }
@@ -219,7 +245,9 @@ impl Simulation {
                     step: index,
                     objective_name: objective.name(),
                     objective: value,
-                    diagnostics: None,
+                    standard_error: eval.standard_error,
+                    sinkhorn: eval.sinkhorn,
+                    step_size_used: None,
                 }
             }
             State::Em { q, samples } => {
@@ -233,7 +261,9 @@ impl Simulation {
                     step: index,
                     objective_name: "negative mean log-likelihood".to_owned(),
                     objective: -mean_loglik,
-                    diagnostics: None,
+                    standard_error: None,
+                    sinkhorn: None,
+                    step_size_used: None,
                 }
             }
             State::Flow {
@@ -256,18 +286,6 @@ impl Simulation {
         };
         self.steps_taken = index;
         Ok(info)
-    }
-}
-
-impl StepInfo {
-    /// The record of flow step `index` (1-based) from the flow's report (the CPU core's or the GPU twin's).
-    pub fn from_flow_report(index: usize, report: &StepReport) -> StepInfo {
-        StepInfo {
-            step: index,
-            objective_name: report.objective_name.clone(),
-            objective: report.objective_value,
-            diagnostics: report.sinkhorn.as_ref().map(|d| format!("{d:?}")),
-        }
     }
 }
 
@@ -294,93 +312,69 @@ fn init_particles(count: usize, init: &ParticleInit, target: &Target, r: &mut Rn
 }
 
 impl Simulation {
-    /// Every divergence between the target and the model as it stands (see [`measure_particles`] for particle
-    /// models and [`super::fit::measure_all`] for mixtures). Deterministic from the scenario's seed.
-    pub fn measure(&self) -> Vec<Measurement> {
-        let seed = self.scenario.seed;
-        match self.model() {
-            ModelView::Mixture(q) => measure_all(&self.target, q, seed),
-            ModelView::Particles(p) => measure_particles(&self.target, p, seed),
-        }
+    /// Every row of the measurement battery between the target and the model as it stands
+    /// ([`super::measure`], default settings). Deterministic from the scenario's seed.
+    pub fn measure(&self) -> Vec<Row> {
+        measure_default(&self.target, self.model().into(), self.scenario.seed)
     }
 }
 
-/// Every divergence between a target and a particle cloud (uniform weights). Divergences that need the
-/// model's density are reported as not applicable, with the reason.
-pub fn measure_particles(target: &Target, particles: &[Vec2], seed: u64) -> Vec<Measurement> {
-    let settings = MeasureSettings::default();
-    let bbox = target.bbox();
-    let side = bbox.width().min(bbox.height());
-    let mut r = rng::substream(seed, STREAM_MEASURE);
-    let y: Vec<Vec2> = match target.points() {
-        Some(points) => points.to_vec(),
-        None => target.sample(settings.samples, &mut r),
-    };
-    let a = vec![1.0 / particles.len().max(1) as f64; particles.len()];
-    let b = vec![1.0 / y.len().max(1) as f64; y.len()];
-    let plain = |value: f64, diagnostics: Option<String>| MeasuredValue {
-        value,
-        missed_mass: None,
-        diagnostics,
-    };
-    let mut out = Vec::new();
-    let no_density = "the model is a particle cloud: it has no density to compare; use a sample-based divergence";
-    let mut density_kinds = FDivKind::all();
-    density_kinds.extend([
-        FDivKind::Alpha { alpha: -1.0 },
-        FDivKind::Alpha { alpha: 2.0 },
-    ]);
-    for name in density_kinds.iter().map(|k| k.name()).chain([
-        "cross-entropy −E_p ln q".to_owned(),
-        "Cauchy–Schwarz".to_owned(),
-    ]) {
-        out.push(Measurement {
-            name,
-            result: Err(CoreError::not_applicable(no_density).to_string()),
-        });
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::measure::row_ids;
+
+    fn sim(text: &str) -> Simulation {
+        Simulation::new(&Scenario::parse(text).unwrap(), None).unwrap()
     }
-    let sigma = 0.1 * side;
-    let kernel = Kernel::Gaussian { sigma };
-    out.push(Measurement {
-        name: format!("MMD² Gaussian σ = {sigma:.4} (samples)"),
-        result: mmd2(particles, &a, &y, &b, &kernel)
-            .map(|v| plain(v, Some(format!("{} target samples", y.len()))))
-            .map_err(|e| e.to_string()),
-    });
-    out.push(Measurement {
-        name: "energy distance (Riesz r = 1 MMD²)".to_owned(),
-        result: mmd2(particles, &a, &y, &b, &Kernel::Riesz { r: 1.0 })
-            .map(|v| plain(v, None))
-            .map_err(|e| e.to_string()),
-    });
-    let cfg = SinkhornConfig {
-        epsilon: 1e-3 * squared_diameter(particles, &y).max(f64::MIN_POSITIVE),
-        ..SinkhornConfig::default()
-    };
-    out.push(Measurement {
-        name: "Sinkhorn divergence S_ε (ε = 1e-3 · diameter²)".to_owned(),
-        result: sinkhorn_divergence(particles, &a, &y, &b, &cfg)
-            .map(|s| {
-                plain(
-                    s.value,
-                    Some(format!("ε = {:.3e}, {:?}", cfg.epsilon, s.diagnostics)),
-                )
-            })
-            .map_err(|e| e.to_string()),
-    });
-    let dirs = random_directions(settings.directions, &mut r);
-    out.push(Measurement {
-        name: format!("sliced Wasserstein-2 ({} directions)", settings.directions),
-        result: sliced_wasserstein2(particles, &a, &y, &b, &dirs)
-            .map(|v| plain(v, None))
-            .map_err(|e| e.to_string()),
-    });
-    out.push(Measurement {
-        name: "Bures–Wasserstein".to_owned(),
-        result: Err(CoreError::not_applicable(
-            "Bures–Wasserstein compares two Gaussians; the model is a particle cloud",
-        )
-        .to_string()),
-    });
-    out
+
+    const MC_REVERSE_KL: &str = r#"(version: 1, seed: 5, target: (kind: "two_modes"),
+        model: (kind: "mixture", init: (kind: "given", weights: [1.0], means: [(0.3, 0.4)],
+            covariances: [((0.5, 0.0), (0.0, 0.5))])),
+        method: (kind: "gradient",
+            objective: (kind: "f_divergence", divergence: (kind: "reverse_kl"),
+                estimator: (kind: "monte_carlo", samples: 256)),
+            optimizer: (kind: "adam", lr: 0.05)))"#;
+
+    const SINKHORN_FLOW: &str = r#"(version: 1, seed: 3, target: (kind: "two_moons"),
+        model: (kind: "particles", count: 60, init: (kind: "gaussian", mean: (0.0, -2.0), std: 0.4)),
+        method: (kind: "flow", flow: (kind: "sinkhorn",
+            sinkhorn: (epsilon: 0.05, scaling: Some(0.7), max_iters: 200, tolerance: 0.001),
+            step_size: 0.5, target_samples: 80)))"#;
+
+    #[test]
+    fn a_monte_carlo_step_reports_its_standard_error() {
+        let mut s = sim(MC_REVERSE_KL);
+        let info = s.step().unwrap();
+        let se = info.standard_error.expect("standard error");
+        assert!(se.is_finite() && se > 0.0, "{se}");
+        assert!(info.sinkhorn.is_none() && info.step_size_used.is_none());
+        let v = serde_json::to_value(&info).unwrap();
+        assert_eq!(v["standard_error"].as_f64(), Some(se));
+        assert!(
+            v.get("sinkhorn").is_none() && v.get("step_size_used").is_none(),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn a_sinkhorn_flow_step_reports_the_solver_and_the_step_size() {
+        let mut s = sim(SINKHORN_FLOW);
+        let info = s.step().unwrap();
+        let d = info.sinkhorn.clone().expect("solver diagnostics");
+        assert!(d.iterations_xy > 0 && d.marginal_error.is_finite());
+        assert_eq!(info.step_size_used, Some(0.5));
+        assert!(info.standard_error.is_none());
+        let v = serde_json::to_value(&info).unwrap();
+        assert!(v["sinkhorn"]["iterations_xy"].as_u64().is_some(), "{v}");
+        assert!(v.get("standard_error").is_none(), "{v}");
+        // The battery measures the particle cloud with every row present.
+        let rows = s.measure();
+        let ids: Vec<_> = rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, row_ids());
+        let sinkhorn = rows.iter().find(|r| r.id == "sinkhorn").unwrap();
+        assert_eq!(sinkhorn.outcome.tag(), "value");
+        let rkl = rows.iter().find(|r| r.id == "reverse_kl").unwrap();
+        assert_eq!(rkl.outcome.tag(), "not_applicable");
+    }
 }

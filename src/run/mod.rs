@@ -25,9 +25,9 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::core::error::CoreError;
-use crate::core::fit::Measurement;
+use crate::core::measure::{ModelRef, Row, measure_default};
 use crate::core::scenario::Scenario;
-use crate::core::sim::{ModelView, Simulation, StepInfo, measure_particles};
+use crate::core::sim::{ModelView, Simulation, StepInfo};
 use crate::core::target::Target;
 use crate::gpu::backend::{ActiveBackend, BackendChoice};
 use crate::gpu::context::{GpuContext, GpuError};
@@ -296,13 +296,12 @@ impl Run {
     }
 
     /// Every divergence between the target and the model as it stands, by the CPU core.
-    pub fn measure(&self) -> Vec<Measurement> {
-        match (&self.gpu, self.model()) {
-            (Some(_), ModelView::Particles(p)) => {
-                measure_particles(self.sim.target(), p, self.sim.scenario().seed)
-            }
-            _ => self.sim.measure(),
-        }
+    pub fn measure(&self) -> Vec<Row> {
+        measure_default(
+            self.sim.target(),
+            ModelRef::from(self.model()),
+            self.sim.scenario().seed,
+        )
     }
 
     /// One non-blocking attempt at the next step, unless `goal` steps are taken. A CPU step is taken

@@ -1,0 +1,989 @@
+//! The measurement battery: every divergence between the target p and the model q, for a Gaussian-mixture
+//! model and for a particle cloud alike, as a list of [`Row`]s with stable ids.
+//!
+//! # Rows
+//! The battery is the same list, in the same order, for both model kinds ([`row_ids`]). Each row has a stable
+//! snake_case `id` (built from the scenario's serde kind names, e.g. `forward_kl`, `alpha_-1`, `mmd_laplace`),
+//! its `kind` (the serde kind name, e.g. `alpha`, `mmd`) with its numeric `params` (e.g. `alpha`, `sigma`,
+//! `epsilon`), a `name` for people, and an [`Outcome`]: a value with structured [`Diagnostics`], `infinite`
+//! (the divergence is +∞, e.g. a χ² whose integrand overflows on the grid), `not_applicable` (what the row
+//! needs is missing: a density of a particle cloud, a Gaussian-mixture target for a closed form), or `failed`
+//! (any other error).
+//!
+//! # Settings (the same for both model kinds)
+//! - f-divergences on a `resolution²` grid over the target's box ([`super::fdiv`], default 256²), with the
+//!   masses of p and q outside the box.
+//! - Kernel scale σ = 10% of the box's smaller side: Gaussian σ, inverse multiquadric c = σ, Laplace σ, and the
+//!   closed-form Gaussian MMD²; the energy distance is the Riesz kernel with r = 1 ([`kernel_sigma`]).
+//! - Sinkhorn ε = (5% of the box's smaller side)², cost |x − y|² ([`sinkhorn_epsilon`]).
+//! - Sample-based rows draw `samples` points of p (a sample target's own points when it has at most that many,
+//!   else that many drawn with replacement) and, for a mixture, a stratified batch of `samples` points of q; a
+//!   particle cloud is the q sample itself, with uniform weights.
+//! - Row `i` of the battery draws from its own sub-stream `rng::substream(seed, 2⁶³ + i)`, so a row's value
+//!   does not depend on which other rows exist, and the streams never meet the steps' (1, 2, 3, …).
+
+use serde::{Deserialize, Serialize};
+
+use super::closed_form::{
+    bures_wasserstein2, cauchy_schwarz_grid, cauchy_schwarz_mixtures, kl_gaussians,
+    mmd2_gaussian_mixtures,
+};
+use super::error::{CoreError, CoreResult};
+use super::fdiv::{FDivKind, fdiv_value_grid_extended};
+use super::fit::{batches, target_points};
+use super::gaussian::Gaussian;
+use super::math::{Vec2, display_number};
+use super::mixture::Mixture;
+use super::mmd::{Kernel, mmd2};
+use super::rng::{Rng, substream};
+use super::sinkhorn::{SinkhornConfig, SinkhornDiagnostics, sinkhorn_divergence};
+use super::sliced::{random_directions, sliced_wasserstein2};
+use super::target::{DensityTarget, Target};
+
+/// The model being measured.
+#[derive(Debug, Clone, Copy)]
+pub enum ModelRef<'a> {
+    /// A Gaussian mixture q (density known).
+    Mixture(&'a Mixture),
+    /// A particle cloud with uniform weights (no density).
+    Particles(&'a [Vec2]),
+}
+
+/// Settings of [`measure`] (see the module docs for what is derived from the target's box).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureSettings {
+    /// Grid resolution of the f-divergences and of the grid Cauchy–Schwarz.
+    pub resolution: usize,
+    /// Samples of p (and of a mixture q) for the sample-based divergences.
+    pub samples: usize,
+    /// Slices of the sliced Wasserstein distance.
+    pub directions: usize,
+}
+
+impl Default for MeasureSettings {
+    fn default() -> Self {
+        Self {
+            resolution: 256,
+            samples: 1000,
+            directions: 64,
+        }
+    }
+}
+
+/// The numeric parameters of a row (those that apply; the rest are absent from the JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    /// Order of an Amari α- or a Rényi divergence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Length scale of a Gaussian or Laplace kernel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+    /// Length scale of the inverse multiquadric kernel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c: Option<f64>,
+    /// Exponent of the Riesz kernel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r: Option<f64>,
+    /// Entropic regularization of the Sinkhorn divergence (cost units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+}
+
+/// How a value was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimatorKind {
+    /// Midpoint rule on a grid over the target's box.
+    Grid,
+    /// A closed form.
+    ClosedForm,
+    /// From samples of p and of q (or the particle cloud).
+    Samples,
+    /// A Monte Carlo estimate over samples of q, with a standard error.
+    MonteCarlo,
+}
+
+/// What a value comes with; absent fields do not apply to the row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Diagnostics {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimator: Option<EstimatorKind>,
+    /// Grid cells per side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<usize>,
+    /// 1 − ∫_box p (grid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_mass_p: Option<f64>,
+    /// 1 − ∫_box q (grid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_mass_q: Option<f64>,
+    /// Points of q (or particles) used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples_q: Option<usize>,
+    /// Points of p used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples_p: Option<usize>,
+    /// Standard error of a Monte Carlo value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_error: Option<f64>,
+    /// Sinkhorn ε (cost units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+    /// Slices of a sliced distance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directions: Option<usize>,
+    /// The Sinkhorn solver's convergence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sinkhorn: Option<SinkhornDiagnostics>,
+}
+
+/// What a row came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// A finite value.
+    Value {
+        value: f64,
+        diagnostics: Diagnostics,
+    },
+    /// The divergence is +∞ (e.g. q is numerically zero where p has mass).
+    Infinite { reason: String },
+    /// The row does not apply to this target and model.
+    NotApplicable { reason: String },
+    /// The computation failed.
+    Failed { error: String },
+}
+
+impl Outcome {
+    /// The outcome's serde tag: "value", "infinite", "not_applicable" or "failed".
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Self::Value { .. } => "value",
+            Self::Infinite { .. } => "infinite",
+            Self::NotApplicable { .. } => "not_applicable",
+            Self::Failed { .. } => "failed",
+        }
+    }
+
+    /// The value, if there is one (+∞ for an infinite outcome).
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Self::Value { value, .. } => Some(*value),
+            Self::Infinite { .. } => Some(f64::INFINITY),
+            _ => None,
+        }
+    }
+
+    /// The reason or the error, for every outcome but a value.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Value { .. } => None,
+            Self::Infinite { reason } | Self::NotApplicable { reason } => Some(reason),
+            Self::Failed { error } => Some(error),
+        }
+    }
+}
+
+/// One measurement. Serializes flat: `{"id", "kind", "params", "name", "outcome", …}` with `value` and
+/// `diagnostics` for a value, `reason` for `infinite` / `not_applicable`, `error` for `failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Stable snake_case id, unique within the battery (see [`row_ids`]).
+    pub id: String,
+    /// The serde kind name of the divergence (e.g. "alpha", "mmd", "sinkhorn").
+    pub kind: String,
+    pub params: Params,
+    /// A name for people, e.g. "MMD² (inverse multiquadric kernel, c = 0.9), from samples".
+    pub name: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The kernels of the sample-based MMD² rows.
+#[derive(Debug, Clone, Copy)]
+enum KernelChoice {
+    Gaussian,
+    InverseMultiquadric,
+    Laplace,
+    Riesz,
+}
+
+/// One entry of the battery.
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    FDiv(FDivKind),
+    CrossEntropy,
+    CauchySchwarz,
+    MmdGaussianClosedForm,
+    Mmd(KernelChoice),
+    Sinkhorn,
+    SlicedW2,
+    BuresW2,
+    KlGaussians,
+}
+
+/// The battery, in order. Ids are never reused or renamed; new rows go at the end.
+const BATTERY: [(&str, Entry); 22] = [
+    ("forward_kl", Entry::FDiv(FDivKind::ForwardKl)),
+    ("reverse_kl", Entry::FDiv(FDivKind::ReverseKl)),
+    ("jensen_shannon", Entry::FDiv(FDivKind::JensenShannon)),
+    ("alpha_0.5", Entry::FDiv(FDivKind::Alpha { alpha: 0.5 })),
+    ("alpha_-1", Entry::FDiv(FDivKind::Alpha { alpha: -1.0 })),
+    ("alpha_2", Entry::FDiv(FDivKind::Alpha { alpha: 2.0 })),
+    ("squared_hellinger", Entry::FDiv(FDivKind::SquaredHellinger)),
+    ("pearson_chi2", Entry::FDiv(FDivKind::PearsonChi2)),
+    ("neyman_chi2", Entry::FDiv(FDivKind::NeymanChi2)),
+    ("renyi_2", Entry::FDiv(FDivKind::Renyi { alpha: 2.0 })),
+    ("total_variation", Entry::FDiv(FDivKind::TotalVariation)),
+    ("cross_entropy", Entry::CrossEntropy),
+    ("cauchy_schwarz", Entry::CauchySchwarz),
+    ("mmd_gaussian_closed_form", Entry::MmdGaussianClosedForm),
+    ("mmd_gaussian", Entry::Mmd(KernelChoice::Gaussian)),
+    (
+        "mmd_inverse_multiquadric",
+        Entry::Mmd(KernelChoice::InverseMultiquadric),
+    ),
+    ("mmd_laplace", Entry::Mmd(KernelChoice::Laplace)),
+    ("mmd_riesz", Entry::Mmd(KernelChoice::Riesz)),
+    ("sinkhorn", Entry::Sinkhorn),
+    ("sliced_w2", Entry::SlicedW2),
+    ("bures_w2", Entry::BuresW2),
+    ("kl_gaussians", Entry::KlGaussians),
+];
+
+/// Stream offset of the battery's rows (row i uses `substream(seed, STREAM_BASE + i)`).
+const STREAM_BASE: u64 = 1 << 63;
+
+/// Every row id of the battery, in the order [`measure`] returns the rows (for either model kind).
+pub fn row_ids() -> Vec<&'static str> {
+    BATTERY.iter().map(|(id, _)| *id).collect()
+}
+
+/// The kernel length scale of the MMD rows: 10% of the target box's smaller side.
+pub fn kernel_sigma(target: &Target) -> f64 {
+    0.1 * smaller_side(target)
+}
+
+/// The Sinkhorn row's ε: (5% of the target box's smaller side)², in cost units.
+pub fn sinkhorn_epsilon(target: &Target) -> f64 {
+    (0.05 * smaller_side(target)).powi(2)
+}
+
+fn smaller_side(target: &Target) -> f64 {
+    let b = target.bbox();
+    b.width().min(b.height())
+}
+
+/// [`measure`] with the default settings.
+pub fn measure_default(target: &Target, model: ModelRef<'_>, seed: u64) -> Vec<Row> {
+    measure(target, model, seed, &MeasureSettings::default())
+}
+
+/// Every row of the battery between the target and the model, deterministic from `seed` (module docs).
+pub fn measure(
+    target: &Target,
+    model: ModelRef<'_>,
+    seed: u64,
+    settings: &MeasureSettings,
+) -> Vec<Row> {
+    let ctx = Ctx {
+        target,
+        model,
+        settings,
+        sigma: kernel_sigma(target),
+        epsilon: sinkhorn_epsilon(target),
+    };
+    BATTERY
+        .iter()
+        .enumerate()
+        .map(|(i, (id, entry))| {
+            let mut rng = substream(seed, STREAM_BASE + i as u64);
+            ctx.row(id, *entry, &mut rng)
+        })
+        .collect()
+}
+
+struct Ctx<'a> {
+    target: &'a Target,
+    model: ModelRef<'a>,
+    settings: &'a MeasureSettings,
+    sigma: f64,
+    epsilon: f64,
+}
+
+/// What a row's computation returns before it becomes an [`Outcome`].
+type Computed = CoreResult<(f64, Diagnostics)>;
+
+const PARTICLES_NO_DENSITY: &str =
+    "the model is a particle cloud, which has no density (the sample-based rows apply)";
+
+impl Ctx<'_> {
+    fn row(&self, id: &str, entry: Entry, rng: &mut Rng) -> Row {
+        let (kind, params, name) = self.describe(entry);
+        let (computed, infinite_reason) = self.compute(entry, rng);
+        Row {
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            params,
+            name,
+            outcome: outcome(computed, infinite_reason),
+        }
+    }
+
+    fn kernel(&self, k: KernelChoice) -> Kernel {
+        match k {
+            KernelChoice::Gaussian => Kernel::Gaussian { sigma: self.sigma },
+            KernelChoice::InverseMultiquadric => Kernel::InverseMultiquadric { c: self.sigma },
+            KernelChoice::Laplace => Kernel::Laplace { sigma: self.sigma },
+            KernelChoice::Riesz => Kernel::Riesz { r: 1.0 },
+        }
+    }
+
+    /// The row's serde kind name, its parameters and its name for people.
+    fn describe(&self, entry: Entry) -> (&'static str, Params, String) {
+        let none = Params::default();
+        match entry {
+            Entry::FDiv(k) => {
+                let params = match k {
+                    FDivKind::Alpha { alpha } | FDivKind::Renyi { alpha } => Params {
+                        alpha: Some(alpha),
+                        ..none
+                    },
+                    _ => none,
+                };
+                (fdiv_kind_id(&k), params, k.name())
+            }
+            Entry::CrossEntropy => (
+                "cross_entropy",
+                none,
+                "cross-entropy −E_p ln q, from target samples".into(),
+            ),
+            Entry::CauchySchwarz => ("cauchy_schwarz", none, "Cauchy–Schwarz divergence".into()),
+            Entry::MmdGaussianClosedForm => (
+                "mmd_gaussian_closed_form",
+                Params {
+                    sigma: Some(self.sigma),
+                    ..none
+                },
+                format!(
+                    "MMD² ({}), closed form",
+                    Kernel::Gaussian { sigma: self.sigma }.name()
+                ),
+            ),
+            Entry::Mmd(k) => {
+                let kernel = self.kernel(k);
+                let params = match kernel {
+                    Kernel::Gaussian { sigma } | Kernel::Laplace { sigma } => Params {
+                        sigma: Some(sigma),
+                        ..none
+                    },
+                    Kernel::InverseMultiquadric { c } => Params { c: Some(c), ..none },
+                    Kernel::Riesz { r } => Params { r: Some(r), ..none },
+                };
+                let name = match k {
+                    KernelChoice::Riesz => {
+                        format!("energy distance: MMD² ({}), from samples", kernel.name())
+                    }
+                    _ => format!("MMD² ({}), from samples", kernel.name()),
+                };
+                ("mmd", params, name)
+            }
+            Entry::Sinkhorn => (
+                "sinkhorn",
+                Params {
+                    epsilon: Some(self.epsilon),
+                    ..none
+                },
+                format!(
+                    "Sinkhorn divergence S_ε (cost |x − y|², ε = {}), from samples",
+                    display_number(self.epsilon)
+                ),
+            ),
+            Entry::SlicedW2 => (
+                "sliced_w2",
+                none,
+                format!(
+                    "sliced Wasserstein-2 SW₂ ({} directions), from samples",
+                    self.settings.directions
+                ),
+            ),
+            Entry::BuresW2 => (
+                "bures_w2",
+                none,
+                "Bures–Wasserstein² between Gaussians, closed form".into(),
+            ),
+            Entry::KlGaussians => (
+                "kl_gaussians",
+                none,
+                "KL(p‖q) between Gaussians, closed form".into(),
+            ),
+        }
+    }
+
+    fn mixture(&self) -> CoreResult<&Mixture> {
+        match self.model {
+            ModelRef::Mixture(q) => Ok(q),
+            ModelRef::Particles(_) => Err(CoreError::not_applicable(PARTICLES_NO_DENSITY)),
+        }
+    }
+
+    fn density(&self, what: &str) -> CoreResult<&DensityTarget> {
+        self.target.density().ok_or_else(|| {
+            CoreError::not_applicable(format!(
+                "{what} needs the target's density; '{}' is only samples",
+                self.target.name()
+            ))
+        })
+    }
+
+    /// The q sample (a stratified batch of a mixture, or the particles) and the p sample, with weights.
+    fn clouds(&self, rng: &mut Rng) -> CoreResult<Clouds> {
+        let s = self.settings.samples;
+        match self.model {
+            ModelRef::Mixture(q) => {
+                let (batch, y, b) = batches(self.target, q, s, s, rng)?;
+                Ok(Clouds {
+                    x: batch.points,
+                    a: batch.weights,
+                    y,
+                    b,
+                })
+            }
+            ModelRef::Particles(p) => {
+                if p.is_empty() {
+                    return Err(CoreError::invalid("the particle cloud is empty"));
+                }
+                let y = target_points(self.target, s, rng);
+                let b = vec![1.0 / y.len().max(1) as f64; y.len()];
+                Ok(Clouds {
+                    x: p.to_vec(),
+                    a: vec![1.0 / p.len() as f64; p.len()],
+                    y,
+                    b,
+                })
+            }
+        }
+    }
+
+    /// The value with its diagnostics, and the reason to give should the value be +∞.
+    fn compute(&self, entry: Entry, rng: &mut Rng) -> (Computed, String) {
+        let res = self.settings.resolution;
+        match entry {
+            Entry::FDiv(kind) => (
+                self.fdiv(&kind),
+                format!(
+                    "the integrand overflows on the {res}×{res} grid: one density is (numerically) zero where the other has mass"
+                ),
+            ),
+            Entry::CrossEntropy => (
+                self.cross_entropy(rng),
+                "q is (numerically) zero at a target point".into(),
+            ),
+            Entry::CauchySchwarz => (
+                self.cauchy_schwarz(),
+                "p and q do not overlap numerically".into(),
+            ),
+            Entry::MmdGaussianClosedForm => (self.mmd_closed_form(), String::new()),
+            Entry::Mmd(k) => {
+                let kernel = self.kernel(k);
+                let r = self.clouds(rng).and_then(|c| {
+                    let v = mmd2(&c.x, &c.a, &c.y, &c.b, &kernel)?;
+                    Ok((v, c.diagnostics()))
+                });
+                (r, String::new())
+            }
+            Entry::Sinkhorn => (self.sinkhorn(rng), String::new()),
+            Entry::SlicedW2 => {
+                let r = self.clouds(rng).and_then(|c| {
+                    let dirs = random_directions(self.settings.directions, rng);
+                    let v = sliced_wasserstein2(&c.x, &c.a, &c.y, &c.b, &dirs)?;
+                    Ok((
+                        v,
+                        Diagnostics {
+                            directions: Some(self.settings.directions),
+                            ..c.diagnostics()
+                        },
+                    ))
+                });
+                (r, String::new())
+            }
+            Entry::BuresW2 => {
+                let r = self.gaussians().and_then(|(p, q)| {
+                    bures_wasserstein2(&p, &q).map(|v| (v, estimated(EstimatorKind::ClosedForm)))
+                });
+                (r, String::new())
+            }
+            Entry::KlGaussians => {
+                let r = self.gaussians().and_then(|(p, q)| {
+                    kl_gaussians(&p, &q).map(|v| (v, estimated(EstimatorKind::ClosedForm)))
+                });
+                (r, String::new())
+            }
+        }
+    }
+
+    /// An f-divergence by the grid (+∞ kept as a value).
+    fn fdiv(&self, kind: &FDivKind) -> Computed {
+        let q = self.mixture()?;
+        let p = self.density(&kind.name())?;
+        let res = self.settings.resolution;
+        let v = fdiv_value_grid_extended(kind, p, &self.target.bbox(), q, res)?;
+        Ok((
+            v.value,
+            Diagnostics {
+                resolution: Some(res),
+                missed_mass_p: Some(v.missed_mass_p),
+                missed_mass_q: Some(v.missed_mass_q),
+                ..estimated(EstimatorKind::Grid)
+            },
+        ))
+    }
+
+    /// −(1/N) Σ ln q(yᵢ) over target points (+∞ kept as a value).
+    fn cross_entropy(&self, rng: &mut Rng) -> Computed {
+        let q = self.mixture()?;
+        let ys = target_points(self.target, self.settings.samples, rng);
+        if ys.is_empty() {
+            return Err(CoreError::invalid("the target has no points"));
+        }
+        let v = ys.iter().map(|y| -q.log_density(*y)).sum::<f64>() / ys.len() as f64;
+        Ok((
+            v,
+            Diagnostics {
+                samples_p: Some(ys.len()),
+                ..estimated(EstimatorKind::Samples)
+            },
+        ))
+    }
+
+    fn cauchy_schwarz(&self) -> Computed {
+        let q = self.mixture()?;
+        let p = self.density("Cauchy–Schwarz")?;
+        match p.as_mixture() {
+            Some(pm) => {
+                let (v, _) = cauchy_schwarz_mixtures(pm, q)?;
+                Ok((v, estimated(EstimatorKind::ClosedForm)))
+            }
+            None => {
+                let res = self.settings.resolution;
+                let (v, _) = cauchy_schwarz_grid(p, &self.target.bbox(), q, res)?;
+                Ok((
+                    v,
+                    Diagnostics {
+                        resolution: Some(res),
+                        ..estimated(EstimatorKind::Grid)
+                    },
+                ))
+            }
+        }
+    }
+
+    fn mmd_closed_form(&self) -> Computed {
+        let q = self.mixture()?;
+        let pm = self
+            .target
+            .density()
+            .and_then(|d| d.as_mixture())
+            .ok_or_else(|| {
+                CoreError::not_applicable(format!(
+                    "the closed-form MMD² needs a Gaussian-mixture target ('{}' is not one); see mmd_gaussian",
+                    self.target.name()
+                ))
+            })?;
+        let (v, _) = mmd2_gaussian_mixtures(pm, q, self.sigma)?;
+        Ok((v, estimated(EstimatorKind::ClosedForm)))
+    }
+
+    fn sinkhorn(&self, rng: &mut Rng) -> Computed {
+        let cfg = SinkhornConfig {
+            epsilon: self.epsilon,
+            ..SinkhornConfig::default()
+        };
+        let c = self.clouds(rng)?;
+        let s = sinkhorn_divergence(&c.x, &c.a, &c.y, &c.b, &cfg)?;
+        Ok((
+            s.value,
+            Diagnostics {
+                epsilon: Some(self.epsilon),
+                sinkhorn: Some(s.diagnostics),
+                ..c.diagnostics()
+            },
+        ))
+    }
+
+    /// The target and the model as single Gaussians, or why they are not.
+    fn gaussians(&self) -> CoreResult<(Gaussian, Gaussian)> {
+        let q = match self.model {
+            ModelRef::Mixture(q) => q,
+            ModelRef::Particles(_) => {
+                return Err(CoreError::not_applicable(
+                    "compares two Gaussians; the model is a particle cloud",
+                ));
+            }
+        };
+        let single = |m: &Mixture| {
+            (m.n_components() == 1).then(|| Gaussian {
+                mean: m.means()[0],
+                cov: m.covariances()[0],
+            })
+        };
+        let p = self.target.density().and_then(|d| d.as_mixture());
+        match (p.and_then(single), single(q)) {
+            (Some(p), Some(q)) => Ok((p, q)),
+            _ => Err(CoreError::not_applicable(
+                "needs a single-Gaussian target and a single-Gaussian model",
+            )),
+        }
+    }
+}
+
+/// Weighted samples of q (x, a) and of p (y, b).
+struct Clouds {
+    x: Vec<Vec2>,
+    a: Vec<f64>,
+    y: Vec<Vec2>,
+    b: Vec<f64>,
+}
+
+impl Clouds {
+    fn diagnostics(&self) -> Diagnostics {
+        Diagnostics {
+            samples_q: Some(self.x.len()),
+            samples_p: Some(self.y.len()),
+            ..estimated(EstimatorKind::Samples)
+        }
+    }
+}
+
+fn estimated(estimator: EstimatorKind) -> Diagnostics {
+    Diagnostics {
+        estimator: Some(estimator),
+        ..Diagnostics::default()
+    }
+}
+
+fn outcome(r: Computed, infinite_reason: String) -> Outcome {
+    match r {
+        Ok((value, diagnostics)) if value.is_finite() => Outcome::Value { value, diagnostics },
+        Ok((value, _)) if value == f64::INFINITY => Outcome::Infinite {
+            reason: if infinite_reason.is_empty() {
+                "the value is +∞".into()
+            } else {
+                infinite_reason
+            },
+        },
+        Ok((value, _)) => Outcome::Failed {
+            error: format!("the value is {value}"),
+        },
+        Err(CoreError::NotApplicable { reason }) => Outcome::NotApplicable { reason },
+        Err(e) => Outcome::Failed {
+            error: e.to_string(),
+        },
+    }
+}
+
+/// The serde kind name of an f-divergence (as in a scenario's `divergence: (kind: …)`).
+fn fdiv_kind_id(k: &FDivKind) -> &'static str {
+    match k {
+        FDivKind::ForwardKl => "forward_kl",
+        FDivKind::ReverseKl => "reverse_kl",
+        FDivKind::JensenShannon => "jensen_shannon",
+        FDivKind::Alpha { .. } => "alpha",
+        FDivKind::SquaredHellinger => "squared_hellinger",
+        FDivKind::PearsonChi2 => "pearson_chi2",
+        FDivKind::NeymanChi2 => "neyman_chi2",
+        FDivKind::Renyi { .. } => "renyi",
+        FDivKind::TotalVariation => "total_variation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rng::seeded;
+    use crate::core::target::{GaussianMixtureSpec, TargetSpec, TwoModesSpec};
+    use serde_json::json;
+
+    fn two_modes() -> Target {
+        Target::build(&TargetSpec::TwoModes(TwoModesSpec::default()), None).unwrap()
+    }
+
+    fn single_gaussian_target() -> Target {
+        Target::build(
+            &TargetSpec::GaussianMixture(GaussianMixtureSpec {
+                weights: vec![1.0],
+                means: vec![[1.0, 0.0]],
+                covariances: vec![[[1.0, 0.2], [0.2, 0.5]]],
+            }),
+            None,
+        )
+        .unwrap()
+    }
+
+    fn small() -> MeasureSettings {
+        MeasureSettings {
+            resolution: 64,
+            samples: 200,
+            directions: 16,
+        }
+    }
+
+    fn q() -> Mixture {
+        Mixture::single([0.0, 0.0], [[2.0, 0.0], [0.0, 0.5]]).unwrap()
+    }
+
+    fn get<'a>(rows: &'a [Row], id: &str) -> &'a Row {
+        rows.iter().find(|r| r.id == id).unwrap()
+    }
+
+    #[test]
+    fn json_is_flat_for_every_outcome_kind() {
+        let row = |outcome| Row {
+            id: "alpha_2".into(),
+            kind: "alpha".into(),
+            params: Params {
+                alpha: Some(2.0),
+                ..Params::default()
+            },
+            name: "α-divergence (Amari, α = 2)".into(),
+            outcome,
+        };
+        let value = row(Outcome::Value {
+            value: 0.25,
+            diagnostics: Diagnostics {
+                estimator: Some(EstimatorKind::Grid),
+                resolution: Some(64),
+                missed_mass_p: Some(0.5),
+                missed_mass_q: Some(0.125),
+                ..Diagnostics::default()
+            },
+        });
+        let cases = [
+            (
+                value,
+                json!({"id": "alpha_2", "kind": "alpha", "params": {"alpha": 2.0},
+                    "name": "α-divergence (Amari, α = 2)", "outcome": "value", "value": 0.25,
+                    "diagnostics": {"estimator": "grid", "resolution": 64, "missed_mass_p": 0.5,
+                        "missed_mass_q": 0.125}}),
+            ),
+            (
+                row(Outcome::Infinite {
+                    reason: "overflow".into(),
+                }),
+                json!({"id": "alpha_2", "kind": "alpha", "params": {"alpha": 2.0},
+                    "name": "α-divergence (Amari, α = 2)", "outcome": "infinite", "reason": "overflow"}),
+            ),
+            (
+                row(Outcome::NotApplicable {
+                    reason: "no density".into(),
+                }),
+                json!({"id": "alpha_2", "kind": "alpha", "params": {"alpha": 2.0},
+                    "name": "α-divergence (Amari, α = 2)", "outcome": "not_applicable",
+                    "reason": "no density"}),
+            ),
+            (
+                row(Outcome::Failed {
+                    error: "boom".into(),
+                }),
+                json!({"id": "alpha_2", "kind": "alpha", "params": {"alpha": 2.0},
+                    "name": "α-divergence (Amari, α = 2)", "outcome": "failed", "error": "boom"}),
+            ),
+        ];
+        for (row, expected) in cases {
+            let v = serde_json::to_value(&row).unwrap();
+            assert_eq!(v, expected);
+            let back: Row = serde_json::from_value(v).unwrap();
+            assert_eq!(back, row);
+        }
+        // Sinkhorn diagnostics nest as an object.
+        let d = Diagnostics {
+            epsilon: Some(0.01),
+            sinkhorn: Some(SinkhornDiagnostics {
+                iterations_xy: 3,
+                iterations_xx: 2,
+                iterations_yy: 1,
+                marginal_error: 1e-5,
+                converged: true,
+            }),
+            ..Diagnostics::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&d).unwrap(),
+            json!({"epsilon": 0.01, "sinkhorn": {"iterations_xy": 3, "iterations_xx": 2,
+                "iterations_yy": 1, "marginal_error": 1e-5, "converged": true}})
+        );
+    }
+
+    #[test]
+    fn ids_are_unique_snake_case_and_kinds_are_the_serde_names() {
+        let ids = row_ids();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len(), "duplicate ids");
+        for id in &ids {
+            assert!(
+                id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c)),
+                "{id}"
+            );
+        }
+        for (id, entry) in BATTERY {
+            if let Entry::FDiv(k) = entry {
+                let serde_kind = serde_json::to_value(k).unwrap()["kind"].clone();
+                assert_eq!(serde_kind, json!(fdiv_kind_id(&k)));
+                let expected = match k {
+                    FDivKind::Alpha { alpha } | FDivKind::Renyi { alpha } => {
+                        format!("{}_{alpha}", fdiv_kind_id(&k))
+                    }
+                    _ => fdiv_kind_id(&k).to_owned(),
+                };
+                assert_eq!(id, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn every_row_for_a_mixture_and_for_particles_in_the_same_order() {
+        let t = two_modes();
+        let q = q();
+        let particles = q.sample(150, &mut seeded(4));
+        let mix = measure(&t, ModelRef::Mixture(&q), 3, &small());
+        let cloud = measure(&t, ModelRef::Particles(&particles), 3, &small());
+        let ids = row_ids();
+        let ids_of = |rows: &[Row]| rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids_of(&mix), ids);
+        assert_eq!(ids_of(&cloud), ids);
+        let sample_based = [
+            "mmd_gaussian",
+            "mmd_inverse_multiquadric",
+            "mmd_laplace",
+            "mmd_riesz",
+            "sinkhorn",
+            "sliced_w2",
+        ];
+        for (m, c) in mix.iter().zip(&cloud) {
+            // Same kind, same parameters (σ, ε, …) and same name for both model kinds.
+            assert_eq!((&m.kind, &m.params, &m.name), (&c.kind, &c.params, &c.name));
+            for r in [m, c] {
+                assert!(
+                    !r.name.contains('{') && !r.name.contains("::"),
+                    "{}",
+                    r.name
+                );
+                if let Some(reason) = r.outcome.reason() {
+                    assert!(!reason.is_empty(), "{}", r.id);
+                }
+            }
+            let two_gaussians = ["bures_w2", "kl_gaussians"].contains(&m.id.as_str());
+            let want_mix = if two_gaussians {
+                "not_applicable"
+            } else {
+                "value"
+            };
+            assert_eq!(
+                m.outcome.tag(),
+                want_mix,
+                "mixture {}: {:?}",
+                m.id,
+                m.outcome
+            );
+            let want_cloud = if sample_based.contains(&c.id.as_str()) {
+                "value"
+            } else {
+                "not_applicable"
+            };
+            assert_eq!(
+                c.outcome.tag(),
+                want_cloud,
+                "particles {}: {:?}",
+                c.id,
+                c.outcome
+            );
+            if let Outcome::Value { value, .. } = m.outcome {
+                assert!(value >= -1e-6, "{}: {value}", m.id);
+            }
+        }
+        let fk = get(&cloud, "forward_kl");
+        assert!(fk.outcome.reason().unwrap().contains("particle cloud"));
+        // Sinkhorn: the same ε for both, with the solver's diagnostics.
+        let eps = sinkhorn_epsilon(&t);
+        for rows in [&mix, &cloud] {
+            let s = get(rows, "sinkhorn");
+            assert_eq!(s.params.epsilon, Some(eps));
+            let Outcome::Value { diagnostics, .. } = &s.outcome else {
+                panic!("{:?}", s.outcome)
+            };
+            assert_eq!(diagnostics.epsilon, Some(eps));
+            assert!(diagnostics.sinkhorn.is_some());
+            assert_eq!(diagnostics.samples_p, Some(200));
+        }
+        let Outcome::Value { diagnostics, .. } = &get(&cloud, "mmd_gaussian").outcome else {
+            panic!()
+        };
+        assert_eq!(diagnostics.samples_q, Some(150));
+        assert_eq!(
+            get(&mix, "mmd_gaussian").params.sigma,
+            Some(kernel_sigma(&t))
+        );
+        let Outcome::Value { diagnostics, .. } = &get(&mix, "reverse_kl").outcome else {
+            panic!()
+        };
+        assert_eq!(diagnostics.estimator, Some(EstimatorKind::Grid));
+        assert_eq!(diagnostics.resolution, Some(64));
+        assert!(diagnostics.missed_mass_p.is_some() && diagnostics.missed_mass_q.is_some());
+        // Deterministic from the seed; another seed moves the sample-based values.
+        assert_eq!(mix, measure(&t, ModelRef::Mixture(&q), 3, &small()));
+        assert_eq!(
+            cloud,
+            measure(&t, ModelRef::Particles(&particles), 3, &small())
+        );
+        let other = measure(&t, ModelRef::Mixture(&q), 4, &small());
+        assert_ne!(get(&other, "sinkhorn"), get(&mix, "sinkhorn"));
+        assert_eq!(get(&other, "forward_kl"), get(&mix, "forward_kl"));
+    }
+
+    #[test]
+    fn gaussians_sample_targets_and_infinite_values() {
+        // Single Gaussians on both sides: BW and KL apply, and KL agrees with the grid's forward KL.
+        let g = single_gaussian_target();
+        let q = q();
+        let rows = measure(
+            &g,
+            ModelRef::Mixture(&q),
+            3,
+            &MeasureSettings {
+                resolution: 128,
+                ..small()
+            },
+        );
+        let value = |id: &str| get(&rows, id).outcome.value().unwrap();
+        assert_eq!(get(&rows, "bures_w2").outcome.tag(), "value");
+        assert!(value("bures_w2") > 0.0);
+        let (kl_cf, kl_grid) = (value("kl_gaussians"), value("forward_kl"));
+        assert!(
+            (kl_cf - kl_grid).abs() < 1e-3 * kl_cf,
+            "{kl_cf} vs {kl_grid}"
+        );
+        // A sample target: no density → the f-divergences say so; cross-entropy still works.
+        let t = two_modes();
+        let st = Target::from_samples(t.sample(300, &mut seeded(1))).unwrap();
+        let rows = measure(&st, ModelRef::Mixture(&q), 3, &small());
+        let fk = get(&rows, "forward_kl");
+        assert_eq!(fk.outcome.tag(), "not_applicable");
+        assert!(fk.outcome.reason().unwrap().contains("only samples"));
+        assert_eq!(get(&rows, "cross_entropy").outcome.tag(), "value");
+        assert_eq!(get(&rows, "sinkhorn").outcome.tag(), "value");
+        // A narrow q on one mode: p²/q overflows on the grid → Pearson χ² is infinite, with the reason;
+        // the forward KL stays finite.
+        let narrow = Mixture::single([2.0, 0.0], [[1e-3, 0.0], [0.0, 1e-3]]).unwrap();
+        let rows = measure(&t, ModelRef::Mixture(&narrow), 3, &small());
+        let chi2 = get(&rows, "pearson_chi2");
+        assert_eq!(chi2.outcome.tag(), "infinite", "{:?}", chi2.outcome);
+        assert!(chi2.outcome.reason().unwrap().contains("overflows"));
+        assert_eq!(get(&rows, "forward_kl").outcome.tag(), "value");
+    }
+}
