@@ -395,3 +395,27 @@ fn bench_refuses_sizes_beyond_the_machines_memory_with_the_estimate() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("would need about"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_samples_target_reads_its_csv_source_next_to_the_scenario() {
+    let text = r#"(version: 1, name: "from a CSV", seed: 4,
+    target: (kind: "samples", source: "points.csv"),
+    model: (kind: "particles", count: 30),
+    method: (kind: "flow", flow: (kind: "mmd", kernel: (kind: "gaussian", sigma: 0.5), step_size: 0.5)),
+    steps: 3)"#;
+    let (dir, path) = temp_scenario("csv", text);
+    let csv: String = std::iter::once("x,y\n".to_owned())
+        .chain((0..40).map(|i| format!("{},{}\n", (i as f64 * 0.37).sin(), (i as f64 * 0.11).cos())))
+        .collect();
+    std::fs::write(dir.join("points.csv"), csv).unwrap();
+    let o = divlab(&["run", path.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["trajectory"].as_array().unwrap().len(), 4);
+    std::fs::write(dir.join("points.csv"), "x,y\n0,1\n2,oops\n").unwrap();
+    let o = divlab(&["run", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("points.csv") && err.contains("line 3"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
