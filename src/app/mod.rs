@@ -354,10 +354,20 @@ impl DivlabApp {
                 ui.small(displayable(why));
             }
             if let Some(r) = run.history().last() {
+                let spread = r
+                    .info
+                    .standard_error
+                    .map(|se| format!(" ± {se:.1e}"))
+                    .unwrap_or_default();
                 ui.label(displayable(&format!(
-                    "{} = {:.5}",
+                    "{} = {:.5}{spread}",
                     r.info.objective_name, r.info.objective
-                )));
+                )))
+                .on_hover_text(if spread.is_empty() {
+                    "the objective before the last step"
+                } else {
+                    "the objective before the last step ± its Monte Carlo standard error"
+                });
             }
         }
         if let Some(msg) = &self.message {
