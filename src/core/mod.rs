@@ -16,6 +16,7 @@ pub mod math;
 pub mod mixture;
 pub mod mmd;
 pub mod optim;
+pub mod params;
 pub mod plan;
 pub mod rng;
 pub mod scenario;
