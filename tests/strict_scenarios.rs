@@ -193,6 +193,7 @@ fn the_message_has_the_documented_shape() {
     let err = Scenario::parse(&bad).unwrap_err();
     let line = line_of(&bad, "learning_rate");
     let msg = err.to_string();
+    eprintln!("{msg}");
     assert!(
         msg.starts_with(&format!(
             "line {line}, field `method.optimizer.learning_rate`: unknown field; did you mean lr?"
@@ -266,6 +267,7 @@ fn a_misspelt_kind_names_the_kind_field_lists_the_kinds_and_suggests() {
                 bad_lines[kind_line].replace(&format!("\"{kind}\""), &format!("\"{misspelt}\""));
             let bad = bad_lines.join("\n");
             let err = Scenario::parse(&bad).expect_err("refused");
+            eprintln!("{err}");
             assert_eq!(err.field.as_deref(), Some(field), "{err}");
             assert_eq!(err.line, Some(kind_line + 1), "{err}\n{bad}");
             let msg = err.to_string();
@@ -308,7 +310,7 @@ fn a_wrong_type_names_the_field_and_its_line() {
         ),
     ];
     for (base, from, to, field) in cases {
-        refused(base, from, to, field);
+        eprintln!("{}", refused(base, from, to, field));
         let json = json_of(base);
         let key = |s: &str| {
             let (k, v) = s.split_once(": ").expect("key: value");
@@ -322,6 +324,7 @@ fn a_wrong_type_names_the_field_and_its_line() {
 fn a_missing_field_names_its_path_and_the_enclosing_line() {
     let bad = FLOW.replace("            step_size: 1.0,\n", "");
     let err = Scenario::parse(&bad).unwrap_err();
+    eprintln!("{err}");
     assert_eq!(err.field.as_deref(), Some("method.flow.step_size"), "{err}");
     assert_eq!(err.line, Some(line_of(&bad, "flow: (")), "{err}");
     assert!(err.to_string().contains("missing"), "{err}");
@@ -367,6 +370,7 @@ fn out_of_range_numbers_name_the_full_path_and_line() {
     for (base, from, to, field) in cases {
         let err = refused(base, from, to, field);
         let msg = err.to_string();
+        eprintln!("{msg}");
         assert!(msg.contains("valid range"), "{msg}");
         assert!(msg.contains(&format!("{field} = ")), "{msg}");
         let json = json_of(base);
@@ -423,4 +427,36 @@ fn every_scenario_type_refuses_unknown_fields() {
     refuses::<sinkhorn::SinkhornConfig>(
         r#"{"epsilon":0.1,"max_iters":10,"tolerance":0.01,"eps":1}"#,
     );
+}
+
+#[test]
+fn bundled_files_with_comments_and_options_locate_errors_too() {
+    let moons = divlab::assets::BUNDLED
+        .iter()
+        .find(|(n, _)| *n == "moons_sinkhorn_flow")
+        .map(|(_, t)| *t)
+        .expect("bundled");
+    let err = refused(
+        moons,
+        "tolerance: 0.001",
+        "tolerence: 0.001",
+        "method.flow.sinkhorn.tolerence",
+    );
+    assert_suggests(&err, "tolerance");
+    let err = refused(
+        moons,
+        "scaling: Some(0.7)",
+        "scaling: Some(7.0)",
+        "method.flow.sinkhorn.scaling",
+    );
+    assert!(err.to_string().contains("valid range"), "{err}");
+    // A syntax error keeps the parser's line.
+    let broken = moons.replace("step_size: 0.5,", "step_size: 0.5,,");
+    let err = Scenario::parse(&broken).unwrap_err();
+    eprintln!("{err}");
+    assert_eq!(err.line, Some(line_of(&broken, "0.5,,")), "{err}");
+    let json = json_of(moons).replace("\"step_size\": 0.5,", "\"step_size\": 0.5,,");
+    let err = Scenario::parse(&json).unwrap_err();
+    eprintln!("{err}");
+    assert_eq!(err.line, Some(line_of(&json, "0.5,,")), "{err}");
 }
