@@ -405,7 +405,9 @@ fn a_samples_target_reads_its_csv_source_next_to_the_scenario() {
     steps: 3)"#;
     let (dir, path) = temp_scenario("csv", text);
     let csv: String = std::iter::once("x,y\n".to_owned())
-        .chain((0..40).map(|i| format!("{},{}\n", (i as f64 * 0.37).sin(), (i as f64 * 0.11).cos())))
+        .chain(
+            (0..40).map(|i| format!("{},{}\n", (i as f64 * 0.37).sin(), (i as f64 * 0.11).cos())),
+        )
         .collect();
     std::fs::write(dir.join("points.csv"), csv).unwrap();
     let o = divlab(&["run", path.to_str().unwrap(), "--json"]);
@@ -416,6 +418,9 @@ fn a_samples_target_reads_its_csv_source_next_to_the_scenario() {
     let o = divlab(&["run", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("points.csv") && err.contains("line 3"), "{err}");
+    assert!(
+        err.contains("points.csv") && err.contains("line 3"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -211,12 +211,22 @@ fn a_non_finite_gpu_step_stops_the_run_keeps_the_state_and_the_gpu() {
     let Some(ctx) = common::context() else {
         return;
     };
-    let mut loaded = bundled("moons_sinkhorn_flow");
-    // Particles 1e25 away: squared distances overflow f32, which the GPU kernel reports as non-finite.
+    // An MMD flow whose kernel width is valid (σ > 0) but far below any distance: 1/σ² overflows, so the
+    // first step's gradient is 0 · ∞ = NaN (on the GPU in f32; the f64 core refuses the same step).
+    let mut loaded = bundled("ring8_mmd_flow");
+    loaded.scenario.method = Method::Flow {
+        flow: FlowConfig::Mmd {
+            kernel: divlab::core::mmd::Kernel::Gaussian { sigma: 1e-25 },
+            step_size: 1.0,
+            noise_level: 0.0,
+            adaptive_step: false,
+            target_samples: 100,
+        },
+    };
     loaded.scenario.model = divlab::core::scenario::ModelSpec::Particles {
         count: 50,
         init: ParticleInit::Gaussian {
-            mean: [1e25, 1e25],
+            mean: [0.0, 0.0],
             std: 1.0,
         },
     };
@@ -234,7 +244,7 @@ fn a_non_finite_gpu_step_stops_the_run_keeps_the_state_and_the_gpu() {
         }
     };
     assert_eq!(progress, Progress::Stopped, "{:?}", run.history());
-    let stop = run.stopped().expect("stopped");
+    let stop = run.stopped().expect("stopped").clone();
     assert_eq!(stop.step, 1);
     assert!(stop.reason.contains("non-finite"), "{}", stop.reason);
     assert!(
@@ -250,4 +260,11 @@ fn a_non_finite_gpu_step_stops_the_run_keeps_the_state_and_the_gpu() {
         "the state of the last good step is kept"
     );
     assert!(run.take_notices().is_empty());
+    let mut cpu = Run::new(&loaded, BackendChoice::Cpu, Ok(&ctx)).unwrap_or_else(|e| panic!("{e}"));
+    let cpu_stop = cpu
+        .step()
+        .map(|r| r.info.objective)
+        .expect_err("the core refuses it too");
+    eprintln!("GPU: {stop}; CPU: {cpu_stop}");
+    assert_eq!(cpu_stop.step, 1);
 }

@@ -143,21 +143,26 @@ fn malformed_scenarios_name_the_line_and_field() {
 
 #[test]
 fn a_step_that_would_go_non_finite_is_refused_and_the_state_kept() {
-    let mut s = bundled("ring8_mmd_flow");
-    if let divlab::core::scenario::Method::Flow { flow } = &mut s.method
-        && let divlab::core::flows::FlowConfig::Mmd { step_size, .. } = flow
-    {
-        *step_size = 1e308;
-    }
+    // The largest step size the table allows (step sizes like 1e308 are refused by the scenario itself):
+    // Langevin on the funnel blows up within a few steps (the score grows like e^(−v)).
+    let mut s = bundled("funnel_langevin");
+    let max_step = divlab::core::params::decl("flow.langevin.step_size")
+        .expect("declared")
+        .max;
+    s.method = divlab::core::scenario::Method::Flow {
+        flow: divlab::core::flows::FlowConfig::Langevin {
+            step_size: max_step,
+        },
+    };
     let mut sim = Simulation::new(&s, None).unwrap();
     let mut refused = false;
-    for _ in 0..5 {
+    for _ in 0..200 {
         let before = model_bits(&sim);
         let steps_before = sim.steps_taken();
         match sim.step() {
             Ok(_) => {}
             Err(err) => {
-                eprintln!("refused as expected: {err}");
+                eprintln!("refused as expected after {steps_before} steps: {err}");
                 assert_eq!(model_bits(&sim), before, "a refused step changed the model");
                 assert_eq!(sim.steps_taken(), steps_before);
                 refused = true;
@@ -165,10 +170,26 @@ fn a_step_that_would_go_non_finite_is_refused_and_the_state_kept() {
             }
         }
     }
-    assert!(refused, "an absurd step size should be refused");
+    assert!(refused, "a step that goes non-finite should be refused");
     if let ModelView::Particles(p) = sim.model() {
         assert!(p.iter().all(|x| x[0].is_finite() && x[1].is_finite()));
     }
+}
+
+#[test]
+fn absurd_step_sizes_are_refused_by_the_scenario() {
+    let mut s = bundled("ring8_mmd_flow");
+    if let divlab::core::scenario::Method::Flow { flow } = &mut s.method
+        && let divlab::core::flows::FlowConfig::Mmd { step_size, .. } = flow
+    {
+        *step_size = 1e9;
+    }
+    let err = Simulation::new(&s, None).err().expect("refused");
+    assert!(
+        err.to_string()
+            .starts_with("method.flow.step_size = 1000000000 is out of range"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -45,6 +45,36 @@ impl CoreError {
             reason: reason.into(),
         }
     }
+
+    /// The same error one level down a scenario: a parameter's name gets `prefix.` in front
+    /// (`optimizer.lr` inside `method` becomes `method.optimizer.lr`). Other errors are unchanged.
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            Self::InvalidParameter { name, value, range } => Self::InvalidParameter {
+                name: format!("{prefix}.{name}"),
+                value,
+                range,
+            },
+            other => other,
+        }
+    }
+
+    /// A parameter named `from.…` renamed to `to.…` (an object validated under its family name that sits
+    /// at another key, e.g. a Sinkhorn configuration at `config`). Other errors are unchanged.
+    pub fn rebase(self, from: &str, to: &str) -> Self {
+        match self {
+            Self::InvalidParameter { name, value, range } => {
+                let name = match name.strip_prefix(from) {
+                    Some(rest) if rest.is_empty() || rest.starts_with(['.', '[']) => {
+                        format!("{to}{rest}")
+                    }
+                    _ => name,
+                };
+                Self::InvalidParameter { name, value, range }
+            }
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for CoreError {

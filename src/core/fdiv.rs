@@ -39,10 +39,11 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::error::{CoreError, CoreResult, check_open};
+use super::error::{CoreError, CoreResult};
 use super::grid::{BBox, Grid};
 use super::math::{Vec2, logaddexp};
 use super::mixture::Mixture;
+use super::params;
 use super::rng::{Rng, normal2};
 use super::target::DensityTarget;
 
@@ -343,7 +344,12 @@ impl FDivergence for PowerIntegral {
 
 /// Which f-divergence (see the table in the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    deny_unknown_fields,
+    tag = "kind",
+    rename_all = "snake_case",
+    from = "FDivKindRepr"
+)]
 pub enum FDivKind {
     ForwardKl,
     ReverseKl,
@@ -362,6 +368,39 @@ pub enum FDivKind {
     TotalVariation,
 }
 
+/// How an [`FDivKind`] is read: serde ignores unknown fields next to the tag of a unit variant even with
+/// `deny_unknown_fields` (`(kind: "reverse_kl", alpha: 0.5)` would pass), so unit variants are read as
+/// empty struct variants, which refuse them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum FDivKindRepr {
+    ForwardKl {},
+    ReverseKl {},
+    JensenShannon {},
+    Alpha { alpha: f64 },
+    SquaredHellinger {},
+    PearsonChi2 {},
+    NeymanChi2 {},
+    Renyi { alpha: f64 },
+    TotalVariation {},
+}
+
+impl From<FDivKindRepr> for FDivKind {
+    fn from(r: FDivKindRepr) -> Self {
+        match r {
+            FDivKindRepr::ForwardKl {} => Self::ForwardKl,
+            FDivKindRepr::ReverseKl {} => Self::ReverseKl,
+            FDivKindRepr::JensenShannon {} => Self::JensenShannon,
+            FDivKindRepr::Alpha { alpha } => Self::Alpha { alpha },
+            FDivKindRepr::SquaredHellinger {} => Self::SquaredHellinger,
+            FDivKindRepr::PearsonChi2 {} => Self::PearsonChi2,
+            FDivKindRepr::NeymanChi2 {} => Self::NeymanChi2,
+            FDivKindRepr::Renyi { alpha } => Self::Renyi { alpha },
+            FDivKindRepr::TotalVariation {} => Self::TotalVariation,
+        }
+    }
+}
+
 impl FDivKind {
     /// Every kind with a representative parameter (α = ½ for Amari, α = 2 for Rényi).
     pub fn all() -> Vec<FDivKind> {
@@ -378,11 +417,14 @@ impl FDivKind {
         ]
     }
 
+    /// Checks α against `divergence.alpha.alpha` / `divergence.renyi.alpha` ([`super::params`]).
     pub fn validate(&self) -> CoreResult<()> {
         match *self {
-            Self::Alpha { alpha } => check_closed_f("divergence.alpha", alpha, -50.0, 50.0),
+            Self::Alpha { alpha } => {
+                params::check_field("divergence", Some("alpha"), "alpha", alpha).map(|_| ())
+            }
             Self::Renyi { alpha } => {
-                check_open("divergence.alpha", alpha, 0.0, 50.0 + 1e-12).map(|_| ())
+                params::check_field("divergence", Some("renyi"), "alpha", alpha).map(|_| ())
             }
             _ => Ok(()),
         }
@@ -442,13 +484,9 @@ impl FDivKind {
     }
 }
 
-fn check_closed_f(name: &str, v: f64, lo: f64, hi: f64) -> CoreResult<()> {
-    super::error::check_closed(name, v, lo, hi).map(|_| ())
-}
-
 /// How to estimate an f-divergence.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum Estimator {
     /// Midpoint rule on `resolution × resolution` cells over the target's box.
     Grid {
@@ -478,16 +516,17 @@ impl Default for Estimator {
 }
 
 impl Estimator {
+    /// Checks the resolution / sample count against `estimator.<kind>.<field>` ([`super::params`]).
     pub fn validate(&self) -> CoreResult<()> {
         match *self {
-            Self::Grid { resolution } if !(8..=4096).contains(&resolution) => Err(
-                CoreError::param("estimator.resolution", resolution as f64, "[8, 4096]"),
-            ),
-            Self::MonteCarlo { samples } if !(1..=10_000_000).contains(&samples) => Err(
-                CoreError::param("estimator.samples", samples as f64, "[1, 10000000]"),
-            ),
-            _ => Ok(()),
+            Self::Grid { resolution } => {
+                params::check_field("estimator", Some("grid"), "resolution", resolution as f64)
+            }
+            Self::MonteCarlo { samples } => {
+                params::check_field("estimator", Some("monte_carlo"), "samples", samples as f64)
+            }
         }
+        .map(|_| ())
     }
 }
 

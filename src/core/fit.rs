@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::closed_form::{cauchy_schwarz_grid, cauchy_schwarz_mixtures, mmd2_gaussian_mixtures};
-use super::error::{CoreError, CoreResult, check_open};
+use super::error::{CoreError, CoreResult};
 use super::fdiv::{Estimator, FDivKind, fdiv_value_grad};
 use super::math::{Vec2, display_number};
 use super::mixture::Mixture;
@@ -33,7 +33,7 @@ fn d_directions() -> usize {
 
 /// What to minimize.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum Objective {
     /// An f-divergence D_f(p‖q) (needs p's density).
     FDivergence {
@@ -96,59 +96,56 @@ impl Default for Objective {
     }
 }
 
-fn check_count(name: &str, v: usize, lo: usize, hi: usize) -> CoreResult<()> {
-    if (lo..=hi).contains(&v) {
-        Ok(())
-    } else {
-        Err(CoreError::param(name, v as f64, format!("[{lo}, {hi}]")))
-    }
-}
-
 impl Objective {
+    /// Checks every number against `objective.<kind>.<field>` / `objective.<field>` in
+    /// [`super::params`] (and the divergence, estimator, kernel and Sinkhorn solver against theirs); the
+    /// error names `objective.<field>` (`objective.estimator.resolution`, `objective.config.epsilon`, …).
     pub fn validate(&self) -> CoreResult<()> {
+        use super::params::check_field;
+        let c = |kind: &str, field: &str, v: f64| {
+            check_field("objective", Some(kind), field, v).map(|_| ())
+        };
         match self {
             Self::FDivergence {
                 divergence,
                 estimator,
             } => {
-                divergence.validate()?;
-                estimator.validate()
+                divergence.validate().map_err(|e| e.within("objective"))?;
+                estimator.validate().map_err(|e| e.within("objective"))
             }
-            Self::CrossEntropy { samples } => {
-                check_count("objective.samples", *samples, 1, 10_000_000)
-            }
+            Self::CrossEntropy { samples } => c("cross_entropy", "samples", *samples as f64),
             Self::CauchySchwarz { resolution } => {
-                check_count("objective.resolution", *resolution, 8, 4096)
+                c("cauchy_schwarz", "resolution", *resolution as f64)
             }
-            Self::MmdGaussianClosedForm { sigma } => {
-                check_open("objective.sigma", *sigma, 0.0, f64::INFINITY).map(|_| ())
-            }
+            Self::MmdGaussianClosedForm { sigma } => c("mmd_gaussian_closed_form", "sigma", *sigma),
             Self::Mmd {
                 kernel,
                 samples,
                 target_samples,
             } => {
-                kernel.validate()?;
-                check_count("objective.samples", *samples, 1, 1_000_000)?;
-                check_count("objective.target_samples", *target_samples, 1, 1_000_000)
+                kernel.validate().map_err(|e| e.within("objective"))?;
+                c("mmd", "samples", *samples as f64)?;
+                c("mmd", "target_samples", *target_samples as f64)
             }
             Self::Sinkhorn {
                 config,
                 samples,
                 target_samples,
             } => {
-                config.validate()?;
-                check_count("objective.samples", *samples, 1, 1_000_000)?;
-                check_count("objective.target_samples", *target_samples, 1, 1_000_000)
+                config
+                    .validate()
+                    .map_err(|e| e.rebase("sinkhorn", "config").within("objective"))?;
+                c("sinkhorn", "samples", *samples as f64)?;
+                c("sinkhorn", "target_samples", *target_samples as f64)
             }
             Self::SlicedEnergy {
                 directions,
                 samples,
                 target_samples,
             } => {
-                check_count("objective.directions", *directions, 1, 100_000)?;
-                check_count("objective.samples", *samples, 1, 1_000_000)?;
-                check_count("objective.target_samples", *target_samples, 1, 1_000_000)
+                c("sliced_energy", "directions", *directions as f64)?;
+                c("sliced_energy", "samples", *samples as f64)?;
+                c("sliced_energy", "target_samples", *target_samples as f64)
             }
         }
     }

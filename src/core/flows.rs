@@ -30,9 +30,10 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::error::{CoreError, CoreResult, check_closed, check_open};
+use super::error::{CoreError, CoreResult};
 use super::math::{Vec2, dist2, is_finite2, logsumexp};
 use super::mmd::{Kernel, self_term, witness_parts};
+use super::params;
 use super::rng;
 use super::sinkhorn::{Precision, SinkhornConfig, SinkhornDiagnostics, sinkhorn_divergence_warm};
 use super::sliced::{random_directions, sliced_riesz_grad};
@@ -43,7 +44,12 @@ fn default_target_samples() -> usize {
 
 /// SVGD kernel bandwidth h in k(x, y) = exp(−|x − y|²/h).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    deny_unknown_fields,
+    tag = "kind",
+    rename_all = "snake_case",
+    from = "BandwidthRepr"
+)]
 pub enum Bandwidth {
     /// h = med²/ln(N + 1), med the median pairwise distance (of at most 512 particles).
     Median,
@@ -51,9 +57,27 @@ pub enum Bandwidth {
     Fixed { h: f64 },
 }
 
+/// How a [`Bandwidth`] is read: serde ignores unknown fields next to the tag of a unit variant even with
+/// `deny_unknown_fields`, so the unit variant is read as an empty struct variant (which refuses them).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum BandwidthRepr {
+    Median {},
+    Fixed { h: f64 },
+}
+
+impl From<BandwidthRepr> for Bandwidth {
+    fn from(r: BandwidthRepr) -> Self {
+        match r {
+            BandwidthRepr::Median {} => Self::Median,
+            BandwidthRepr::Fixed { h } => Self::Fixed { h },
+        }
+    }
+}
+
 /// Which flow and its parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum FlowConfig {
     Mmd {
         kernel: Kernel,
@@ -92,19 +116,24 @@ pub enum FlowConfig {
 }
 
 impl FlowConfig {
+    /// The snake_case kind name.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Mmd { .. } => "mmd",
+            Self::SlicedRiesz { .. } => "sliced_riesz",
+            Self::Sinkhorn { .. } => "sinkhorn",
+            Self::Svgd { .. } => "svgd",
+            Self::Langevin { .. } => "langevin",
+            Self::UnderdampedLangevin { .. } => "underdamped_langevin",
+        }
+    }
+
+    /// Checks every number against `flow.<kind>.<field>` / `flow.<field>` in [`super::params`] (and the
+    /// kernel, Sinkhorn solver and bandwidth against theirs); the error names `flow.<field>`
+    /// (`flow.kernel.sigma`, …).
     pub fn validate(&self) -> CoreResult<()> {
-        let check_samples = |n: usize| {
-            if (1..=10_000_000).contains(&n) {
-                Ok(())
-            } else {
-                Err(CoreError::param(
-                    "flow.target_samples",
-                    n as f64,
-                    "[1, 10000000]",
-                ))
-            }
-        };
-        let step = |s: f64| check_open("flow.step_size", s, 0.0, f64::INFINITY).map(|_| ());
+        let kind = Some(self.kind_name());
+        let c = |field: &str, v: f64| params::check_field("flow", kind, field, v).map(|_| ());
         match self {
             Self::Mmd {
                 kernel,
@@ -113,51 +142,46 @@ impl FlowConfig {
                 target_samples,
                 ..
             } => {
-                kernel.validate()?;
-                step(*step_size)?;
-                check_closed("flow.noise_level", *noise_level, 0.0, f64::MAX)?;
-                check_samples(*target_samples)
+                kernel.validate().map_err(|e| e.within("flow"))?;
+                c("step_size", *step_size)?;
+                c("noise_level", *noise_level)?;
+                c("target_samples", *target_samples as f64)
             }
             Self::SlicedRiesz {
                 slices,
                 step_size,
                 target_samples,
             } => {
-                if !(1..=100_000).contains(slices) {
-                    return Err(CoreError::param(
-                        "flow.slices",
-                        *slices as f64,
-                        "[1, 100000]",
-                    ));
-                }
-                step(*step_size)?;
-                check_samples(*target_samples)
+                c("slices", *slices as f64)?;
+                c("step_size", *step_size)?;
+                c("target_samples", *target_samples as f64)
             }
             Self::Sinkhorn {
                 sinkhorn,
                 step_size,
                 target_samples,
             } => {
-                sinkhorn.validate()?;
-                step(*step_size)?;
-                check_samples(*target_samples)
+                sinkhorn.validate().map_err(|e| e.within("flow"))?;
+                c("step_size", *step_size)?;
+                c("target_samples", *target_samples as f64)
             }
             Self::Svgd {
                 bandwidth,
                 step_size,
             } => {
                 if let Bandwidth::Fixed { h } = bandwidth {
-                    check_open("flow.bandwidth.h", *h, 0.0, f64::INFINITY)?;
+                    params::check_field("bandwidth", Some("fixed"), "h", *h)
+                        .map_err(|e| e.within("flow"))?;
                 }
-                step(*step_size)
+                c("step_size", *step_size)
             }
-            Self::Langevin { step_size } => step(*step_size),
+            Self::Langevin { step_size } => c("step_size", *step_size),
             Self::UnderdampedLangevin {
                 step_size,
                 friction,
             } => {
-                step(*step_size)?;
-                check_open("flow.friction", *friction, 0.0, f64::INFINITY).map(|_| ())
+                c("step_size", *step_size)?;
+                c("friction", *friction)
             }
         }
     }
@@ -919,10 +943,11 @@ mod tests {
 
     #[test]
     fn non_finite_step_is_refused_and_state_kept() {
-        let cfg = FlowConfig::Langevin { step_size: 1e300 };
+        // The largest valid step times the largest finite score overflows.
+        let cfg = FlowConfig::Langevin { step_size: 10.0 };
         let x0 = cloud(20, 14, [0.0, 0.0], 1.0);
         let mut flow = ParticleFlow::new(&cfg, x0.clone(), 1).unwrap();
-        let big = |_: Vec2| [1e300, -1e300];
+        let big = |_: Vec2| [f64::MAX, -f64::MAX];
         let target = FlowTarget::density(&big, &log_density);
         let e = flow.step(&target).unwrap_err();
         assert!(matches!(e, CoreError::NonFinite { .. }), "{e}");

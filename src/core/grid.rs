@@ -13,7 +13,7 @@ use super::math::Vec2;
 
 /// An axis-aligned box `[x_min, x_max] × [y_min, y_max]` in scene units.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct BBox {
     pub x_min: f64,
     pub x_max: f64,
@@ -36,17 +36,15 @@ impl BBox {
         Self::new(-half, half, -half, half)
     }
 
-    /// Finite bounds with `x_min < x_max` and `y_min < y_max`.
+    /// Bounds inside their declarations (`bbox.*` in [`super::params`]) with `x_min < x_max` and `y_min < y_max`.
     pub fn validate(&self) -> CoreResult<()> {
-        for (name, v) in [
-            ("bbox.x_min", self.x_min),
-            ("bbox.x_max", self.x_max),
-            ("bbox.y_min", self.y_min),
-            ("bbox.y_max", self.y_max),
+        for (field, v) in [
+            ("x_min", self.x_min),
+            ("x_max", self.x_max),
+            ("y_min", self.y_min),
+            ("y_max", self.y_max),
         ] {
-            if !v.is_finite() {
-                return Err(CoreError::param(name, v, "finite"));
-            }
+            super::params::check_field("bbox", None, field, v)?;
         }
         if self.x_max <= self.x_min {
             return Err(CoreError::param(

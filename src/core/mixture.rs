@@ -15,6 +15,7 @@ use super::error::{CoreError, CoreResult};
 use super::gaussian::{LN_2PI, Mat2, cholesky2};
 use super::grid::BBox;
 use super::math::{Vec2, logsumexp};
+use super::params;
 use super::rng::{Rng, normal2, seeded, uniform};
 
 /// Entries of θ per component.
@@ -76,7 +77,7 @@ pub struct Mixture {
 
 /// How to build the initial model (scenario files hold this).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum MixtureInit {
     /// `components` equal-weight isotropic components with means uniform in the target box
     /// (drawn from `seed`) and standard deviation `std_fraction × min(box width, box height)`.
@@ -110,35 +111,64 @@ impl Default for MixtureInit {
 }
 
 impl MixtureInit {
+    /// The snake_case kind name.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Random { .. } => "random",
+            Self::Given { .. } => "given",
+        }
+    }
+
+    /// Checks every number against its declaration in [`super::params`] (ids `init.<kind>.<field>`); the
+    /// error names `init.<field>`.
     pub fn validate(&self) -> CoreResult<()> {
+        let kind = Some(self.kind_name());
         match self {
             Self::Random {
                 components,
+                seed,
                 std_fraction,
-                ..
             } => {
-                check_components(*components)?;
-                super::error::check_open("model.std_fraction", *std_fraction, 0.0, 10.0)?;
+                params::check_field("init", kind, "components", *components as f64)?;
+                params::check_field("init", kind, "seed", *seed as f64)?;
+                params::check_field("init", kind, "std_fraction", *std_fraction)?;
                 Ok(())
             }
             Self::Given {
                 weights,
                 means,
                 covariances,
-            } => Mixture::from_components(weights, means, covariances).map(|_| ()),
+            } => {
+                let each = |field: &str, values: Vec<(String, &f64)>| -> CoreResult<()> {
+                    let d = params::lookup("init", kind, field).ok_or_else(|| {
+                        CoreError::invalid(format!("init.{field}: no parameter declaration"))
+                    })?;
+                    for (index, v) in values {
+                        d.check_as(&format!("init.{field}{index}"), *v)?;
+                    }
+                    Ok(())
+                };
+                each("weights", super::target::indexed(weights).collect())?;
+                each("means", super::target::indexed_points(means).collect())?;
+                each(
+                    "covariances",
+                    super::target::indexed_matrices(covariances).collect(),
+                )?;
+                Mixture::from_components(weights, means, covariances)
+                    .map(|_| ())
+                    .map_err(|e| e.within("init"))
+            }
         }
     }
 }
 
+/// The number of components against `init.random.components` (the model's cap, [`MAX_COMPONENTS`]).
 fn check_components(k: usize) -> CoreResult<()> {
-    if (1..=MAX_COMPONENTS).contains(&k) {
-        Ok(())
-    } else {
-        Err(CoreError::param(
-            "model.components",
-            k as f64,
-            format!("[1, {MAX_COMPONENTS}]"),
-        ))
+    match params::decl("init.random.components") {
+        Some(d) => d.check_as("components", k as f64).map(|_| ()),
+        None => Err(CoreError::invalid(
+            "init.random.components: no parameter declaration",
+        )),
     }
 }
 

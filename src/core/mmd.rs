@@ -20,13 +20,14 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::error::{CoreError, CoreResult, check_open};
+use super::error::{CoreError, CoreResult};
 use super::math::{Vec2, is_finite2};
+use super::params;
 use super::sinkhorn::{Precision, fast_exp_f32, has_avx2};
 
 /// A kernel k(x, y) = κ(|x − y|) (see the module docs for the formulas).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum Kernel {
     /// exp(−r²/(2σ²)), σ > 0 in length units.
     Gaussian { sigma: f64 },
@@ -50,12 +51,26 @@ impl Kernel {
         }
     }
 
+    /// The snake_case kind name.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Gaussian { .. } => "gaussian",
+            Self::InverseMultiquadric { .. } => "inverse_multiquadric",
+            Self::Laplace { .. } => "laplace",
+            Self::Riesz { .. } => "riesz",
+        }
+    }
+
+    /// Checks the parameter against `kernel.<kind>.<field>` ([`super::params`]); the error names
+    /// `kernel.<field>`.
     pub fn validate(&self) -> CoreResult<()> {
+        let kind = Some(self.kind_name());
         match *self {
-            Self::Gaussian { sigma } => check_open("kernel.sigma", sigma, 0.0, f64::INFINITY),
-            Self::InverseMultiquadric { c } => check_open("kernel.c", c, 0.0, f64::INFINITY),
-            Self::Laplace { sigma } => check_open("kernel.sigma", sigma, 0.0, f64::INFINITY),
-            Self::Riesz { r } => check_open("kernel.r", r, 0.0, 2.0),
+            Self::Gaussian { sigma } | Self::Laplace { sigma } => {
+                params::check_field("kernel", kind, "sigma", sigma)
+            }
+            Self::InverseMultiquadric { c } => params::check_field("kernel", kind, "c", c),
+            Self::Riesz { r } => params::check_field("kernel", kind, "r", r),
         }
         .map(|_| ())
     }

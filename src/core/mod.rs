@@ -17,6 +17,7 @@ pub mod measure;
 pub mod mixture;
 pub mod mmd;
 pub mod optim;
+pub mod params;
 pub mod plan;
 pub mod rng;
 pub mod scenario;

@@ -20,7 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{CoreError, CoreResult, check_closed, check_open};
+use super::error::{CoreError, CoreResult};
+use super::params;
 
 fn d_lr() -> f64 {
     0.05
@@ -46,7 +47,7 @@ fn d_eps() -> f64 {
 
 /// Which optimizer, with its hyper-parameters (defaults in parentheses via serde).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum OptimizerConfig {
     Sgd {
         #[serde(default = "d_lr")]
@@ -188,25 +189,18 @@ impl OptimizerConfig {
         }
     }
 
-    /// Checks ranges: lr ∈ (0, 100), momentum and betas ∈ [0, 1), eps ∈ (0, 1),
-    /// weight_decay ∈ [0, 100], AdEMAMix α ∈ [0, 1000].
+    /// Checks every hyper-parameter against `optimizer.<field>` / `optimizer.<kind>.<field>` in
+    /// [`super::params`] (lr ∈ (0, 10], momentum and betas ∈ [0, 1), eps ∈ (0, 1), weight_decay ∈ [0, 10],
+    /// AdEMAMix α ∈ [0, 1000]); the error names `optimizer.<field>`.
     pub fn validate(&self) -> CoreResult<()> {
-        let lr = |v: f64| check_open("optimizer.lr", v, 0.0, 100.0).map(|_| ());
-        let beta = |n: &str, v: f64| {
-            if v.is_finite() && (0.0..1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(CoreError::param(format!("optimizer.{n}"), v, "[0, 1)"))
-            }
-        };
-        let eps = |v: f64| check_open("optimizer.eps", v, 0.0, 1.0).map(|_| ());
-        let wd = |v: f64| check_closed("optimizer.weight_decay", v, 0.0, 100.0).map(|_| ());
+        let kind = Some(self.name());
+        let c = |field: &str, v: f64| params::check_field("optimizer", kind, field, v).map(|_| ());
         match *self {
             Self::Sgd {
                 lr: l, momentum, ..
             } => {
-                lr(l)?;
-                beta("momentum", momentum)
+                c("lr", l)?;
+                c("momentum", momentum)
             }
             Self::Adam {
                 lr: l,
@@ -231,11 +225,11 @@ impl OptimizerConfig {
                 eps: e,
                 weight_decay,
             } => {
-                lr(l)?;
-                beta("beta1", beta1)?;
-                beta("beta2", beta2)?;
-                eps(e)?;
-                wd(weight_decay)
+                c("lr", l)?;
+                c("beta1", beta1)?;
+                c("beta2", beta2)?;
+                c("eps", e)?;
+                c("weight_decay", weight_decay)
             }
             Self::Lion {
                 lr: l,
@@ -244,10 +238,10 @@ impl OptimizerConfig {
                 weight_decay,
                 ..
             } => {
-                lr(l)?;
-                beta("beta1", beta1)?;
-                beta("beta2", beta2)?;
-                wd(weight_decay)
+                c("lr", l)?;
+                c("beta1", beta1)?;
+                c("beta2", beta2)?;
+                c("weight_decay", weight_decay)
             }
             Self::Ademamix {
                 lr: l,
@@ -259,13 +253,13 @@ impl OptimizerConfig {
                 weight_decay,
                 ..
             } => {
-                lr(l)?;
-                beta("beta1", beta1)?;
-                beta("beta2", beta2)?;
-                beta("beta3", beta3)?;
-                check_closed("optimizer.alpha", alpha, 0.0, 1000.0)?;
-                eps(e)?;
-                wd(weight_decay)
+                c("lr", l)?;
+                c("beta1", beta1)?;
+                c("beta2", beta2)?;
+                c("beta3", beta3)?;
+                c("alpha", alpha)?;
+                c("eps", e)?;
+                c("weight_decay", weight_decay)
             }
         }
     }

@@ -9,13 +9,16 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{CoreError, CoreResult, check_open};
+use super::error::{CoreError, CoreResult};
 use super::fit::Objective;
 use super::flows::FlowConfig;
 use super::math::Vec2;
 use super::mixture::MixtureInit;
 use super::optim::OptimizerConfig;
+use super::params;
 use super::target::TargetSpec;
+
+mod locate;
 
 /// The scenario format version this build reads and writes.
 pub const SCENARIO_VERSION: u32 = 1;
@@ -52,7 +55,7 @@ fn default_steps() -> usize {
 
 /// What is fitted to the target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum ModelSpec {
     /// A Gaussian mixture q (parametric fit).
     Mixture { init: MixtureInit },
@@ -66,12 +69,35 @@ pub enum ModelSpec {
 
 /// Where particles start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    deny_unknown_fields,
+    tag = "kind",
+    rename_all = "snake_case",
+    from = "ParticleInitRepr"
+)]
 pub enum ParticleInit {
     /// Isotropic Gaussian blob.
     Gaussian { mean: Vec2, std: f64 },
     /// Uniform in the target's scene box.
     UniformInBox,
+}
+
+/// How a [`ParticleInit`] is read: serde ignores unknown fields next to the tag of a unit variant even
+/// with `deny_unknown_fields`, so the unit variant is read as an empty struct variant (which refuses them).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum ParticleInitRepr {
+    Gaussian { mean: Vec2, std: f64 },
+    UniformInBox {},
+}
+
+impl From<ParticleInitRepr> for ParticleInit {
+    fn from(r: ParticleInitRepr) -> Self {
+        match r {
+            ParticleInitRepr::Gaussian { mean, std } => Self::Gaussian { mean, std },
+            ParticleInitRepr::UniformInBox {} => Self::UniformInBox,
+        }
+    }
 }
 
 impl Default for ParticleInit {
@@ -85,7 +111,7 @@ impl Default for ParticleInit {
 
 /// How the model moves toward the target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum Method {
     /// Gradient descent on a divergence with an optimizer (mixture models).
     Gradient {
@@ -107,38 +133,26 @@ fn default_em_samples() -> usize {
 }
 
 impl Scenario {
-    /// Checks every number against its valid range; the error names the field.
+    /// Checks every number against its declaration in [`super::params`]; the error names the field by its
+    /// full dotted path in the file (`method.optimizer.lr`, `method.flow.kernel.sigma`).
     pub fn validate(&self) -> CoreResult<()> {
-        if self.version != SCENARIO_VERSION {
-            return Err(CoreError::param(
-                "version",
-                f64::from(self.version),
-                format!("{SCENARIO_VERSION} (the only version this build reads)"),
-            ));
-        }
-        if self.steps > MAX_STEPS {
-            return Err(CoreError::param(
-                "steps",
-                self.steps as f64,
-                format!("[0, {MAX_STEPS}]"),
-            ));
-        }
+        let top = |field: &str, v: f64| params::check_field("", None, field, v).map(|_| ());
+        top("version", f64::from(self.version))?;
+        top("seed", self.seed as f64)?;
+        top("steps", self.steps as f64)?;
         self.target.validate()?;
         match &self.model {
-            ModelSpec::Mixture { init } => init.validate()?,
+            ModelSpec::Mixture { init } => init.validate().map_err(|e| e.within("model"))?,
             ModelSpec::Particles { count, init } => {
-                if !(1..=MAX_PARTICLES).contains(count) {
-                    return Err(CoreError::param(
-                        "count",
-                        *count as f64,
-                        format!("[1, {MAX_PARTICLES}]"),
-                    ));
-                }
+                params::check_field("model", Some("particles"), "count", *count as f64)?;
                 if let ParticleInit::Gaussian { mean, std } = init {
-                    check_open("std", *std, 0.0, f64::INFINITY)?;
-                    if !(mean[0].is_finite() && mean[1].is_finite()) {
-                        return Err(CoreError::param("mean", f64::NAN, "finite numbers"));
+                    let mean_decl = params::lookup("init", Some("gaussian"), "mean")
+                        .ok_or_else(|| CoreError::invalid("init.gaussian.mean: no declaration"))?;
+                    for (j, v) in mean.iter().enumerate() {
+                        mean_decl.check_as(&format!("model.init.mean[{j}]"), *v)?;
                     }
+                    params::check_field("init", Some("gaussian"), "std", *std)
+                        .map_err(|e| e.within("model"))?;
                 }
             }
         }
@@ -150,19 +164,15 @@ impl Scenario {
                 },
                 ModelSpec::Mixture { .. },
             ) => {
-                objective.validate()?;
-                optimizer.validate()?;
+                objective.validate().map_err(|e| e.within("method"))?;
+                optimizer.validate().map_err(|e| e.within("method"))?;
             }
             (Method::Em { samples }, ModelSpec::Mixture { .. }) => {
-                if !(10..=MAX_PARTICLES).contains(samples) {
-                    return Err(CoreError::param(
-                        "samples",
-                        *samples as f64,
-                        format!("[10, {MAX_PARTICLES}]"),
-                    ));
-                }
+                params::check_field("method", Some("em"), "samples", *samples as f64)?;
             }
-            (Method::Flow { flow }, ModelSpec::Particles { .. }) => flow.validate()?,
+            (Method::Flow { flow }, ModelSpec::Particles { .. }) => {
+                flow.validate().map_err(|e| e.within("method"))?
+            }
             (Method::Flow { .. }, ModelSpec::Mixture { .. }) => {
                 return Err(CoreError::invalid(
                     "method: a flow moves particles; use model (kind: \"particles\", …) with it",
@@ -177,7 +187,9 @@ impl Scenario {
         Ok(())
     }
 
-    /// Parses and validates a scenario from RON or JSON text (JSON when the text starts with `{`).
+    /// Parses and validates a scenario from RON or JSON text (JSON when the text starts with `{`). Unknown
+    /// fields are refused at every depth; the error names the line, the dotted field path and, for a
+    /// misspelt name or `kind`, the nearest valid one (see [`ScenarioError`]).
     pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         let scenario = Self::parse_unvalidated(text)?;
         scenario.check(text)?;
@@ -187,16 +199,10 @@ impl Scenario {
     /// Parses a scenario without checking its numbers, for callers that first fill in inputs the file
     /// refers to (a CSV of points) and then call [`Self::check`].
     pub fn parse_unvalidated(text: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| {
-                let line = (e.line() > 0).then_some(e.line());
-                ScenarioError::from_serde(text, line, e.to_string())
-            })?
+        let scenario = if text.trim_start().starts_with('{') {
+            locate::parse_json(text)?
         } else {
-            ron::from_str(text).map_err(|e| {
-                let line = Some(e.span.start.line);
-                ScenarioError::from_serde(text, line, e.code.to_string())
-            })?
+            locate::parse_ron(text)?
         };
         Ok(scenario)
     }
@@ -225,31 +231,24 @@ impl Scenario {
 pub struct ScenarioError {
     /// 1-based line in the file, where known.
     pub line: Option<usize>,
-    /// The field at fault, where known.
+    /// The field at fault as a dotted path (`method.optimizer.lr`, `model.init.means[1][0]`), where known.
     pub field: Option<String>,
     pub message: String,
 }
 
 impl ScenarioError {
-    fn from_serde(text: &str, line: Option<usize>, message: String) -> Self {
-        // Inside tagged enums serde reports the end of the enclosing object; the offending literal, when the
-        // message quotes one that occurs once in the file, pins the line down exactly.
-        let line = quoted_value_line(text, &message).or(line);
-        // serde names the field in backticks for missing/unknown fields; otherwise the key on the line is it.
-        let field = backticked(&message).or_else(|| line.and_then(|l| key_on_line(text, l)));
-        Self {
-            line,
-            field,
-            message,
-        }
-    }
-
     fn from_core(text: &str, err: CoreError) -> Self {
         let field = match &err {
             CoreError::InvalidParameter { name, .. } => Some(name.clone()),
+            // "method: a flow moves particles…", "target.points is empty…": the leading path, if it is one.
+            CoreError::Invalid { reason } => reason
+                .split([' ', ':'])
+                .next()
+                .filter(|p| locate::exact_line(text, p).is_some())
+                .map(str::to_owned),
             _ => None,
         };
-        let line = field.as_deref().and_then(|f| line_of_key(text, f));
+        let line = field.as_deref().and_then(|f| locate::line_of_path(text, f));
         Self {
             line,
             field,
@@ -272,64 +271,3 @@ impl fmt::Display for ScenarioError {
 }
 
 impl std::error::Error for ScenarioError {}
-
-/// The line of the string literal quoted by an `invalid type: string "…"` message, if it occurs exactly once.
-fn quoted_value_line(text: &str, message: &str) -> Option<usize> {
-    let start = message.find("string \"")? + "string \"".len();
-    let len = message[start..].find('"')?;
-    let needle = format!("\"{}\"", &message[start..start + len]);
-    let mut hits = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(&needle));
-    let (i, _) = hits.next()?;
-    hits.next().is_none().then_some(i + 1)
-}
-
-/// The first `name` in backticks in a serde message.
-fn backticked(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    let name = &message[start..start + len];
-    (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
-        .then(|| name.to_owned())
-}
-
-/// The key (`name:` in RON, `"name":` in JSON) on a 1-based line, if any.
-fn key_on_line(text: &str, line: usize) -> Option<String> {
-    let l = text.lines().nth(line.checked_sub(1)?)?;
-    let before_colon = l.split(':').next()?;
-    let key = before_colon
-        .trim()
-        .trim_start_matches(['(', '{', ','])
-        .trim()
-        .trim_matches('"');
-    (!key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_'))
-        .then(|| key.to_owned())
-}
-
-/// The 1-based line of a field given by a dotted name (`optimizer.lr`): the first line, at or after the line
-/// of each enclosing key in turn, where the key appears followed by `:`.
-fn line_of_key(text: &str, field: &str) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut from = 0;
-    let mut found = None;
-    for key in field.split('.') {
-        let key = key.split('[').next().unwrap_or(key);
-        if let Some(i) = (from..lines.len()).find(|&i| has_key(lines[i], key)) {
-            from = i;
-            found = Some(i + 1);
-        }
-    }
-    found
-}
-
-/// Whether `line` holds `key:` (RON) or `"key":` (JSON) as a whole word.
-fn has_key(line: &str, key: &str) -> bool {
-    let bytes = line.as_bytes();
-    line.match_indices(key).any(|(i, _)| {
-        let before_ok = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        let rest = line[i + key.len()..].trim_start_matches('"').trim_start();
-        before_ok && rest.starts_with(':')
-    })
-}

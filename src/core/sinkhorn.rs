@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{CoreError, CoreResult, check_open};
 use super::math::{Vec2, dot, is_finite2, sub};
+use super::params;
 
 /// Floating-point precision of the Sinkhorn inner loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -40,7 +41,7 @@ pub enum Precision {
 
 /// Parameters of the Sinkhorn solver. Cost |x − y|², ε in cost units (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct SinkhornConfig {
     /// Entropic regularization ε > 0, in units of the cost (squared length).
     pub epsilon: f64,
@@ -69,21 +70,16 @@ impl Default for SinkhornConfig {
 }
 
 impl SinkhornConfig {
-    /// Checks every field against its valid range.
+    /// Checks every field against `sinkhorn.<field>` ([`super::params`]); the error names
+    /// `sinkhorn.<field>`.
     pub fn validate(&self) -> CoreResult<()> {
-        check_open("sinkhorn.epsilon", self.epsilon, 0.0, f64::INFINITY)?;
+        let c = |field: &str, v: f64| params::check_field("sinkhorn", None, field, v).map(|_| ());
+        c("epsilon", self.epsilon)?;
         if let Some(s) = self.scaling {
-            check_open("sinkhorn.scaling", s, 0.0, 1.0)?;
+            c("scaling", s)?;
         }
-        if self.max_iters == 0 || self.max_iters > 10_000_000 {
-            return Err(CoreError::param(
-                "sinkhorn.max_iters",
-                self.max_iters as f64,
-                "[1, 10000000]",
-            ));
-        }
-        check_open("sinkhorn.tolerance", self.tolerance, 0.0, 1.0)?;
-        Ok(())
+        c("max_iters", self.max_iters as f64)?;
+        c("tolerance", self.tolerance)
     }
 }
 

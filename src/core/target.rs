@@ -18,11 +18,12 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{CoreError, CoreResult, check_open};
+use super::error::{CoreError, CoreResult};
 use super::gaussian::{LN_2PI, Mat2, ln_diff_ndtr, ln_npdf, ndtr};
 use super::grid::{BBox, Grid};
 use super::math::{Vec2, logsumexp};
 use super::mixture::Mixture;
+use super::params;
 use super::rng::{Rng, index, normal, normal2, seeded, uniform};
 
 /// A grayscale image handed to [`Target::build`] by the caller (core does no I/O).
@@ -36,7 +37,7 @@ pub struct GrayImage {
 
 /// Two equal-weight isotropic modes at `(±separation/2, 0)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct TwoModesSpec {
     pub separation: f64,
     pub std: f64,
@@ -55,7 +56,7 @@ impl Default for TwoModesSpec {
 
 /// `modes` equal-weight isotropic modes evenly spaced on a circle of `radius`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct Ring8Spec {
     pub modes: usize,
     pub radius: f64,
@@ -73,7 +74,7 @@ impl Default for Ring8Spec {
 
 /// `per_side × per_side` equal-weight isotropic modes on a square lattice centred at the origin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct Grid25Spec {
     pub per_side: usize,
     pub spacing: f64,
@@ -91,7 +92,7 @@ impl Default for Grid25Spec {
 
 /// Any Gaussian mixture: weights (normalized at build), means, SPD covariances.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct GaussianMixtureSpec {
     pub weights: Vec<f64>,
     pub means: Vec<Vec2>,
@@ -113,7 +114,7 @@ impl Default for GaussianMixtureSpec {
 
 /// Banana: `x ~ N(0, sigma_x²)`, `y = curvature·(x² − sigma_x²) + sigma_y·ε`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct BananaSpec {
     pub curvature: f64,
     pub sigma_x: f64,
@@ -132,7 +133,7 @@ impl Default for BananaSpec {
 /// Two interleaved half circles (scikit-learn's layout, centred, scaled by `radius`), blurred by
 /// an isotropic Gaussian of std `noise`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct TwoMoonsSpec {
     pub radius: f64,
     pub noise: f64,
@@ -148,7 +149,7 @@ impl Default for TwoMoonsSpec {
 
 /// Ring: `p(x) ∝ exp(−(|x| − radius)² / (2 width²))`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct RingSpec {
     pub radius: f64,
     pub width: f64,
@@ -165,7 +166,7 @@ impl Default for RingSpec {
 /// Checkerboard of `cells × cells` squares of side `cell_size` centred at the origin; the squares
 /// with even (row + column) carry uniform mass, blurred by an isotropic Gaussian of std `smoothing`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct CheckerboardSpec {
     pub cells: usize,
     pub cell_size: f64,
@@ -184,7 +185,7 @@ impl Default for CheckerboardSpec {
 /// Archimedean spiral `r = r_min + (r_max − r_min)·θ/(2π·turns)`, θ ∈ [0, 2π·turns], as a tube
 /// of Gaussian std `width`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct SpiralSpec {
     pub turns: f64,
     pub r_min: f64,
@@ -205,7 +206,7 @@ impl Default for SpiralSpec {
 /// Neal's funnel in 2D: `v ~ N(0, sigma_v²)` on the vertical axis, `x | v ~ N(0, e^v)` on the
 /// horizontal one. Neal used sigma_v = 3; the default 1 keeps neck and mouth in one box.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct FunnelSpec {
     pub sigma_v: f64,
 }
@@ -220,7 +221,7 @@ impl Default for FunnelSpec {
 /// the log-density finite; outside the box the density decays as a Gaussian of std
 /// `tail_fraction × min(box width, height)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct ImageSpec {
     /// Asset name or path (resolved by the caller, e.g. `assets/divlab.png`).
     pub asset: String,
@@ -244,7 +245,7 @@ impl Default for ImageSpec {
 
 /// Points given inline (a CSV file is read by the caller, which fills `points`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
 pub struct SamplesSpec {
     pub points: Vec<Vec2>,
     /// Where the points came from (for display), e.g. a CSV path.
@@ -254,7 +255,7 @@ pub struct SamplesSpec {
 /// What a scenario says the target is. `kind` selects the variant, the other fields are the
 /// variant's parameters (all optional, with the defaults documented on each spec struct).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum TargetSpec {
     TwoModes(TwoModesSpec),
     Ring8(Ring8Spec),
@@ -276,16 +277,51 @@ impl Default for TargetSpec {
     }
 }
 
-fn pos(name: &str, v: f64) -> CoreResult<()> {
-    check_open(name, v, 0.0, f64::INFINITY).map(|_| ())
+/// Checks `target.<field>` of the kind `kind` against its declaration in [`super::params`].
+fn chk(kind: &str, field: &str, v: f64) -> CoreResult<()> {
+    params::check_field("target", Some(kind), field, v).map(|_| ())
 }
 
-fn count(name: &str, v: usize, lo: usize, hi: usize) -> CoreResult<()> {
-    if (lo..=hi).contains(&v) {
-        Ok(())
-    } else {
-        Err(CoreError::param(name, v as f64, format!("[{lo}, {hi}]")))
+/// Checks every number of a list field (`target.<field>[i]…`) against its declaration.
+fn chk_all<'a>(
+    kind: &str,
+    field: &str,
+    values: impl IntoIterator<Item = (String, &'a f64)>,
+) -> CoreResult<()> {
+    let d = params::lookup("target", Some(kind), field)
+        .ok_or_else(|| CoreError::invalid(format!("target.{field}: no parameter declaration")))?;
+    for (index, v) in values {
+        d.check_as(&format!("target.{field}{index}"), *v)?;
     }
+    Ok(())
+}
+
+/// `[i][j]` of every number of a list of points.
+pub(crate) fn indexed_points(points: &[Vec2]) -> impl Iterator<Item = (String, &f64)> {
+    points.iter().enumerate().flat_map(|(i, p)| {
+        p.iter()
+            .enumerate()
+            .map(move |(j, v)| (format!("[{i}][{j}]"), v))
+    })
+}
+
+/// `[i][r][c]` of every entry of a list of matrices.
+pub(crate) fn indexed_matrices(ms: &[Mat2]) -> impl Iterator<Item = (String, &f64)> {
+    ms.iter().enumerate().flat_map(|(i, m)| {
+        m.iter().enumerate().flat_map(move |(r, row)| {
+            row.iter()
+                .enumerate()
+                .map(move |(c, v)| (format!("[{i}][{r}][{c}]"), v))
+        })
+    })
+}
+
+/// `[i]` of every number of a list.
+pub(crate) fn indexed(values: &[f64]) -> impl Iterator<Item = (String, &f64)> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("[{i}]"), v))
 }
 
 impl TargetSpec {
@@ -307,57 +343,74 @@ impl TargetSpec {
         }
     }
 
-    /// Checks every parameter, naming the field and its valid range.
+    /// Checks every parameter against its declaration in [`super::params`] (ids `target.<kind>.<field>`);
+    /// the error names `target.<field>`.
     pub fn validate(&self) -> CoreResult<()> {
+        let k = self.kind_name();
         match self {
             Self::TwoModes(s) => {
-                check_open("target.separation", s.separation, -1e6, 1e6)?;
-                pos("target.std", s.std)?;
-                check_open("target.weight_left", s.weight_left, 0.0, 1.0)?;
+                chk(k, "separation", s.separation)?;
+                chk(k, "std", s.std)?;
+                chk(k, "weight_left", s.weight_left)?;
             }
             Self::Ring8(s) => {
-                count("target.modes", s.modes, 1, 4096)?;
-                pos("target.radius", s.radius)?;
-                pos("target.std", s.std)?;
+                chk(k, "modes", s.modes as f64)?;
+                chk(k, "radius", s.radius)?;
+                chk(k, "std", s.std)?;
             }
             Self::Grid25(s) => {
-                count("target.per_side", s.per_side, 1, 64)?;
-                pos("target.spacing", s.spacing)?;
-                pos("target.std", s.std)?;
+                chk(k, "per_side", s.per_side as f64)?;
+                chk(k, "spacing", s.spacing)?;
+                chk(k, "std", s.std)?;
             }
             Self::GaussianMixture(s) => {
-                Mixture::from_components_any(&s.weights, &s.means, &s.covariances)?;
+                chk_all(k, "weights", indexed(&s.weights))?;
+                chk_all(k, "means", indexed_points(&s.means))?;
+                chk_all(k, "covariances", indexed_matrices(&s.covariances))?;
+                Mixture::from_components_any(&s.weights, &s.means, &s.covariances)
+                    .map_err(|e| e.within("target"))?;
             }
             Self::Banana(s) => {
-                check_closed_f("target.curvature", s.curvature, -100.0, 100.0)?;
-                pos("target.sigma_x", s.sigma_x)?;
-                pos("target.sigma_y", s.sigma_y)?;
+                chk(k, "curvature", s.curvature)?;
+                chk(k, "sigma_x", s.sigma_x)?;
+                chk(k, "sigma_y", s.sigma_y)?;
             }
             Self::TwoMoons(s) => {
-                pos("target.radius", s.radius)?;
-                check_open("target.noise", s.noise, 0.0, s.radius.max(0.0) + 1e-300)?;
-                if s.noise < s.radius * 1e-3 {
+                chk(k, "radius", s.radius)?;
+                chk(k, "noise", s.noise)?;
+                if s.noise < s.radius * 1e-3 || s.noise >= s.radius {
                     return Err(CoreError::param(
                         "target.noise",
                         s.noise,
-                        format!("[{}, {}) (at least radius/1000)", s.radius * 1e-3, s.radius),
+                        format!(
+                            "[{}, {}) (at least radius/1000, below the radius)",
+                            s.radius * 1e-3,
+                            s.radius
+                        ),
                     ));
                 }
             }
             Self::Ring(s) => {
-                pos("target.radius", s.radius)?;
-                pos("target.width", s.width)?;
+                chk(k, "radius", s.radius)?;
+                chk(k, "width", s.width)?;
             }
             Self::Checkerboard(s) => {
-                count("target.cells", s.cells, 1, 64)?;
-                pos("target.cell_size", s.cell_size)?;
-                pos("target.smoothing", s.smoothing)?;
+                chk(k, "cells", s.cells as f64)?;
+                chk(k, "cell_size", s.cell_size)?;
+                chk(k, "smoothing", s.smoothing)?;
             }
             Self::Spiral(s) => {
-                check_open("target.turns", s.turns, 0.0, 20.0)?;
-                check_open("target.r_min", s.r_min, -1e-300, s.r_max)?;
-                pos("target.r_max", s.r_max)?;
-                pos("target.width", s.width)?;
+                chk(k, "turns", s.turns)?;
+                chk(k, "r_min", s.r_min)?;
+                chk(k, "r_max", s.r_max)?;
+                if s.r_min >= s.r_max {
+                    return Err(CoreError::param(
+                        "target.r_min",
+                        s.r_min,
+                        format!("[0, {}) (below r_max)", s.r_max),
+                    ));
+                }
+                chk(k, "width", s.width)?;
                 let n = spiral_length(s) / s.width;
                 if n > 4096.0 {
                     return Err(CoreError::param(
@@ -371,12 +424,12 @@ impl TargetSpec {
                 }
             }
             Self::Funnel(s) => {
-                check_open("target.sigma_v", s.sigma_v, 0.0, 5.0)?;
+                chk(k, "sigma_v", s.sigma_v)?;
             }
             Self::Image(s) => {
-                s.bbox.validate()?;
-                check_open("target.floor", s.floor, 0.0, 1.0)?;
-                check_open("target.tail_fraction", s.tail_fraction, 0.0, 1.0)?;
+                s.bbox.validate().map_err(|e| e.within("target"))?;
+                chk(k, "floor", s.floor)?;
+                chk(k, "tail_fraction", s.tail_fraction)?;
             }
             Self::Samples(s) => {
                 if s.points.is_empty() {
@@ -384,24 +437,11 @@ impl TargetSpec {
                         "target.points is empty: a sample target needs at least one point (a CSV file is read by the caller into `points`)",
                     ));
                 }
-                if let Some(i) = s
-                    .points
-                    .iter()
-                    .position(|p| !(p[0].is_finite() && p[1].is_finite()))
-                {
-                    return Err(CoreError::invalid(format!(
-                        "target.points[{i}] = {:?} is not finite",
-                        s.points[i]
-                    )));
-                }
+                chk_all(k, "points", indexed_points(&s.points))?;
             }
         }
         Ok(())
     }
-}
-
-fn check_closed_f(name: &str, v: f64, lo: f64, hi: f64) -> CoreResult<()> {
-    super::error::check_closed(name, v, lo, hi).map(|_| ())
 }
 
 /// A named default of every target kind (for the app's side panel and the docs).

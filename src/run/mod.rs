@@ -356,7 +356,7 @@ impl Run {
             Ok(None) => Progress::Pending,
             Err(GpuError::NonFinite { what }) => {
                 // Like a refused CPU step: the state of the last completed step is kept.
-                self.stop_with(format!("the GPU step gave a non-finite {what}"))
+                self.stop_with(format!("the GPU step produced a non-finite value ({what})"))
             }
             Err(err) => {
                 self.fall_back(&err.to_string());
