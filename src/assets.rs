@@ -16,8 +16,13 @@ pub fn bundled_bytes(name: &str) -> Option<&'static [u8]> {
 
 /// Decodes the bundled PNG into the core's grayscale image (luminance, 0 = no mass).
 pub fn bundled_gray_image() -> Result<GrayImage, String> {
-    let img = image::load_from_memory_with_format(BUNDLED_IMAGE_PNG, image::ImageFormat::Png)
-        .map_err(|e| format!("bundled target image: {e}"))?
+    decode_gray(BUNDLED_IMAGE_PNG).map_err(|e| format!("bundled target image: {e}"))
+}
+
+/// Decodes an image (PNG, the formats the `image` crate is built with) to luminance in [0, 1].
+pub fn decode_gray(bytes: &[u8]) -> Result<GrayImage, String> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|e| format!("cannot decode the image: {e}"))?
         .to_luma32f();
     Ok(GrayImage {
         width: img.width() as usize,

@@ -360,8 +360,9 @@ impl DivlabApp {
                     .map(|se| format!(" ± {se:.1e}"))
                     .unwrap_or_default();
                 ui.label(displayable(&format!(
-                    "{} = {:.5}{spread}",
-                    r.info.objective_name, r.info.objective
+                    "{} = {}{spread}",
+                    r.info.objective_name,
+                    readable_value(r.info.objective)
                 )))
                 .on_hover_text(if spread.is_empty() {
                     "the objective before the last step"
@@ -574,6 +575,18 @@ fn histogram(grid: &Grid, points: &[crate::core::math::Vec2]) -> Vec<u32> {
     counts
 }
 
+/// A value with five significant digits: fixed-point between 1e-3 and 1e5, scientific otherwise.
+fn readable_value(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_owned()
+    } else if (1e-3..1e5).contains(&v.abs()) {
+        let decimals = (4 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.4e}")
+    }
+}
+
 /// Text the bundled font can draw: notation it lacks is spelled in ASCII (‖ → ||).
 pub fn displayable(text: &str) -> String {
     text.replace('‖', "||")
@@ -605,5 +618,18 @@ fn renderer_description(cc: &eframe::CreationContext<'_>) -> String {
             }
         }
         None => "no wgpu renderer".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn readable_values_keep_five_significant_digits() {
+        assert_eq!(super::readable_value(0.0), "0");
+        assert_eq!(super::readable_value(2.4751), "2.4751");
+        assert_eq!(super::readable_value(0.0012345), "0.0012345");
+        assert_eq!(super::readable_value(4.2e-5), "4.2000e-5");
+        assert_eq!(super::readable_value(-123.456), "-123.46");
+        assert_eq!(super::readable_value(f64::INFINITY), "inf");
     }
 }

@@ -430,6 +430,32 @@ impl FDivKind {
         }
     }
 
+    /// The serde kind name (as in a scenario's `divergence: (kind: …)`), e.g. `reverse_kl`, `alpha`.
+    pub fn kind_id(&self) -> &'static str {
+        match self {
+            Self::ForwardKl => "forward_kl",
+            Self::ReverseKl => "reverse_kl",
+            Self::JensenShannon => "jensen_shannon",
+            Self::Alpha { .. } => "alpha",
+            Self::SquaredHellinger => "squared_hellinger",
+            Self::PearsonChi2 => "pearson_chi2",
+            Self::NeymanChi2 => "neyman_chi2",
+            Self::Renyi { .. } => "renyi",
+            Self::TotalVariation => "total_variation",
+        }
+    }
+
+    /// A stable id with the parameter where there is one, as the measurement rows spell it: `reverse_kl`,
+    /// `alpha_0.5`, `renyi_2`.
+    pub fn id(&self) -> String {
+        match *self {
+            Self::Alpha { alpha } | Self::Renyi { alpha } => {
+                format!("{}_{}", self.kind_id(), super::math::display_number(alpha))
+            }
+            _ => self.kind_id().to_owned(),
+        }
+    }
+
     /// A display name, e.g. "forward KL(p‖q)".
     pub fn name(&self) -> String {
         match *self {
@@ -573,7 +599,11 @@ pub fn fdiv_value_grad(
 
 /// Applies the Rényi map when needed and checks finiteness.
 fn finish(kind: &FDivKind, v: FDivValue) -> CoreResult<FDivValue> {
-    let v = renyi_map(kind, v)?;
+    check_finite(kind, renyi_map(kind, v)?)
+}
+
+/// Refuses a value or gradient that is not finite, naming the divergence.
+fn check_finite(kind: &FDivKind, v: FDivValue) -> CoreResult<FDivValue> {
     if !v.value.is_finite() {
         return Err(CoreError::non_finite(format!(
             "{} = {} (q puts (numerically) no mass where p has mass, or the reverse)",
@@ -825,7 +855,22 @@ pub fn mc_gradient_spread(
     Ok((mean, std))
 }
 
-/// Value only, by the grid (no gradient); used by measurements.
+/// The raw grid integral of `kind` (before Rényi's map), value only.
+fn grid_value_raw(
+    kind: &FDivKind,
+    p: &DensityTarget,
+    bbox: &BBox,
+    q: &Mixture,
+    resolution: usize,
+) -> CoreResult<FDivValue> {
+    kind.validate()?;
+    Estimator::Grid { resolution }.validate()?;
+    let grid = Grid::square(*bbox, resolution)?;
+    let generator = kind.generator();
+    grid_estimate(generator.as_ref(), p, &grid, q, false)
+}
+
+/// Value only, by the grid (no gradient).
 pub fn fdiv_value_grid(
     kind: &FDivKind,
     p: &DensityTarget,
@@ -833,17 +878,13 @@ pub fn fdiv_value_grid(
     q: &Mixture,
     resolution: usize,
 ) -> CoreResult<FDivValue> {
-    kind.validate()?;
-    Estimator::Grid { resolution }.validate()?;
-    let grid = Grid::square(*bbox, resolution)?;
-    let generator = kind.generator();
-    let raw = grid_estimate(generator.as_ref(), p, &grid, q, false)?;
-    finish(kind, raw)
+    finish(kind, grid_value_raw(kind, p, bbox, q, resolution)?)
 }
 
 /// Value only, by the grid, like [`fdiv_value_grid`] except that a value of +∞ (an integrand that overflows,
 /// e.g. a Pearson χ² where q is numerically zero under p's mass) is returned as `Ok` with `value = +∞` rather than
-/// as an error, so that a measurement can report it as infinite. NaN and −∞ are still errors.
+/// as an error, so that a measurement can report it as infinite. NaN and −∞ are still errors. Used by
+/// [`super::measure`].
 pub fn fdiv_value_grid_extended(
     kind: &FDivKind,
     p: &DensityTarget,
@@ -851,22 +892,33 @@ pub fn fdiv_value_grid_extended(
     q: &Mixture,
     resolution: usize,
 ) -> CoreResult<FDivValue> {
-    kind.validate()?;
-    Estimator::Grid { resolution }.validate()?;
-    let grid = Grid::square(*bbox, resolution)?;
-    let generator = kind.generator();
-    let raw = grid_estimate(generator.as_ref(), p, &grid, q, false)?;
-    let v = renyi_map(kind, raw)?;
+    let v = renyi_map(kind, grid_value_raw(kind, p, bbox, q, resolution)?)?;
     if v.value == f64::INFINITY {
         Ok(v)
     } else {
-        finish(kind, v)
+        check_finite(kind, v)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The measurement variant agrees with the plain one wherever the value is finite (Rényi included: its
+    /// map from the integral to the value is applied once).
+    #[test]
+    fn the_extended_grid_value_equals_the_plain_one_where_finite() {
+        let t = two_modes();
+        let p = t.density().unwrap();
+        let q = model();
+        let mut kinds = FDivKind::all();
+        kinds.push(FDivKind::Renyi { alpha: 0.5 });
+        for kind in kinds {
+            let plain = fdiv_value_grid(&kind, p, &t.bbox(), &q, 64).unwrap();
+            let ext = fdiv_value_grid_extended(&kind, p, &t.bbox(), &q, 64).unwrap();
+            assert_eq!(plain.value, ext.value, "{}", kind.name());
+        }
+    }
     use crate::core::rng::seeded;
     use crate::core::target::{Target, TargetSpec, TwoModesSpec};
 

@@ -150,6 +150,20 @@ impl Objective {
         }
     }
 
+    /// A stable snake_case id, the measurement battery's row id where it measures the same quantity:
+    /// `reverse_kl`, `alpha_0.5`, `cross_entropy`, `mmd_gaussian`, `sinkhorn`, `sliced_energy`, ….
+    pub fn id(&self) -> String {
+        match self {
+            Self::FDivergence { divergence, .. } => divergence.id(),
+            Self::CrossEntropy { .. } => "cross_entropy".into(),
+            Self::CauchySchwarz { .. } => "cauchy_schwarz".into(),
+            Self::MmdGaussianClosedForm { .. } => "mmd_gaussian_closed_form".into(),
+            Self::Mmd { kernel, .. } => format!("mmd_{}", kernel.kind_name()),
+            Self::Sinkhorn { .. } => "sinkhorn".into(),
+            Self::SlicedEnergy { .. } => "sliced_energy".into(),
+        }
+    }
+
     /// A display name.
     pub fn name(&self) -> String {
         match self {

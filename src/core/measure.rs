@@ -354,7 +354,7 @@ impl Ctx<'_> {
                     },
                     _ => none,
                 };
-                (fdiv_kind_id(&k), params, k.name())
+                (FDivKind::kind_id(&k), params, k.name())
             }
             Entry::CrossEntropy => (
                 "cross_entropy",
@@ -685,21 +685,6 @@ fn outcome(r: Computed, infinite_reason: String) -> Outcome {
     }
 }
 
-/// The serde kind name of an f-divergence (as in a scenario's `divergence: (kind: …)`).
-fn fdiv_kind_id(k: &FDivKind) -> &'static str {
-    match k {
-        FDivKind::ForwardKl => "forward_kl",
-        FDivKind::ReverseKl => "reverse_kl",
-        FDivKind::JensenShannon => "jensen_shannon",
-        FDivKind::Alpha { .. } => "alpha",
-        FDivKind::SquaredHellinger => "squared_hellinger",
-        FDivKind::PearsonChi2 => "pearson_chi2",
-        FDivKind::NeymanChi2 => "neyman_chi2",
-        FDivKind::Renyi { .. } => "renyi",
-        FDivKind::TotalVariation => "total_variation",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -834,12 +819,12 @@ mod tests {
         for (id, entry) in BATTERY {
             if let Entry::FDiv(k) = entry {
                 let serde_kind = serde_json::to_value(k).unwrap()["kind"].clone();
-                assert_eq!(serde_kind, json!(fdiv_kind_id(&k)));
+                assert_eq!(serde_kind, json!(FDivKind::kind_id(&k)));
                 let expected = match k {
                     FDivKind::Alpha { alpha } | FDivKind::Renyi { alpha } => {
-                        format!("{}_{alpha}", fdiv_kind_id(&k))
+                        format!("{}_{alpha}", FDivKind::kind_id(&k))
                     }
-                    _ => fdiv_kind_id(&k).to_owned(),
+                    _ => FDivKind::kind_id(&k).to_owned(),
                 };
                 assert_eq!(id, expected);
             }

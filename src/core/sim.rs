@@ -25,6 +25,9 @@ const STREAM_TARGET_SAMPLES: u64 = u64::MAX - 1;
 pub struct StepInfo {
     /// 1-based index of the step just taken.
     pub step: usize,
+    /// A stable snake_case id of the objective: the objective's (`reverse_kl`, `mmd_gaussian`, …, as the
+    /// measurement rows), `negative_log_likelihood` for EM, or a flow's (`mmd2`, `sinkhorn_divergence`, …).
+    pub objective_id: String,
     /// What the method decreases: a divergence, "negative mean log-likelihood" for EM, or a flow's objective.
     pub objective_name: String,
     /// The objective before the step (the value whose gradient moved the model).
@@ -45,12 +48,24 @@ impl StepInfo {
     pub fn from_flow_report(step: usize, report: &StepReport) -> Self {
         Self {
             step,
-            objective_name: report.objective_name.clone(),
+            objective_id: report.objective_name.clone(),
+            objective_name: flow_objective_name(&report.objective_name),
             objective: report.objective_value,
             standard_error: None,
             sinkhorn: report.sinkhorn.clone(),
             step_size_used: Some(report.step_size_used),
         }
+    }
+}
+
+/// The name for people of a flow's objective id (`StepReport::objective_name`).
+pub fn flow_objective_name(id: &str) -> String {
+    match id {
+        "mmd2" => "MMD² (flow kernel)".to_owned(),
+        "energy_mmd2_sliced" => "sliced energy distance (Riesz r = 1 MMD²)".to_owned(),
+        "sinkhorn_divergence" => "Sinkhorn divergence S_ε".to_owned(),
+        "kl_kde" => "KL(q‖p), q by kernel density estimate".to_owned(),
+        other => other.to_owned(),
     }
 }
 
@@ -243,6 +258,7 @@ impl Simulation {
                 *optimizer = next_opt;
                 StepInfo {
                     step: index,
+                    objective_id: objective.id(),
                     objective_name: objective.name(),
                     objective: value,
                     standard_error: eval.standard_error,
@@ -259,6 +275,7 @@ impl Simulation {
                 *q = next_q;
                 StepInfo {
                     step: index,
+                    objective_id: "negative_log_likelihood".to_owned(),
                     objective_name: "negative mean log-likelihood".to_owned(),
                     objective: -mean_loglik,
                     standard_error: None,

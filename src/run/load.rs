@@ -156,16 +156,7 @@ pub fn from_text(text: &str, origin: &str, resolver: &dyn Resolver) -> Result<Lo
             .map_err(|r| input_error(&format!("target.source {source}"), r))?;
     }
     scenario.check(text).map_err(scenario_error)?;
-    let image = match &scenario.target {
-        TargetSpec::Image(spec) => {
-            let input = format!("target.asset {}", spec.asset);
-            let bytes = resolver
-                .read(&spec.asset)
-                .map_err(|r| input_error(&input, r))?;
-            Some(decode_gray(&bytes).map_err(|r| input_error(&input, r))?)
-        }
-        _ => None,
-    };
+    let image = read_image(&scenario.target, resolver, origin)?;
     Ok(Loaded {
         scenario,
         image,
@@ -180,24 +171,7 @@ pub fn from_scenario(scenario: Scenario, origin: &str) -> Result<Loaded, LoadErr
         input: "scenario".into(),
         reason: e.to_string(),
     })?;
-    let image = match &scenario.target {
-        TargetSpec::Image(spec) => {
-            let input = format!("target.asset {}", spec.asset);
-            let bytes = BundledOnly
-                .read(&spec.asset)
-                .map_err(|reason| LoadError::Input {
-                    origin: origin.to_owned(),
-                    input: input.clone(),
-                    reason,
-                })?;
-            Some(decode_gray(&bytes).map_err(|reason| LoadError::Input {
-                origin: origin.to_owned(),
-                input,
-                reason,
-            })?)
-        }
-        _ => None,
-    };
+    let image = read_image(&scenario.target, &BundledOnly, origin)?;
     Ok(Loaded {
         scenario,
         image,
@@ -205,16 +179,24 @@ pub fn from_scenario(scenario: Scenario, origin: &str) -> Result<Loaded, LoadErr
     })
 }
 
-/// Decodes an image (PNG, the formats the `image` crate is built with) to luminance in [0, 1].
-pub fn decode_gray(bytes: &[u8]) -> Result<GrayImage, String> {
-    let img = image::load_from_memory(bytes)
-        .map_err(|e| format!("cannot decode the image: {e}"))?
-        .to_luma32f();
-    Ok(GrayImage {
-        width: img.width() as usize,
-        height: img.height() as usize,
-        pixels: img.into_raw(),
-    })
+/// The image of an `image` target, read through `resolver` and decoded; none for other targets.
+fn read_image(
+    target: &TargetSpec,
+    resolver: &dyn Resolver,
+    origin: &str,
+) -> Result<Option<GrayImage>, LoadError> {
+    let TargetSpec::Image(spec) = target else {
+        return Ok(None);
+    };
+    resolver
+        .read(&spec.asset)
+        .and_then(|bytes| crate::assets::decode_gray(&bytes))
+        .map(Some)
+        .map_err(|reason| LoadError::Input {
+            origin: origin.to_owned(),
+            input: format!("target.asset {}", spec.asset),
+            reason,
+        })
 }
 
 /// Points from CSV text: two numbers per line (x, y, separated by commas, semicolons, tabs or spaces); a

@@ -480,6 +480,30 @@ mod tests {
     }
 
     #[test]
+    fn a_gradient_fits_objective_id_is_a_measurement_row_id() {
+        let ids = crate::core::measure::row_ids();
+        for name in [
+            "two_modes_forward_kl",
+            "two_modes_reverse_kl",
+            "two_modes_jensen_shannon",
+        ] {
+            let mut run = cpu_run(name);
+            let id = run
+                .step()
+                .map(|r| r.info.objective_id.clone())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(ids.contains(&id.as_str()), "{name}: {id} not in {ids:?}");
+        }
+        let mut flow = cpu_run("moons_sinkhorn_flow");
+        let info = flow
+            .step()
+            .map(|r| r.info.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(info.objective_id, "sinkhorn_divergence");
+        assert_eq!(info.objective_name, "Sinkhorn divergence S_ε");
+    }
+
+    #[test]
     fn the_time_budget_stops_a_frame_after_one_step() {
         let mut run = cpu_run("two_modes_reverse_kl");
         let budget = Budget {
