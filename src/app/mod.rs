@@ -5,6 +5,7 @@
 mod compute;
 pub mod heatmap;
 mod host;
+mod panel;
 mod scene;
 
 use crate::core::grid::{BBox, Grid};
@@ -14,6 +15,7 @@ use crate::gpu::backend::BackendChoice;
 use crate::run::{Budget, Lockstep, Run, load};
 use heatmap::{ColorScale, DensityImage, density_image};
 use host::{publish, startup_param};
+pub use panel::{Command, Layout, with_divergence};
 
 /// Resolution of the heatmap grid (cells per side).
 pub const HEATMAP_RESOLUTION: usize = 256;
@@ -36,10 +38,13 @@ pub struct DivlabApp {
     scenarios: Vec<(String, Result<Scenario, String>)>,
     selected_scenario: Option<usize>,
     targets: Vec<(String, TargetSpec)>,
-    /// The user's scenario: kept whatever happens to the run.
-    scenario: Scenario,
-    /// The runs on screen (one panel today), kept at the same step.
+    /// Each panel's scenario (the same target and seed, each its own method): kept whatever happens to the
+    /// runs. Its length is the layout (1, 2 or 4).
+    panels: Vec<Scenario>,
+    /// The runs on screen, one per panel, kept at the same step.
     lockstep: Lockstep,
+    /// Commands from this frame's widgets, applied once at the start of the next frame.
+    commands: Vec<Command>,
     picture: Option<TargetPicture>,
     scale: ColorScale,
     running: bool,
@@ -56,7 +61,7 @@ pub struct DivlabApp {
     /// Draw the model's density q (mixtures) instead of the target's p.
     show_model_density: bool,
     /// CPU fallback texture of q's density, with the step it was drawn at.
-    model_texture_cpu: Option<(usize, egui::TextureHandle)>,
+    model_texture_cpu: Vec<Option<(usize, egui::TextureHandle)>>,
     heatmap_rect: Option<egui::Rect>,
     reported_drawn: bool,
 }
@@ -93,8 +98,9 @@ impl DivlabApp {
             targets,
             run_until: scenario.steps,
             goal: scenario.steps,
-            scenario: scenario.clone(),
+            panels: vec![scenario.clone()],
             lockstep: Lockstep::default(),
+            commands: Vec::new(),
             picture: None,
             scale: ColorScale::Linear,
             running: false,
@@ -104,7 +110,7 @@ impl DivlabApp {
             renderer,
             compute,
             show_model_density: false,
-            model_texture_cpu: None,
+            model_texture_cpu: Vec::new(),
             heatmap_rect: None,
             reported_drawn: false,
         };
@@ -131,41 +137,71 @@ impl DivlabApp {
         self.lockstep.runs.first()
     }
 
-    /// Builds a run (and its target picture) from `scenario`. On failure the current run, picture and
-    /// scenario stay and the message says why.
-    fn load(&mut self, ctx: &egui::Context, scenario: Scenario) {
+    /// The panels' scenarios (their number is the layout).
+    pub fn panel_scenarios(&self) -> &[Scenario] {
+        &self.panels
+    }
+
+    /// The runs on screen, one per panel.
+    pub fn runs(&self) -> &[Run] {
+        &self.lockstep.runs
+    }
+
+    /// Asks for `command` (applied at the start of the next frame, like a click).
+    pub fn command(&mut self, command: Command) {
+        self.commands.push(command);
+    }
+
+    /// A run of `scenario` on the app's backend.
+    fn build_run(&self, scenario: &Scenario) -> Result<Run, String> {
         let device = self
             .compute
             .context()
             .ok_or_else(|| self.compute.describe());
-        let built = load::from_scenario(scenario.clone(), &scenario.name)
-            .map_err(|e| e.to_string())
-            .and_then(|loaded| {
-                // In the app `gpu` means "the GPU wherever it runs the method": what it cannot run
-                // stays on the CPU core, with the reason in the panel.
-                let choice = match self.compute.status.requested {
-                    BackendChoice::Cpu => BackendChoice::Cpu,
-                    BackendChoice::Gpu | BackendChoice::Auto => BackendChoice::Auto,
-                };
-                Run::new(
-                    &loaded,
-                    choice,
-                    device.as_ref().map(|c| *c).map_err(String::as_str),
-                )
-                .map_err(|e| e.to_string())
+        // In the app `gpu` means "the GPU wherever it runs the method": what it cannot run stays on the CPU
+        // core, with the reason in the panel.
+        let choice = match self.compute.status.requested {
+            BackendChoice::Cpu => BackendChoice::Cpu,
+            BackendChoice::Gpu | BackendChoice::Auto => BackendChoice::Auto,
+        };
+        let loaded =
+            load::from_scenario(scenario.clone(), &scenario.name).map_err(|e| e.to_string())?;
+        Run::new(
+            &loaded,
+            choice,
+            device.as_ref().map(|c| *c).map_err(String::as_str),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// Builds every panel's run (and the target picture) from `panels`. On failure the current runs, picture
+    /// and scenarios stay and the message says why.
+    fn rebuild(&mut self, ctx: &egui::Context, panels: Vec<Scenario>) {
+        let built = panels
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                self.build_run(s)
+                    .map_err(|e| format!("panel {}: {e}", panel::panel_letter(i)))
             })
-            .and_then(|run| {
-                let picture = target_picture(ctx, run.target(), self.scale)?;
-                Ok((run, picture))
+            .collect::<Result<Vec<Run>, String>>()
+            .and_then(|runs| {
+                let first = runs.first().ok_or("no panel")?;
+                let picture = target_picture(ctx, first.target(), self.scale)?;
+                Ok((runs, picture))
             });
         match built {
-            Ok((run, picture)) => {
-                publish("divlab-flow", run.placement().label());
-                if self.scenario.steps != scenario.steps || self.lockstep.runs.is_empty() {
-                    self.run_until = scenario.steps;
+            Ok((runs, picture)) => {
+                publish("divlab-flow", runs[0].placement().label());
+                let steps = panels[0].steps;
+                if self.panels.first().map(|s| s.steps) != Some(steps)
+                    || self.lockstep.runs.is_empty()
+                {
+                    self.run_until = steps;
                 }
-                self.scenario = scenario;
-                self.lockstep = Lockstep::new(vec![run]);
+                self.model_texture_cpu = vec![None; panels.len()];
+                self.panels = panels;
+                self.lockstep = Lockstep::new(runs);
                 self.picture = Some(picture);
                 self.message = None;
             }
@@ -176,9 +212,88 @@ impl DivlabApp {
         }
     }
 
+    /// Puts `scenario` into every panel.
+    fn load(&mut self, ctx: &egui::Context, scenario: Scenario) {
+        let n = self.panels.len().max(1);
+        self.rebuild(ctx, vec![scenario; n]);
+    }
+
+    /// Rebuilds panel `i` alone from its scenario (the others keep going; lockstep lets it catch up).
+    fn rebuild_panel(&mut self, i: usize, scenario: Scenario) {
+        if i >= self.lockstep.runs.len() {
+            return;
+        }
+        match self.build_run(&scenario) {
+            Ok(run) => {
+                self.lockstep.runs[i] = run;
+                self.panels[i] = scenario;
+                if let Some(t) = self.model_texture_cpu.get_mut(i) {
+                    *t = None;
+                }
+                self.message = None;
+            }
+            Err(err) => {
+                self.message = Some(displayable(&format!(
+                    "Panel {}: could not start that: {err}",
+                    panel::panel_letter(i)
+                )));
+            }
+        }
+    }
+
     fn reset(&mut self, ctx: &egui::Context) {
         self.running = false;
-        self.load(ctx, self.scenario.clone());
+        self.rebuild(ctx, self.panels.clone());
+    }
+
+    /// Applies the commands the widgets returned this frame, in order.
+    fn apply_commands(&mut self, ctx: &egui::Context) {
+        for command in std::mem::take(&mut self.commands) {
+            match command {
+                Command::SetLayout(layout) => {
+                    let n = layout.panels();
+                    let mut panels = self.panels.clone();
+                    let last = panels.last().cloned().unwrap_or_else(fallback_scenario);
+                    panels.resize(n, last);
+                    self.running = false;
+                    self.rebuild(ctx, panels);
+                }
+                Command::SetPanel(i, scenario) => self.rebuild_panel(i, *scenario),
+                Command::Duplicate(i) => {
+                    if let Some(s) = self.panels.get(i).cloned()
+                        && i + 1 < self.panels.len()
+                    {
+                        self.rebuild_panel(i + 1, s);
+                    }
+                }
+                Command::ResetPanel(i) => {
+                    if let Some(s) = self.panels.get(i).cloned() {
+                        self.rebuild_panel(i, s);
+                    }
+                }
+                Command::PlayPause => self.play_pause(),
+                Command::Step => {
+                    self.goal = self.steps_taken() + 1;
+                    self.running = !self.lockstep.runs.is_empty();
+                }
+                Command::Reset => self.reset(ctx),
+            }
+        }
+    }
+
+    fn play_pause(&mut self) {
+        if self.running {
+            self.running = false;
+        } else if !self.lockstep.runs.is_empty() {
+            // Run plays to the run-until step, or on from there when it has been reached.
+            let taken = self.steps_taken();
+            self.goal = if taken < self.run_until {
+                self.run_until
+            } else {
+                usize::MAX
+            };
+            self.running = true;
+        }
     }
 
     /// Steps taken so far, on whichever backend runs the model.
@@ -254,7 +369,7 @@ impl DivlabApp {
 
     fn targets_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Target p");
-        let current = self.scenario.target.kind_name();
+        let current = self.panels.first().map_or("", |s| s.target.kind_name());
         let mut clicked = None;
         ui.horizontal_wrapped(|ui| {
             for (i, (name, spec)) in self.targets.iter().enumerate() {
@@ -267,10 +382,13 @@ impl DivlabApp {
             }
         });
         if let Some(i) = clicked {
-            let mut s = self.scenario.clone();
-            s.target = self.targets[i].1.clone();
+            // The same target for every panel; each keeps its method.
+            let mut panels = self.panels.clone();
+            for s in &mut panels {
+                s.target = self.targets[i].1.clone();
+            }
             self.running = false;
-            self.load(ui.ctx(), s);
+            self.rebuild(ui.ctx(), panels);
         }
     }
 
@@ -278,27 +396,33 @@ impl DivlabApp {
         ui.heading("Simulation");
         ui.horizontal(|ui| {
             let label = if self.running { "Pause" } else { "Run" };
-            if ui.button(label).clicked() {
-                if self.running {
-                    self.running = false;
-                } else if self.run().is_some() {
-                    // Run plays to the run-until step, or on from there when it has been reached.
-                    let taken = self.steps_taken();
-                    self.goal = if taken < self.run_until {
-                        self.run_until
-                    } else {
-                        usize::MAX
-                    };
-                    self.running = true;
+            if ui.button(label).on_hover_text("Space").clicked() {
+                self.commands.push(Command::PlayPause);
+            }
+            // One more step in every panel, on whichever backend (a GPU flow needs a few frames for it).
+            if ui
+                .button("Step")
+                .on_hover_text("S or the right arrow key")
+                .clicked()
+            {
+                self.commands.push(Command::Step);
+            }
+            if ui.button("Reset").on_hover_text("R").clicked() {
+                self.commands.push(Command::Reset);
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.label("Panels:");
+            let current = Layout::of(self.panels.len());
+            for layout in Layout::ALL {
+                if ui
+                    .selectable_label(current == layout, layout.label())
+                    .on_hover_text(layout.describe())
+                    .clicked()
+                    && current != layout
+                {
+                    self.commands.push(Command::SetLayout(layout));
                 }
-            }
-            if ui.button("Step").clicked() {
-                // One more step, on whichever backend (the GPU flow needs a few frames for it).
-                self.goal = self.steps_taken() + 1;
-                self.running = self.run().is_some();
-            }
-            if ui.button("Reset").clicked() {
-                self.reset(ui.ctx());
             }
         });
         ui.horizontal(|ui| {
@@ -342,33 +466,33 @@ impl DivlabApp {
             }
         });
         ui.separator();
-        if let Some(run) = self.run() {
-            let backend = if run.placement().is_gpu() {
-                "steps on the GPU"
-            } else {
-                "steps on the CPU core"
-            };
-            ui.label(format!("step {} ({backend})", self.steps_taken()))
-                .on_hover_text(run.placement().to_string());
-            if let Some(why) = &run.placement().reason {
-                ui.small(displayable(why));
-            }
-            if let Some(r) = run.history().last() {
-                let spread = r
-                    .info
-                    .standard_error
-                    .map(|se| format!(" ± {se:.1e}"))
-                    .unwrap_or_default();
-                ui.label(displayable(&format!(
-                    "{} = {}{spread}",
-                    r.info.objective_name,
-                    readable_value(r.info.objective)
-                )))
-                .on_hover_text(if spread.is_empty() {
-                    "the objective before the last step"
+        if !self.lockstep.runs.is_empty() {
+            ui.label(format!(
+                "step {} in {}",
+                self.steps_taken(),
+                if self.lockstep.runs.len() == 1 {
+                    "the panel".to_owned()
                 } else {
-                    "the objective before the last step ± its Monte Carlo standard error"
-                });
+                    format!("all {} panels", self.lockstep.runs.len())
+                }
+            ));
+            // Where each panel computes, one line per distinct placement ("A, B: …").
+            let mut lines: Vec<(String, String)> = Vec::new();
+            for (i, run) in self.lockstep.runs.iter().enumerate() {
+                let placement = run.placement();
+                let text = match &placement.reason {
+                    Some(why) => format!("CPU core: {why}"),
+                    None if placement.is_gpu() => "steps on the GPU".to_owned(),
+                    None => "steps on the CPU core".to_owned(),
+                };
+                let letter = panel::panel_letter(i).to_string();
+                match lines.iter_mut().find(|(_, t)| *t == text) {
+                    Some((letters, _)) => *letters = format!("{letters}, {letter}"),
+                    None => lines.push((letter, text)),
+                }
+            }
+            for (letters, text) in lines {
+                ui.small(displayable(&format!("{letters}: {text}")));
             }
         }
         if let Some(msg) = &self.message {
@@ -381,12 +505,30 @@ impl DivlabApp {
             ui.label(format!("renderer: {}", self.renderer));
             ui.separator();
             ui.label(self.compute.describe());
+            // What actually takes the steps, per panel (the device above may be idle).
+            let on_gpu: Vec<String> = self
+                .lockstep
+                .runs
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.placement().is_gpu())
+                .map(|(i, _)| panel::panel_letter(i).to_string())
+                .collect();
+            ui.separator();
+            ui.label(match (on_gpu.len(), self.lockstep.runs.len()) {
+                (0, _) => "steps: CPU core".to_owned(),
+                (g, n) if g == n => "steps: GPU".to_owned(),
+                _ => format!(
+                    "steps: GPU for {}, CPU core for the rest",
+                    on_gpu.join(", ")
+                ),
+            });
             if let Some(p) = &self.picture {
                 ui.separator();
                 let (lo, hi) = p.value_range;
                 ui.label(format!(
                     "{}: colour from p = {lo:.3e} to {hi:.3e} ({})",
-                    pretty_name(self.scenario.target.kind_name()),
+                    pretty_name(self.panels.first().map_or("", |s| s.target.kind_name())),
                     match self.scale {
                         ColorScale::Linear => "linear",
                         ColorScale::Log => "log, 4 decades",
@@ -399,6 +541,23 @@ impl DivlabApp {
 
 impl eframe::App for DivlabApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // Shortcuts, taken before any widget sees the keys (so Space does not also press a focused
+        // button), except while a text field is being edited.
+        if !ui.ctx().egui_wants_keyboard_input() {
+            let none = egui::Modifiers::NONE;
+            ui.input_mut(|i| {
+                if i.consume_key(none, egui::Key::Space) {
+                    self.commands.push(Command::PlayPause);
+                }
+                if i.consume_key(none, egui::Key::S) || i.consume_key(none, egui::Key::ArrowRight) {
+                    self.commands.push(Command::Step);
+                }
+                if i.consume_key(none, egui::Key::R) {
+                    self.commands.push(Command::Reset);
+                }
+            });
+        }
+        self.apply_commands(ui.ctx());
         if self.running {
             self.advance();
             if !self.running {
@@ -424,28 +583,49 @@ impl eframe::App for DivlabApp {
                     self.controls_ui(ui);
                 });
             });
-        let model_texture = self.model_density_texture(ui.ctx());
-        let run = self.lockstep.runs.first();
-        let history = run
-            .map(|r| r.history().objective_points())
-            .unwrap_or_default();
-        let objective_name = run
-            .and_then(|r| r.history().objective_name())
-            .map(displayable)
-            .unwrap_or_default();
+        let textures: Vec<Option<egui::TextureId>> = (0..self.lockstep.runs.len())
+            .map(|i| self.model_density_texture(ui.ctx(), i))
+            .collect();
+        let layout = Layout::of(self.panels.len());
         egui::CentralPanel::default().show(ui, |ui| {
-            self.heatmap_rect = scene::scene_ui(
-                ui,
-                &scene::SceneView {
-                    picture: self.picture.as_ref(),
-                    model_texture,
-                    run,
-                    scale: self.scale,
-                    show_target_points: self.show_target_points,
-                    history: &history,
-                    objective_name: &objective_name,
-                },
-            );
+            let rects = layout.split(ui.available_rect_before_wrap());
+            let mut first_heatmap = None;
+            for (i, rect) in rects.into_iter().enumerate() {
+                let (Some(run), Some(scenario)) = (self.lockstep.runs.get(i), self.panels.get(i))
+                else {
+                    continue;
+                };
+                let history = run.history().objective_points();
+                let objective_name = run
+                    .history()
+                    .objective_name()
+                    .map(displayable)
+                    .unwrap_or_default();
+                ui.scope_builder(
+                    egui::UiBuilder::new().max_rect(rect).id_salt(("panel", i)),
+                    |ui| {
+                        let panel_count = self.panels.len();
+                        panel::header_ui(ui, i, panel_count, scenario, run, &mut self.commands);
+                        let drawn = scene::scene_ui(
+                            ui,
+                            &scene::SceneView {
+                                panel: i,
+                                picture: self.picture.as_ref(),
+                                model_texture: textures.get(i).copied().flatten(),
+                                run: Some(run),
+                                scale: self.scale,
+                                show_target_points: self.show_target_points,
+                                history: &history,
+                                objective_name: &objective_name,
+                            },
+                        );
+                        if i == 0 {
+                            first_heatmap = drawn;
+                        }
+                    },
+                );
+            }
+            self.heatmap_rect = first_heatmap;
         });
         if !self.reported_drawn && self.heatmap_rect.is_some() {
             self.reported_drawn = true;
@@ -457,11 +637,15 @@ impl eframe::App for DivlabApp {
 impl DivlabApp {
     /// The texture of q's density when it is to be drawn (mixture models): on the GPU every frame with no
     /// read-back, or on the CPU once per step.
-    fn model_density_texture(&mut self, ctx: &egui::Context) -> Option<egui::TextureId> {
+    fn model_density_texture(
+        &mut self,
+        ctx: &egui::Context,
+        panel: usize,
+    ) -> Option<egui::TextureId> {
         if !self.show_model_density {
             return None;
         }
-        let run = self.lockstep.runs.first()?;
+        let run = self.lockstep.runs.get(panel)?;
         let crate::core::sim::ModelView::Mixture(q) = run.model() else {
             return None;
         };
@@ -469,18 +653,25 @@ impl DivlabApp {
         let n = compute::GPU_GRID as usize;
         let grid = Grid::new(bbox, n, n).ok()?;
         let log_scale = self.scale == ColorScale::Log;
-        if let Some(id) = self.compute.model_density_texture(q, &grid, log_scale) {
+        // The app has one GPU texture: the first panel's q is drawn there, the others on the CPU.
+        if panel == 0
+            && let Some(id) = self.compute.model_density_texture(q, &grid, log_scale)
+        {
             return Some(id);
         }
         let step = run.steps_taken();
-        if self.model_texture_cpu.as_ref().map(|(s, _)| *s) != Some(step) {
+        let slot = self.model_texture_cpu.get_mut(panel)?;
+        if slot.as_ref().map(|(s, _)| *s) != Some(step) {
             let log_q = grid.eval(|x| q.log_density(x));
             let image = density_image(&log_q, grid.nx, grid.ny, self.scale);
-            let texture =
-                ctx.load_texture("model-density", image.image, egui::TextureOptions::LINEAR);
-            self.model_texture_cpu = Some((step, texture));
+            let texture = ctx.load_texture(
+                format!("model-density-{panel}"),
+                image.image,
+                egui::TextureOptions::LINEAR,
+            );
+            *slot = Some((step, texture));
         }
-        self.model_texture_cpu.as_ref().map(|(_, t)| t.id())
+        slot.as_ref().map(|(_, t)| t.id())
     }
 }
 

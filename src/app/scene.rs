@@ -20,6 +20,8 @@ const TARGET_POINT_COLOR: egui::Color32 = egui::Color32::from_rgb(230, 230, 230)
 /// What the scene shows this frame.
 #[derive(Clone, Copy)]
 pub struct SceneView<'a> {
+    /// Which panel (widget ids are salted with it, so panels cannot collide).
+    pub panel: usize,
     pub picture: Option<&'a TargetPicture>,
     /// q's density texture, drawn instead of p's when present.
     pub model_texture: Option<egui::TextureId>,
@@ -34,6 +36,7 @@ pub struct SceneView<'a> {
 /// Draws the scene; returns where the heatmap landed on screen.
 pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
     let SceneView {
+        panel,
         picture,
         model_texture,
         run,
@@ -46,7 +49,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
         ui.centered_and_justified(|ui| ui.label("No target to show."));
         return None;
     };
-    egui::Panel::right("colorbar")
+    egui::Panel::right(("colorbar", panel))
         .resizable(false)
         .exact_size(70.0)
         .frame(egui::Frame::NONE)
@@ -63,7 +66,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
         "p (target density)"
     };
     let history_height = (ui.available_height() * 0.22).clamp(90.0, 170.0);
-    let response = Plot::new("scene_plot")
+    let response = Plot::new(("scene_plot", panel))
         .height(ui.available_height() - history_height)
         .data_aspect(1.0)
         .show_grid(false)
@@ -109,7 +112,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
             }
             plot_ui.pointer_coordinate()
         });
-    history_ui(ui, history, objective_name);
+    history_ui(ui, panel, history, objective_name);
     let t = response.transform;
     let a = t.position_from_point(&PlotPoint::new(b.x_min, b.y_max));
     let c = t.position_from_point(&PlotPoint::new(b.x_max, b.y_min));
@@ -192,7 +195,7 @@ fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
 }
 
 /// The objective per step; on a log₁₀ axis when every value is positive (divergences fall over decades).
-fn history_ui(ui: &mut egui::Ui, history: &[[f64; 2]], objective_name: &str) {
+fn history_ui(ui: &mut egui::Ui, panel: usize, history: &[[f64; 2]], objective_name: &str) {
     let log = !history.is_empty() && history.iter().all(|[_, v]| *v > 0.0);
     let title = if objective_name.is_empty() {
         "objective (press Run or Step)".to_owned()
@@ -207,7 +210,7 @@ fn history_ui(ui: &mut egui::Ui, history: &[[f64; 2]], objective_name: &str) {
         history.to_vec()
     };
     ui.label(egui::RichText::new(title).small());
-    Plot::new("objective_plot")
+    Plot::new(("objective_plot", panel))
         .x_axis_label("step")
         .allow_scroll(false)
         .show(ui, |plot_ui| {

@@ -1,0 +1,242 @@
+//! The canvas's panels: the layout (1, 2 or 4 panels fitting the same target from the same seed), the
+//! commands the widgets return (applied once per frame by the app), and each panel's header: its method,
+//! step, objective and where it computes, with the controls that change this panel only.
+
+use crate::core::fdiv::{Estimator, FDivKind};
+use crate::core::fit::Objective;
+use crate::core::flows::FlowConfig;
+use crate::core::scenario::{Method, Scenario};
+use crate::run::Run;
+
+/// How many panels the canvas shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    One,
+    /// Side by side.
+    Two,
+    /// 2 × 2.
+    Four,
+}
+
+impl Layout {
+    pub const ALL: [Layout; 3] = [Layout::One, Layout::Two, Layout::Four];
+
+    /// The layout for `n` panels (4 for more than 2).
+    pub fn of(n: usize) -> Self {
+        match n {
+            0 | 1 => Self::One,
+            2 => Self::Two,
+            _ => Self::Four,
+        }
+    }
+
+    pub fn panels(self) -> usize {
+        match self {
+            Self::One => 1,
+            Self::Two => 2,
+            Self::Four => 4,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::One => "1",
+            Self::Two => "2",
+            Self::Four => "4",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::One => "one panel",
+            Self::Two => "two panels side by side: the same target and seed, two methods",
+            Self::Four => "four panels, 2 × 2",
+        }
+    }
+
+    /// The panels' rectangles inside `area`, in reading order, with a small gap between them.
+    pub fn split(self, area: egui::Rect) -> Vec<egui::Rect> {
+        let gap = 8.0;
+        let (cols, rows) = match self {
+            Self::One => (1, 1),
+            Self::Two => (2, 1),
+            Self::Four => (2, 2),
+        };
+        let w = (area.width() - gap * (cols - 1) as f32) / cols as f32;
+        let h = (area.height() - gap * (rows - 1) as f32) / rows as f32;
+        (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (r, c)))
+            .map(|(r, c)| {
+                let min = area.min + egui::vec2(c as f32 * (w + gap), r as f32 * (h + gap));
+                egui::Rect::from_min_size(min, egui::vec2(w, h))
+            })
+            .collect()
+    }
+}
+
+/// What the widgets ask for; the app applies them at the start of the next frame, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    SetLayout(Layout),
+    /// Panel `i` takes this scenario (its run is rebuilt; the other panels keep going).
+    SetPanel(usize, Box<Scenario>),
+    /// Copies panel `i`'s scenario into panel `i + 1`.
+    Duplicate(usize),
+    /// Restarts panel `i` from step 0.
+    ResetPanel(usize),
+    PlayPause,
+    Step,
+    Reset,
+}
+
+/// "A", "B", "C", "D".
+pub fn panel_letter(i: usize) -> char {
+    char::from(b'A' + (i % 26) as u8)
+}
+
+/// The method in words: "reverse KL(q‖p) (grid 256²), Adam", "EM", "Sinkhorn flow".
+pub fn method_label(s: &Scenario) -> String {
+    match &s.method {
+        Method::Gradient {
+            objective,
+            optimizer,
+        } => format!("{}, {}", objective.name(), optimizer.name()),
+        Method::Em { samples } => format!("EM on {samples} samples"),
+        Method::Flow { flow } => match flow {
+            FlowConfig::Mmd { .. } => "MMD flow".into(),
+            FlowConfig::SlicedRiesz { .. } => "sliced Riesz flow".into(),
+            FlowConfig::Sinkhorn { .. } => "Sinkhorn-divergence flow".into(),
+            FlowConfig::Svgd { .. } => "SVGD".into(),
+            FlowConfig::Langevin { .. } => "Langevin dynamics".into(),
+            FlowConfig::UnderdampedLangevin { .. } => "underdamped Langevin dynamics".into(),
+        },
+    }
+}
+
+/// The f-divergences a gradient fit can switch between (α = ½ and Rényi α = 2 as representatives).
+fn divergence_choices() -> Vec<FDivKind> {
+    FDivKind::all()
+}
+
+/// The panel's header: letter and method, step and objective, the backend and why; a divergence picker
+/// for gradient fits; Reset and Duplicate-into-the-next-panel. Returns nothing: it pushes commands.
+pub fn header_ui(
+    ui: &mut egui::Ui,
+    i: usize,
+    panel_count: usize,
+    scenario: &Scenario,
+    run: &Run,
+    commands: &mut Vec<Command>,
+) {
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(format!("{}", panel_letter(i)));
+        if let Method::Gradient { objective, .. } = &scenario.method {
+            let current = match objective {
+                Objective::FDivergence { divergence, .. } => Some(*divergence),
+                _ => None,
+            };
+            let shown = current.map_or_else(|| objective.name(), |d| d.name());
+            egui::ComboBox::from_id_salt(("divergence", i))
+                .selected_text(super::displayable(&shown))
+                .show_ui(ui, |ui| {
+                    for kind in divergence_choices() {
+                        if ui
+                            .selectable_label(
+                                current == Some(kind),
+                                super::displayable(&kind.name()),
+                            )
+                            .clicked()
+                            && current != Some(kind)
+                        {
+                            commands.push(Command::SetPanel(
+                                i,
+                                Box::new(with_divergence(scenario, kind)),
+                            ));
+                        }
+                    }
+                })
+                .response
+                .on_hover_text(super::displayable(&method_label(scenario)));
+        } else {
+            ui.label(super::displayable(&method_label(scenario)));
+        }
+        if ui
+            .small_button("Reset")
+            .on_hover_text("restart this panel from step 0")
+            .clicked()
+        {
+            commands.push(Command::ResetPanel(i));
+        }
+        if i + 1 < panel_count
+            && ui
+                .small_button(format!("Duplicate to {}", panel_letter(i + 1)))
+                .on_hover_text("copy this panel's settings into the next panel")
+                .clicked()
+        {
+            commands.push(Command::Duplicate(i));
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        let placement = run.placement();
+        let badge = if placement.is_gpu() { "GPU" } else { "CPU" };
+        ui.label(format!("step {} · {badge}", run.steps_taken()))
+            .on_hover_text(super::displayable(&placement.to_string()));
+        if let Some(r) = run.history().last() {
+            let spread = r
+                .info
+                .standard_error
+                .map(|se| format!(" ± {se:.1e}"))
+                .unwrap_or_default();
+            ui.label(super::displayable(&format!(
+                "{} = {}{spread}",
+                r.info.objective_name,
+                super::readable_value(r.info.objective)
+            )));
+        }
+        if let Some(stop) = run.stopped() {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                super::displayable(&stop.to_string()),
+            );
+        }
+    });
+}
+
+/// `scenario` with its gradient fit's objective replaced by the f-divergence `kind` (the estimator kept
+/// when it was an f-divergence, the grid otherwise).
+pub fn with_divergence(scenario: &Scenario, kind: FDivKind) -> Scenario {
+    let mut s = scenario.clone();
+    if let Method::Gradient { objective, .. } = &mut s.method {
+        let estimator = match objective {
+            Objective::FDivergence { estimator, .. } => *estimator,
+            _ => Estimator::default(),
+        };
+        *objective = Objective::FDivergence {
+            divergence: kind,
+            estimator,
+        };
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_split_the_area_into_that_many_disjoint_panels() {
+        let area = egui::Rect::from_min_size(egui::pos2(10.0, 20.0), egui::vec2(808.0, 608.0));
+        for layout in Layout::ALL {
+            let rects = layout.split(area);
+            assert_eq!(rects.len(), layout.panels());
+            assert_eq!(Layout::of(layout.panels()), layout);
+            for (a, r) in rects.iter().enumerate() {
+                assert!(area.contains_rect(*r), "{layout:?} {a}");
+                for other in &rects[a + 1..] {
+                    assert!(!r.intersects(*other) || r.intersect(*other).area() < 1e-3);
+                }
+            }
+        }
+        assert_eq!(panel_letter(3), 'D');
+    }
+}

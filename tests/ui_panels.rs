@@ -1,0 +1,152 @@
+//! The comparison canvas (1, 2 or 4 panels in lockstep), driven like a user would: through the app's
+//! commands and the keyboard, rendered offscreen on lavapipe. Snapshots of the 2- and 4-panel layouts are
+//! in `tests/snapshots/` (update after an intended change: `UPDATE_SNAPSHOTS=1 cargo test --test ui_panels`).
+
+use divlab::app::{Command, DivlabApp, Layout, with_divergence};
+use divlab::core::fdiv::FDivKind;
+use divlab::core::scenario::Scenario;
+use divlab::gpu::backend::BackendChoice;
+use divlab::run::{Run, load};
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::{Harness, SnapshotOptions};
+
+const WIDTH: f32 = 1400.0;
+const HEIGHT: f32 = 860.0;
+
+fn harness() -> Harness<'static, DivlabApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(WIDTH, HEIGHT))
+        .wgpu()
+        .build_eframe(|cc| DivlabApp::new(cc));
+    h.run_steps(2);
+    h
+}
+
+fn bundled(name: &str) -> Scenario {
+    load::bundled(name)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario
+}
+
+/// Opens `scenario` by clicking its name, switches to `layout`, and gives panel B the forward KL.
+fn two_divergences(h: &mut Harness<'static, DivlabApp>, layout: Layout) {
+    let reverse = bundled("two_modes_reverse_kl");
+    h.get_by_label(&reverse.name).click();
+    h.run_steps(2);
+    h.state_mut().command(Command::SetLayout(layout));
+    h.run_steps(2);
+    let forward = with_divergence(&reverse, FDivKind::ForwardKl);
+    h.state_mut()
+        .command(Command::SetPanel(1, Box::new(forward)));
+    h.run_steps(2);
+}
+
+fn steps(h: &Harness<'static, DivlabApp>) -> Vec<usize> {
+    h.state().runs().iter().map(Run::steps_taken).collect()
+}
+
+#[test]
+fn two_panels_step_in_lockstep_and_one_panels_divergence_changes_only_that_panel() {
+    let mut h = harness();
+    two_divergences(&mut h, Layout::Two);
+    assert_eq!(h.state().runs().len(), 2);
+    // Space plays; every frame both panels stand at the same step.
+    h.key_press(egui::Key::Space);
+    for _ in 0..8 {
+        h.run_steps(1);
+        let s = steps(&h);
+        assert_eq!(s[0], s[1], "lockstep: {s:?}");
+    }
+    h.key_press(egui::Key::Space);
+    h.run_steps(2);
+    let s = steps(&h);
+    assert!(s[0] >= 8, "Space played: {s:?}");
+    // S steps once more in every panel.
+    h.key_press(egui::Key::S);
+    h.run_steps(3);
+    assert_eq!(steps(&h), vec![s[0] + 1; 2]);
+
+    let runs = h.state().runs();
+    let names: Vec<_> = runs
+        .iter()
+        .map(|r| r.history().last().map(|x| x.info.objective_id.clone()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![Some("reverse_kl".to_owned()), Some("forward_kl".to_owned())]
+    );
+    // Panel A is exactly the unchanged scenario's run: B's change did not touch it.
+    let loaded = load::bundled("two_modes_reverse_kl").unwrap_or_else(|e| panic!("{e}"));
+    let mut alone =
+        Run::new(&loaded, BackendChoice::Cpu, Err("cpu")).unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..runs[0].steps_taken() {
+        alone.step().unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(alone.history(), runs[0].history());
+    assert_ne!(runs[0].history(), runs[1].history());
+
+    // Duplicate A into B: B becomes reverse KL again and catches up with A.
+    h.state_mut().command(Command::Duplicate(0));
+    h.run_steps(2);
+    assert_eq!(
+        h.state().panel_scenarios()[0],
+        h.state().panel_scenarios()[1]
+    );
+    assert_eq!(steps(&h)[1], 0, "the duplicated panel starts over");
+    h.key_press(egui::Key::Space);
+    let mut frames = 0;
+    while steps(&h)[1] < steps(&h)[0] && frames < 200 {
+        h.run_steps(1);
+        frames += 1;
+    }
+    h.key_press(egui::Key::Space);
+    h.run_steps(2);
+    let s = steps(&h);
+    assert_eq!(s[0], s[1], "B caught up: {s:?}");
+    let runs = h.state().runs();
+    assert_eq!(
+        runs[0].history(),
+        runs[1].history(),
+        "same settings, same seed, same fit"
+    );
+}
+
+/// Steps every panel `n` times with the Step command (deterministic: CPU fits).
+fn step_n(h: &mut Harness<'static, DivlabApp>, n: usize) {
+    for _ in 0..n {
+        h.state_mut().command(Command::Step);
+        h.run_steps(2);
+    }
+}
+
+#[test]
+fn the_two_and_four_panel_layouts_render_as_in_their_snapshots() {
+    let shots = std::path::PathBuf::from(
+        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
+    )
+    .join("ui-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let options = SnapshotOptions::new().threshold(1.0).max_failed_pixels(40);
+    for (layout, name) in [(Layout::Two, "layout_2"), (Layout::Four, "layout_4")] {
+        let mut h = harness();
+        two_divergences(&mut h, layout);
+        if layout == Layout::Four {
+            let base = bundled("two_modes_reverse_kl");
+            for (i, kind) in [
+                (2, FDivKind::JensenShannon),
+                (3, FDivKind::SquaredHellinger),
+            ] {
+                h.state_mut()
+                    .command(Command::SetPanel(i, Box::new(with_divergence(&base, kind))));
+            }
+            h.run_steps(2);
+        }
+        step_n(&mut h, 12);
+        assert_eq!(steps(&h), vec![12; layout.panels()]);
+        let img = h.render().expect("render");
+        img.save(shots.join(format!("{name}.png"))).unwrap();
+        if let Err(err) = egui_kittest::try_image_snapshot_options(&img, name, &options) {
+            panic!("{name}: snapshot differs: {err}");
+        }
+    }
+}
