@@ -18,6 +18,7 @@ fn harness() -> Harness<'static, DivlabApp> {
         .with_size(egui::vec2(WIDTH, HEIGHT))
         .wgpu()
         .build_eframe(|cc| DivlabApp::new(cc));
+    h.state_mut().set_reproducible(true);
     h.run_steps(2);
     h
 }
@@ -149,4 +150,52 @@ fn the_two_and_four_panel_layouts_render_as_in_their_snapshots() {
             panic!("{name}: snapshot differs: {err}");
         }
     }
+}
+
+#[test]
+fn a_panel_whose_step_is_refused_stops_alone_and_says_which() {
+    let mut h = harness();
+    let funnel = bundled("funnel_langevin");
+    h.get_by_label(&funnel.name).click();
+    h.run_steps(2);
+    h.state_mut().command(Command::SetLayout(Layout::Two));
+    h.run_steps(2);
+    // Panel B: a step 20× the bundled one on 50 particles; a score overflows after a few steps.
+    let mut wild = funnel.clone();
+    if let divlab::core::scenario::Method::Flow {
+        flow: divlab::core::flows::FlowConfig::UnderdampedLangevin { step_size, .. },
+    } = &mut wild.method
+    {
+        *step_size = 1.0;
+    }
+    wild.model = divlab::core::scenario::ModelSpec::Particles {
+        count: 50,
+        init: divlab::core::scenario::ParticleInit::Gaussian {
+            mean: [0.0, 0.0],
+            std: 1.0,
+        },
+    };
+    h.state_mut().command(Command::SetPanel(1, Box::new(wild)));
+    h.run_steps(2);
+    h.key_press(egui::Key::Space);
+    let mut frames = 0;
+    while h.state().runs()[1].stopped().is_none() && frames < 500 {
+        h.run_steps(1);
+        frames += 1;
+    }
+    let stop = h.state().runs()[1]
+        .stopped()
+        .cloned()
+        .expect("panel B stopped");
+    // A goes on past B's stop.
+    for _ in 0..5 {
+        h.run_steps(1);
+    }
+    let a = h.state().runs()[0].steps_taken();
+    assert!(a >= stop.step, "A at {a}, B stopped at {}", stop.step);
+    assert!(h.state().runs()[0].stopped().is_none());
+    let message = h.state().message().unwrap_or_default().to_owned();
+    assert!(message.contains("Panel B stopped at step"), "{message}");
+    h.key_press(egui::Key::Space);
+    h.run_steps(2);
 }

@@ -39,6 +39,7 @@ fn app_renders_the_target_heatmap() {
         .with_size(egui::vec2(WIDTH, HEIGHT))
         .wgpu()
         .build_eframe(|cc| DivlabApp::new(cc));
+    harness.state_mut().set_reproducible(true);
     harness.run_steps(6);
     let img = match harness.render() {
         Ok(img) => img,

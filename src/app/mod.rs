@@ -3,6 +3,7 @@
 //! steps-per-frame setting, and density grids are recomputed only when the target changes.
 
 mod compute;
+mod health;
 pub mod heatmap;
 mod host;
 mod panel;
@@ -64,6 +65,9 @@ pub struct DivlabApp {
     model_texture_cpu: Vec<Option<(usize, egui::TextureHandle)>>,
     heatmap_rect: Option<egui::Rect>,
     reported_drawn: bool,
+    rates: health::Rates,
+    /// Hide wall-clock figures (fps, steps/s) so that screenshots are reproducible.
+    reproducible: bool,
 }
 
 impl DivlabApp {
@@ -113,6 +117,8 @@ impl DivlabApp {
             model_texture_cpu: Vec::new(),
             heatmap_rect: None,
             reported_drawn: false,
+            rates: health::Rates::default(),
+            reproducible: false,
         };
         app.load(&cc.egui_ctx, scenario);
         if let Some(k) = startup_param("run").and_then(|v| v.parse::<usize>().ok()) {
@@ -145,6 +151,12 @@ impl DivlabApp {
     /// The runs on screen, one per panel.
     pub fn runs(&self) -> &[Run] {
         &self.lockstep.runs
+    }
+
+    /// Hides the wall-clock figures (frames and steps per second) from the status bar, so that two
+    /// screenshots of the same state are identical (snapshot tests, figures for documents).
+    pub fn set_reproducible(&mut self, on: bool) {
+        self.reproducible = on;
     }
 
     /// Asks for `command` (applied at the start of the next frame, like a click).
@@ -319,11 +331,22 @@ impl DivlabApp {
                 self.message = Some(displayable(&notice));
             }
         }
-        if let Some(stop) = self.lockstep.runs.iter().find_map(|r| r.stopped()) {
-            self.running = false;
+        // A panel whose step is refused stops alone (the others go on); its state and scenario are kept.
+        if let Some((i, stop)) = self
+            .lockstep
+            .runs
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| r.stopped().map(|s| (i, s)))
+        {
+            let which = if self.lockstep.runs.len() > 1 {
+                format!("Panel {} stopped", panel::panel_letter(i))
+            } else {
+                "Stopped".to_owned()
+            };
             self.message = Some(displayable(&format!(
-                "Stopped at step {}: {}. Your scenario is kept: change a parameter (e.g. a smaller step size \
-                 or learning rate) and press Reset.",
+                "{which} at step {}: {}. Your scenario is kept: change a parameter (e.g. a smaller step \
+                 size or learning rate) and press Reset.",
                 stop.step, stop.reason
             )));
         }
@@ -481,6 +504,7 @@ impl DivlabApp {
             for (i, run) in self.lockstep.runs.iter().enumerate() {
                 let placement = run.placement();
                 let text = match &placement.reason {
+                    Some(why) if why.contains("CPU") => why.clone(),
                     Some(why) => format!("CPU core: {why}"),
                     None if placement.is_gpu() => "steps on the GPU".to_owned(),
                     None => "steps on the CPU core".to_owned(),
@@ -504,6 +528,10 @@ impl DivlabApp {
         ui.horizontal(|ui| {
             ui.label(format!("renderer: {}", self.renderer));
             ui.separator();
+            if !self.reproducible {
+                ui.label(self.rates.describe(panel::panel_letter));
+                ui.separator();
+            }
             ui.label(self.compute.describe());
             // What actually takes the steps, per panel (the device above may be idle).
             let on_gpu: Vec<String> = self
@@ -558,6 +586,8 @@ impl eframe::App for DivlabApp {
             });
         }
         self.apply_commands(ui.ctx());
+        let steps: Vec<usize> = self.lockstep.runs.iter().map(Run::steps_taken).collect();
+        self.rates.frame(&steps);
         if self.running {
             self.advance();
             if !self.running {
