@@ -144,6 +144,29 @@ test('a Sinkhorn flow gives the same objective with and without WebGPU', async (
   assert.ok(rel.every((r) => r < 1e-2), `GPU ${gpu.objectives} vs CPU ${cpu.objectives}`);
 });
 
+test('two panels step in lockstep in the browser', async () => {
+  const { context, page, errors } = await open();
+  await page.goto(`${base}?scenario=two_modes_reverse_kl&layout=2&run=5`);
+  await page.waitForFunction(() => document.body.dataset.divlabSteps !== undefined, null, { timeout: 300_000 });
+  const panelSteps = await page.evaluate(() => document.body.dataset.divlabPanelSteps);
+  const objectives = (await page.evaluate(() => document.body.dataset.divlabPanelObjectives)).split(',').map(Number);
+  const png = path.join(shots, 'web-two-panels.png');
+  await page.screenshot({ path: png });
+  await context.close();
+  assert.deepEqual(errors, [], 'console or page errors');
+  assert.equal(panelSteps, '5,5');
+  assert.equal(objectives.length, 2);
+  assert.ok(objectives.every((v) => Number.isFinite(v) && v > 0), `objectives ${objectives}`);
+  // Same scenario and seed in both panels: the same fit, bit for bit.
+  assert.equal(objectives[0], objectives[1]);
+  // Both panels are drawn: neither half of the canvas right of the side panel is blank.
+  for (const [name, x] of [['left', 300], ['right', 760]]) {
+    const sd = regionStdDev(png, { x, y: 120, w: 380, h: 400 });
+    console.log(`two panels, ${name} panel: std-dev ${sd.toFixed(3)}`);
+    assert.ok(sd > 0.03, `${name} panel looks blank (${sd})`);
+  }
+});
+
 test('says so in plain words when neither WebGPU nor WebGL2 exists', async () => {
   const { context, page } = await open(() => {
     delete Navigator.prototype.gpu;

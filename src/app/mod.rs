@@ -120,7 +120,18 @@ impl DivlabApp {
             rates: health::Rates::default(),
             reproducible: false,
         };
-        app.load(&cc.egui_ctx, scenario);
+        match startup_param("layout").as_deref() {
+            None => app.load(&cc.egui_ctx, scenario),
+            Some(v) => match Layout::ALL.into_iter().find(|l| l.label() == v) {
+                Some(layout) => app.rebuild(&cc.egui_ctx, vec![scenario; layout.panels()]),
+                None => {
+                    app.load(&cc.egui_ctx, scenario);
+                    app.message = Some(format!(
+                        "layout = {v:?} is not a layout: valid values are 1, 2 and 4; showing 1 panel"
+                    ));
+                }
+            },
+        }
         if let Some(k) = startup_param("run").and_then(|v| v.parse::<usize>().ok()) {
             app.goal = k;
             app.running = true;
@@ -710,6 +721,26 @@ impl DivlabApp {
     /// `data-divlab-objective`) when a run stops, for the browser tests and for pages that embed divlab.
     fn publish_run_state(&self) {
         publish("divlab-steps", &self.steps_taken().to_string());
+        let per_panel = |f: &dyn Fn(&Run) -> String| -> String {
+            self.lockstep
+                .runs
+                .iter()
+                .map(f)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        publish(
+            "divlab-panel-steps",
+            &per_panel(&|r| r.steps_taken().to_string()),
+        );
+        publish(
+            "divlab-panel-objectives",
+            &per_panel(&|r| {
+                r.history()
+                    .last()
+                    .map_or_else(String::new, |x| format!("{:e}", x.info.objective))
+            }),
+        );
         if let Some(run) = self.run() {
             let records = run.history().records();
             if let Some(r) = records.last() {
