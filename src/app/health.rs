@@ -28,10 +28,15 @@ impl Default for Rates {
 
 impl Rates {
     pub const WINDOW_S: f64 = 0.5;
+    pub const IDLE_S: f64 = 5.0;
 
-    /// Counts a frame whose panels stand at `steps`; closes the window when it is long enough.
+    /// Counts a frame whose panels stand at `steps`; closes the window when it is long enough. A window
+    /// longer than [`Self::IDLE_S`] (the app sat idle, repainting only on input) is dropped, not averaged.
     pub fn frame(&mut self, steps: &[usize]) {
         self.frames += 1;
+        if self.window_start.elapsed().as_secs_f64() > Self::IDLE_S {
+            self.steps_at_start.clear();
+        }
         if self.steps_at_start.len() != steps.len() {
             // The layout changed: start a new window.
             self.steps_at_start = steps.to_vec();

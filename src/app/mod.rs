@@ -540,7 +540,12 @@ impl DivlabApp {
             ui.label(format!("renderer: {}", self.renderer));
             ui.separator();
             if !self.reproducible {
-                ui.label(self.rates.describe(panel::panel_letter));
+                // egui repaints only on input while paused, so rates are shown while running only.
+                if self.running {
+                    ui.label(self.rates.describe(panel::panel_letter));
+                } else {
+                    ui.label("paused");
+                }
                 ui.separator();
             }
             ui.label(self.compute.describe());
