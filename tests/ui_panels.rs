@@ -51,6 +51,13 @@ fn two_panels_step_in_lockstep_and_one_panels_divergence_changes_only_that_panel
     let mut h = harness();
     two_divergences(&mut h, Layout::Two);
     assert_eq!(h.state().runs().len(), 2);
+    // The side panel's editor lists the panel's parameters by name, with their sliders.
+    for name in ["lr", "beta1", "resolution"] {
+        assert!(
+            h.query_all_by_label(name).count() >= 1,
+            "no {name} in the editor"
+        );
+    }
     // Space plays; every frame both panels stand at the same step.
     h.key_press(egui::Key::Space);
     for _ in 0..8 {

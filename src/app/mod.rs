@@ -7,6 +7,7 @@ mod health;
 pub mod heatmap;
 mod host;
 mod panel;
+mod params_ui;
 mod scene;
 
 use crate::core::grid::{BBox, Grid};
@@ -66,6 +67,8 @@ pub struct DivlabApp {
     heatmap_rect: Option<egui::Rect>,
     reported_drawn: bool,
     rates: health::Rates,
+    /// The panel whose parameters the side panel edits.
+    edited_panel: usize,
     /// Hide wall-clock figures (fps, steps/s) so that screenshots are reproducible.
     reproducible: bool,
 }
@@ -119,6 +122,7 @@ impl DivlabApp {
             reported_drawn: false,
             rates: health::Rates::default(),
             reproducible: false,
+            edited_panel: 0,
         };
         match startup_param("layout").as_deref() {
             None => app.load(&cc.egui_ctx, scenario),
@@ -535,6 +539,42 @@ impl DivlabApp {
         }
     }
 
+    /// Every parameter of one panel's model and method, with sliders over the declared ranges; an edit
+    /// restarts that panel alone.
+    fn parameters_ui(&mut self, ui: &mut egui::Ui) {
+        let n = self.panels.len();
+        self.edited_panel = self.edited_panel.min(n.saturating_sub(1));
+        egui::CollapsingHeader::new("Parameters")
+            .id_salt("parameters")
+            .default_open(true)
+            .show(ui, |ui| {
+                if n > 1 {
+                    ui.horizontal(|ui| {
+                        ui.label("panel");
+                        for i in 0..n {
+                            ui.selectable_value(
+                                &mut self.edited_panel,
+                                i,
+                                panel::panel_letter(i).to_string(),
+                            );
+                        }
+                    });
+                }
+                let i = self.edited_panel;
+                let Some(scenario) = self.panels.get(i) else {
+                    return;
+                };
+                ui.small(displayable(&panel::method_label(scenario)));
+                match params_ui::params_ui(ui, i, scenario) {
+                    Some(Ok(edited)) => self.commands.push(Command::SetPanel(i, Box::new(edited))),
+                    Some(Err(why)) => {
+                        self.message = Some(displayable(&format!("That value is refused: {why}")));
+                    }
+                    None => {}
+                }
+            });
+    }
+
     fn status_ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label(format!("renderer: {}", self.renderer));
@@ -627,6 +667,8 @@ impl eframe::App for DivlabApp {
                     self.targets_ui(ui);
                     ui.separator();
                     self.controls_ui(ui);
+                    ui.separator();
+                    self.parameters_ui(ui);
                 });
             });
         let textures: Vec<Option<egui::TextureId>> = (0..self.lockstep.runs.len())

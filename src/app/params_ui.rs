@@ -1,0 +1,191 @@
+//! A panel's parameter editor, built from the scenario itself and the parameter declarations
+//! ([`crate::core::params`]): every number of the model and the method gets a slider over its declared range
+//! (logarithmic where the declaration says so, whole numbers for counts), every switch a checkbox. An edit
+//! returns the edited scenario; the app rebuilds that panel alone.
+
+use serde_json::Value;
+
+use crate::core::params::{ParamDecl, Scale, decl_at};
+use crate::core::scenario::Scenario;
+
+/// One editable leaf of a scenario: its dotted path and current value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Leaf {
+    Number(String, f64),
+    Switch(String, bool),
+}
+
+/// The numbers and switches under `model` and `method` (lists, such as explicit means, are not listed).
+pub fn leaves(scenario: &Value) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    for root in ["model", "method"] {
+        if let Some(v) = scenario.get(root) {
+            walk(v, root, &mut out);
+        }
+    }
+    out
+}
+
+fn walk(v: &Value, path: &str, out: &mut Vec<Leaf>) {
+    match v {
+        Value::Object(map) => {
+            for (key, child) in map {
+                walk(child, &format!("{path}.{key}"), out);
+            }
+        }
+        Value::Number(n) => {
+            if let Some(x) = n.as_f64() {
+                out.push(Leaf::Number(path.to_owned(), x));
+            }
+        }
+        Value::Bool(b) => out.push(Leaf::Switch(path.to_owned(), *b)),
+        _ => {}
+    }
+}
+
+/// `scenario` with the leaf at `path` set to `value`, checked by the core (the error names the field).
+pub fn with_value(scenario: &Scenario, path: &str, value: Value) -> Result<Scenario, String> {
+    let mut json = serde_json::to_value(scenario).map_err(|e| e.to_string())?;
+    let mut node = &mut json;
+    for key in path.split('.') {
+        node = node
+            .get_mut(key)
+            .ok_or_else(|| format!("{path}: no such field"))?;
+    }
+    *node = value;
+    let edited: Scenario = serde_json::from_value(json).map_err(|e| format!("{path}: {e}"))?;
+    edited.validate().map_err(|e| e.to_string())?;
+    Ok(edited)
+}
+
+/// The slider's bounds for a declaration: an open bound at 0 of a log scale becomes the smallest value
+/// the slider offers (six decades below the top, or the default if that is lower).
+fn slider_bounds(d: &ParamDecl) -> (f64, f64) {
+    let max = if d.max.is_finite() {
+        d.max
+    } else {
+        (d.default.abs() * 1e3).max(1.0)
+    };
+    let min = if d.min.is_finite() { d.min } else { -max };
+    let min = if d.scale == Scale::Log && min <= 0.0 {
+        (max * 1e-6).min(d.default.abs().max(f64::MIN_POSITIVE))
+    } else {
+        min
+    };
+    (min, max)
+}
+
+/// The last field of a dotted path (the whole path is in the hover text): `lr`, `resolution`, `sigma`.
+fn short_label(path: &str) -> String {
+    path.rsplit('.').next().unwrap_or(path).to_owned()
+}
+
+/// The editor; returns the edited scenario (or why the edit was refused) when the user changed something.
+pub fn params_ui(
+    ui: &mut egui::Ui,
+    panel: usize,
+    scenario: &Scenario,
+) -> Option<Result<Scenario, String>> {
+    let json = serde_json::to_value(scenario).ok()?;
+    let mut edit = None;
+    egui::Grid::new(("params", panel))
+        .num_columns(1)
+        .striped(true)
+        .show(ui, |ui| {
+            for leaf in leaves(&json) {
+                match leaf {
+                    Leaf::Number(path, mut x) => {
+                        let label = short_label(&path);
+                        match decl_at(&json, &path) {
+                            Some(d) => {
+                                let (lo, hi) = slider_bounds(d);
+                                let mut slider = egui::Slider::new(&mut x, lo..=hi)
+                                    .logarithmic(d.scale == Scale::Log)
+                                    .clamping(egui::SliderClamping::Always)
+                                    .text(&label);
+                                if d.integer {
+                                    slider = slider.integer();
+                                }
+                                let response = ui.add(slider).on_hover_text(format!(
+                                    "{}: {} ({}), valid {}",
+                                    path,
+                                    d.label,
+                                    d.unit,
+                                    d.range_words()
+                                ));
+                                if response.changed() {
+                                    let v = serde_json::Number::from_f64(x).map(Value::Number);
+                                    let v = match (v, d.integer) {
+                                        (Some(_), true) => Some(Value::from(x.round() as u64)),
+                                        (v, _) => v,
+                                    };
+                                    edit = v.map(|v| with_value(scenario, &path, v));
+                                }
+                            }
+                            None => {
+                                ui.label(format!("{label} = {x}"));
+                            }
+                        }
+                        ui.end_row();
+                    }
+                    Leaf::Switch(path, mut b) => {
+                        let label = short_label(&path);
+                        if ui.checkbox(&mut b, &label).on_hover_text(&path).changed() {
+                            edit = Some(with_value(scenario, &path, Value::Bool(b)));
+                        }
+                        ui.end_row();
+                    }
+                }
+            }
+        });
+    edit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundled(name: &str) -> Scenario {
+        crate::run::load::bundled(name)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .scenario
+    }
+
+    #[test]
+    fn every_number_of_every_bundled_method_has_a_declaration_and_a_usable_slider() {
+        for (name, _) in crate::assets::BUNDLED {
+            let s = bundled(name);
+            let json = serde_json::to_value(&s).unwrap();
+            let leaves = leaves(&json);
+            assert!(!leaves.is_empty(), "{name}");
+            for leaf in leaves {
+                if let Leaf::Number(path, x) = leaf {
+                    let d = decl_at(&json, &path).unwrap_or_else(|| panic!("{name}: {path}"));
+                    let (lo, hi) = slider_bounds(d);
+                    assert!(
+                        lo < hi && lo.is_finite() && hi.is_finite(),
+                        "{name}: {path}"
+                    );
+                    assert!(d.contains(lo) || !d.min_inclusive, "{name}: {path}: {lo}");
+                    assert!(
+                        (lo..=hi).contains(&x),
+                        "{name}: {path} = {x} outside the slider {lo}..{hi}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_edit_goes_through_the_core_checks() {
+        let s = bundled("two_modes_reverse_kl");
+        let edited = with_value(&s, "method.optimizer.lr", Value::from(0.2)).unwrap();
+        assert_ne!(edited, s);
+        let json = serde_json::to_value(&edited).unwrap();
+        assert_eq!(json["method"]["optimizer"]["lr"], 0.2);
+        let err =
+            with_value(&s, "method.optimizer.lr", Value::from(1e6)).expect_err("out of range");
+        assert!(err.contains("lr"), "{err}");
+        assert!(with_value(&s, "method.nope", Value::from(1)).is_err());
+    }
+}
