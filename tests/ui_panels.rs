@@ -206,3 +206,21 @@ fn a_panel_whose_step_is_refused_stops_alone_and_says_which() {
     h.key_press(egui::Key::Space);
     h.run_steps(2);
 }
+
+#[test]
+fn the_optimizer_picker_switches_the_edited_panels_optimizer() {
+    let mut h = harness();
+    let reverse = bundled("two_modes_reverse_kl");
+    h.get_by_label(&reverse.name).click();
+    h.run_steps(2);
+    h.get_by_label("optimizer").click();
+    h.run_steps(2);
+    h.get_by_label("lion").click();
+    h.run_steps(3);
+    let json = serde_json::to_value(&h.state().panel_scenarios()[0]).unwrap();
+    assert_eq!(json["method"]["optimizer"]["kind"], "lion");
+    // The panel was rebuilt with it and runs.
+    h.state_mut().command(Command::Step);
+    h.run_steps(3);
+    assert_eq!(steps(&h), vec![1]);
+}

@@ -565,7 +565,9 @@ impl DivlabApp {
                     return;
                 };
                 ui.small(displayable(&panel::method_label(scenario)));
-                match params_ui::params_ui(ui, i, scenario) {
+                let edit = params_ui::kinds_ui(ui, i, scenario)
+                    .or_else(|| params_ui::params_ui(ui, i, scenario));
+                match edit {
                     Some(Ok(edited)) => self.commands.push(Command::SetPanel(i, Box::new(edited))),
                     Some(Err(why)) => {
                         self.message = Some(displayable(&format!("That value is refused: {why}")));

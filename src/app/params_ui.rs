@@ -5,8 +5,11 @@
 
 use serde_json::Value;
 
+use crate::core::flows::{Bandwidth, FlowConfig};
+use crate::core::mmd::Kernel;
 use crate::core::params::{ParamDecl, Scale, decl_at};
-use crate::core::scenario::Scenario;
+use crate::core::scenario::{Method, Scenario};
+use crate::core::sinkhorn::SinkhornConfig;
 
 /// One editable leaf of a scenario: its dotted path and current value.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +76,124 @@ fn slider_bounds(d: &ParamDecl) -> (f64, f64) {
         min
     };
     (min, max)
+}
+
+/// A declared default (the table is complete: a test checks every field has a declaration).
+fn default_of(id: &str) -> f64 {
+    crate::core::params::decl(id).map_or(1.0, |d| d.default)
+}
+
+/// The flow kinds, by their scenario names.
+pub const FLOW_KINDS: [&str; 6] = [
+    "mmd",
+    "sliced_riesz",
+    "sinkhorn",
+    "svgd",
+    "langevin",
+    "underdamped_langevin",
+];
+
+/// The optimizer kinds, by their scenario names.
+pub const OPTIMIZER_KINDS: [&str; 6] = ["sgd", "adam", "lion", "laprop", "ademamix", "grams"];
+
+/// A flow of `kind` with every parameter at its declared default (the target sample count kept).
+pub fn default_flow(kind: &str, target_samples: usize) -> Option<FlowConfig> {
+    let step = |k: &str| default_of(&format!("flow.{k}.step_size"));
+    Some(match kind {
+        "mmd" => FlowConfig::Mmd {
+            kernel: Kernel::Gaussian {
+                sigma: default_of("kernel.gaussian.sigma"),
+            },
+            step_size: step("mmd"),
+            noise_level: 0.0,
+            adaptive_step: false,
+            target_samples,
+        },
+        "sliced_riesz" => FlowConfig::SlicedRiesz {
+            slices: default_of("flow.sliced_riesz.slices") as usize,
+            step_size: step("sliced_riesz"),
+            target_samples,
+        },
+        "sinkhorn" => FlowConfig::Sinkhorn {
+            sinkhorn: SinkhornConfig {
+                epsilon: default_of("sinkhorn.epsilon"),
+                ..SinkhornConfig::default()
+            },
+            step_size: step("sinkhorn"),
+            target_samples,
+        },
+        "svgd" => FlowConfig::Svgd {
+            bandwidth: Bandwidth::Median,
+            step_size: step("svgd"),
+        },
+        "langevin" => FlowConfig::Langevin {
+            step_size: step("langevin"),
+        },
+        "underdamped_langevin" => FlowConfig::UnderdampedLangevin {
+            step_size: step("underdamped_langevin"),
+            friction: default_of("flow.underdamped_langevin.friction"),
+        },
+        _ => return None,
+    })
+}
+
+/// The scenario's flow or optimizer switched to another kind (parameters at their defaults; an optimizer
+/// keeps its learning rate). `None` when the scenario has no such part.
+pub fn with_kind(scenario: &Scenario, part: &str, kind: &str) -> Option<Result<Scenario, String>> {
+    let mut s = scenario.clone();
+    match (&mut s.method, part) {
+        (Method::Flow { flow }, "flow") => {
+            *flow = default_flow(kind, flow.target_samples().unwrap_or(1024))?;
+        }
+        (Method::Gradient { optimizer, .. }, "optimizer") => {
+            let lr = serde_json::to_value(&*optimizer)
+                .ok()
+                .and_then(|v| v.get("lr").cloned())
+                .unwrap_or(Value::from(default_of("optimizer.lr")));
+            let v = serde_json::json!({ "kind": kind, "lr": lr });
+            *optimizer = match serde_json::from_value(v) {
+                Ok(o) => o,
+                Err(e) => return Some(Err(format!("optimizer {kind}: {e}"))),
+            };
+        }
+        _ => return None,
+    }
+    Some(s.validate().map(|()| s).map_err(|e| e.to_string()))
+}
+
+/// The kind pickers of a panel (the flow of a particle model, the optimizer of a gradient fit).
+pub fn kinds_ui(
+    ui: &mut egui::Ui,
+    panel: usize,
+    scenario: &Scenario,
+) -> Option<Result<Scenario, String>> {
+    let json = serde_json::to_value(scenario).ok()?;
+    let (part, kinds): (&str, &[&str]) = match &scenario.method {
+        Method::Flow { .. } => ("flow", &FLOW_KINDS),
+        Method::Gradient { .. } => ("optimizer", &OPTIMIZER_KINDS),
+        Method::Em { .. } => return None,
+    };
+    let current = json["method"][part]["kind"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let mut edit = None;
+    ui.horizontal(|ui| {
+        egui::ComboBox::new((part, panel), part)
+            .selected_text(current.replace('_', " "))
+            .show_ui(ui, |ui| {
+                for kind in kinds {
+                    if ui
+                        .selectable_label(current == *kind, kind.replace('_', " "))
+                        .clicked()
+                        && current != *kind
+                    {
+                        edit = with_kind(scenario, part, kind);
+                    }
+                }
+            });
+    });
+    edit
 }
 
 /// The last field of a dotted path (the whole path is in the hover text): `lr`, `resolution`, `sigma`.
@@ -174,6 +295,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_flow_and_optimizer_kind_can_be_switched_to_with_valid_defaults() {
+        let flow = bundled("moons_sinkhorn_flow");
+        for kind in FLOW_KINDS {
+            let s = with_kind(&flow, "flow", kind)
+                .expect("a flow scenario")
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            let json = serde_json::to_value(&s).unwrap();
+            assert_eq!(json["method"]["flow"]["kind"], kind);
+        }
+        let fit = bundled("two_modes_reverse_kl");
+        for kind in OPTIMIZER_KINDS {
+            let s = with_kind(&fit, "optimizer", kind)
+                .expect("a gradient fit")
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            let json = serde_json::to_value(&s).unwrap();
+            assert_eq!(json["method"]["optimizer"]["kind"], kind);
+            assert_eq!(
+                json["method"]["optimizer"]["lr"],
+                serde_json::to_value(&fit).unwrap()["method"]["optimizer"]["lr"]
+            );
+        }
+        assert!(
+            with_kind(&fit, "flow", "mmd").is_none(),
+            "a mixture fit has no flow"
+        );
     }
 
     #[test]
