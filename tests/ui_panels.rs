@@ -224,3 +224,34 @@ fn the_optimizer_picker_switches_the_edited_panels_optimizer() {
     h.run_steps(3);
     assert_eq!(steps(&h), vec![1]);
 }
+
+/// The README's picture: reverse against forward KL on two modes, 300 steps, side by side. Ignored by
+/// default (it takes a while); `cargo test --test ui_panels readme -- --ignored` writes
+/// `$CARGO_TARGET_DIR/ui-shots/readme.png`, which is copied to `assets/screenshot.png` by hand.
+#[test]
+#[ignore]
+fn readme_picture() {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 820.0))
+        .wgpu()
+        .build_eframe(|cc| DivlabApp::new(cc));
+    h.state_mut().set_reproducible(true);
+    h.run_steps(2);
+    two_divergences(&mut h, Layout::Two);
+    h.key_press(egui::Key::Space);
+    let mut frames = 0;
+    while steps(&h).iter().any(|s| *s < 300) && frames < 5000 {
+        h.run_steps(1);
+        frames += 1;
+    }
+    assert_eq!(steps(&h), vec![300, 300]);
+    let shots = std::path::PathBuf::from(
+        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
+    )
+    .join("ui-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    h.render()
+        .expect("render")
+        .save(shots.join("readme.png"))
+        .unwrap();
+}
