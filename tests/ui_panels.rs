@@ -119,6 +119,16 @@ fn two_panels_step_in_lockstep_and_one_panels_divergence_changes_only_that_panel
     );
 }
 
+/// Where screenshots go for a person to look at: `$CARGO_TARGET_DIR/ui-shots/` (or `target/ui-shots/`).
+fn shots_dir() -> std::path::PathBuf {
+    let shots = std::path::PathBuf::from(
+        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
+    )
+    .join("ui-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
 /// Steps every panel `n` times with the Step command (deterministic: CPU fits).
 fn step_n(h: &mut Harness<'static, DivlabApp>, n: usize) {
     for _ in 0..n {
@@ -129,11 +139,7 @@ fn step_n(h: &mut Harness<'static, DivlabApp>, n: usize) {
 
 #[test]
 fn the_two_and_four_panel_layouts_render_as_in_their_snapshots() {
-    let shots = std::path::PathBuf::from(
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
-    )
-    .join("ui-shots");
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = shots_dir();
     let options = SnapshotOptions::new().threshold(1.0).max_failed_pixels(40);
     for (layout, name) in [(Layout::Two, "layout_2"), (Layout::Four, "layout_4")] {
         let mut h = harness();
@@ -245,11 +251,7 @@ fn readme_picture() {
         frames += 1;
     }
     assert_eq!(steps(&h), vec![300, 300]);
-    let shots = std::path::PathBuf::from(
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
-    )
-    .join("ui-shots");
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = shots_dir();
     h.render()
         .expect("render")
         .save(shots.join("readme.png"))

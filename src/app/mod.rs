@@ -705,7 +705,7 @@ impl eframe::App for DivlabApp {
                                 run: Some(run),
                                 scale: self.scale,
                                 show_target_points: self.show_target_points,
-                                history: &history,
+                                history,
                                 objective_name: &objective_name,
                             },
                         );

@@ -19,10 +19,14 @@ pub struct StepRecord {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct History {
     records: Vec<StepRecord>,
+    /// `[step, objective]` of every record, kept beside them so a frame can plot without copying.
+    #[serde(skip)]
+    points: Vec<[f64; 2]>,
 }
 
 impl History {
     pub(crate) fn push(&mut self, info: StepInfo, backend: ActiveBackend) {
+        self.points.push([info.step as f64, info.objective]);
         self.records.push(StepRecord { info, backend });
     }
 
@@ -48,10 +52,7 @@ impl History {
     }
 
     /// `[step, objective]` per step, for plots.
-    pub fn objective_points(&self) -> Vec<[f64; 2]> {
-        self.records
-            .iter()
-            .map(|r| [r.info.step as f64, r.info.objective])
-            .collect()
+    pub fn objective_points(&self) -> &[[f64; 2]] {
+        &self.points
     }
 }
