@@ -268,3 +268,112 @@ fn a_non_finite_gpu_step_stops_the_run_keeps_the_state_and_the_gpu() {
     eprintln!("GPU: {stop}; CPU: {cpu_stop}");
     assert_eq!(cpu_stop.step, 1);
 }
+
+fn shifted_two_modes(separation: f64) -> divlab::core::target::TargetSpec {
+    divlab::core::target::TargetSpec::TwoModes(divlab::core::target::TwoModesSpec {
+        separation,
+        ..Default::default()
+    })
+}
+
+fn model_numbers(run: &Run) -> Vec<f64> {
+    match run.model() {
+        ModelView::Mixture(q) => q.params(),
+        ModelView::Particles(p) => p.iter().flat_map(|x| [x[0], x[1]]).collect(),
+    }
+}
+
+/// A target edited under a running fit: the model stays where it is, the step count goes on, the next steps
+/// go toward the new target, and what was drawn from the target is drawn again from the new one.
+#[test]
+fn a_retargeted_run_keeps_its_model_and_fits_the_new_target() {
+    for name in ["two_modes_reverse_kl", "mixture_em", "mixture_mmd_flow"] {
+        let loaded = bundled(name);
+        let mut run = Run::new(&loaded, BackendChoice::Cpu, Err("test")).unwrap();
+        let mut same = Run::new(&loaded, BackendChoice::Cpu, Err("test")).unwrap();
+        for _ in 0..4 {
+            run.step().unwrap();
+            same.step().unwrap();
+        }
+        let before = model_numbers(&run);
+        let spec = shifted_two_modes(7.0);
+        run.retarget(&spec, None).unwrap();
+        assert_eq!(model_numbers(&run), before, "{name}: the model moved");
+        assert_eq!(run.steps_taken(), 4, "{name}");
+        assert_eq!(&run.scenario().target, &spec, "{name}");
+        // The target is the new one, exactly as a run started on it builds it.
+        let mut fresh_scenario = loaded.scenario.clone();
+        fresh_scenario.target = spec.clone();
+        let fresh = Run::new(
+            &load::from_scenario(fresh_scenario, "fresh").unwrap(),
+            BackendChoice::Cpu,
+            Err("test"),
+        )
+        .unwrap();
+        assert_eq!(run.target().bbox(), fresh.target().bbox(), "{name}");
+        assert_eq!(run.target_points(), fresh.target_points(), "{name}");
+        // The next step goes toward the new target: it differs from the untouched run's.
+        run.step().unwrap();
+        same.step().unwrap();
+        let (a, b) = (objectives(&run), objectives(&same));
+        assert_eq!(a[..4], b[..4], "{name}: history before the edit is kept");
+        assert_ne!(a[4], b[4], "{name}: step 5 did not see the new target");
+        assert_ne!(model_numbers(&run), model_numbers(&same), "{name}");
+    }
+}
+
+#[test]
+fn a_refused_retarget_changes_nothing() {
+    let loaded = bundled("two_modes_reverse_kl");
+    let mut run = Run::new(&loaded, BackendChoice::Cpu, Err("test")).unwrap();
+    run.step().unwrap();
+    let before = model_numbers(&run);
+    let bad = divlab::core::target::TargetSpec::TwoModes(divlab::core::target::TwoModesSpec {
+        std: -1.0,
+        ..Default::default()
+    });
+    let err = run.retarget(&bad, None).unwrap_err();
+    assert!(err.contains("std"), "{err}");
+    assert_eq!(run.scenario().target, loaded.scenario.target);
+    assert_eq!(model_numbers(&run), before);
+    run.step().unwrap();
+}
+
+/// A GPU run retargeted mid-run stays on the GPU, keeps its particles and step count, and its next step
+/// agrees with the CPU core's on the new target.
+#[test]
+fn a_retargeted_gpu_run_stays_on_the_gpu_and_matches_the_cpu() {
+    let Some(ctx) = common::context() else {
+        return;
+    };
+    let loaded = bundled("moons_sinkhorn_flow");
+    let mut gpu = Run::new(&loaded, BackendChoice::Gpu, Ok(&ctx)).unwrap_or_else(|e| panic!("{e}"));
+    let mut cpu = Run::new(&loaded, BackendChoice::Cpu, Ok(&ctx)).unwrap_or_else(|e| panic!("{e}"));
+    let advance = |run: &mut Run, goal: usize| {
+        let start = std::time::Instant::now();
+        while run.steps_taken() < goal {
+            assert!(start.elapsed().as_secs() < 600, "GPU run made no progress");
+            if run.advance(goal, Budget::FRAME) == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    };
+    advance(&mut gpu, 2);
+    let particles = model_numbers(&gpu);
+    let spec = shifted_two_modes(3.0);
+    gpu.retarget(&spec, None).unwrap();
+    assert!(gpu.placement().is_gpu(), "{:?}", gpu.placement());
+    assert_eq!(gpu.steps_taken(), 2);
+    assert_eq!(model_numbers(&gpu), particles);
+    // The CPU run from the GPU's particles on the new target.
+    cpu.step().unwrap();
+    cpu.step().unwrap();
+    cpu.retarget(&spec, None).unwrap();
+    assert_eq!(gpu.target_points(), cpu.target_points());
+    advance(&mut gpu, 3);
+    let g = gpu.history().last().unwrap().info.objective;
+    // Tolerance as in `a_gpu_run_matches_the_cpu_run_step_by_step` for a step after the first.
+    let c = cpu.step().unwrap().info.objective;
+    eprintln!("step 3 after the edit: GPU {g:e}, CPU {c:e}");
+    assert!((g - c).abs() <= 1e-2 * c.abs(), "{g} vs {c}");
+}

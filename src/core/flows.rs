@@ -400,6 +400,15 @@ impl ParticleFlow {
         &self.cfg
     }
 
+    /// Forgets what the flow cached about its target (the Sinkhorn warm start and the self-terms), for a
+    /// target that changed under it; the particles, their velocities, the step count and the adaptive step
+    /// size are kept, so the flow goes on from where it is.
+    pub fn forget_target(&mut self) {
+        self.warm = None;
+        self.mmd_self_term = None;
+        self.sinkhorn_self_term = None;
+    }
+
     /// Steps accepted so far.
     pub fn steps_taken(&self) -> u64 {
         self.steps_taken

@@ -14,7 +14,7 @@ use super::optim::Optimizer;
 use super::rng::{self, Rng};
 use super::scenario::{Method, ModelSpec, ParticleInit, Scenario};
 use super::sinkhorn::SinkhornDiagnostics;
-use super::target::{GrayImage, Target};
+use super::target::{GrayImage, Target, TargetSpec};
 
 /// Stream indices reserved for set-up draws (steps use 1, 2, 3, …).
 const STREAM_INIT_PARTICLES: u64 = u64::MAX;
@@ -224,6 +224,52 @@ impl Simulation {
         let cfg = flow.config().clone();
         **flow = ParticleFlow::new(&cfg, particles, self.scenario.seed)?;
         self.steps_taken = steps_taken;
+        Ok(())
+    }
+
+    /// Changes the target to `spec` (with `image` for an image target) while the model stays where it is:
+    /// the mixture and its optimizer's state, or the particles and their velocities, and the step count are
+    /// kept, so the fit goes on toward the new target. What was drawn from the old target is drawn again from
+    /// the new one with the same streams (EM's data, a flow's target points). On error nothing changes.
+    pub fn retarget(&mut self, spec: &TargetSpec, image: Option<&GrayImage>) -> CoreResult<()> {
+        let mut scenario = self.scenario.clone();
+        scenario.target = spec.clone();
+        scenario.validate()?;
+        let target = Target::build(&scenario.target, image)?;
+        match &self.state {
+            State::Flow { flow, .. } => {
+                if flow.config().needs_score() && target.density().is_none() {
+                    return Err(CoreError::not_applicable(
+                        "this flow follows the target's score, which a sample target does not have",
+                    ));
+                }
+            }
+            State::Gradient { .. } | State::Em { .. } => {}
+        }
+        let seed = scenario.seed;
+        match &mut self.state {
+            State::Gradient { .. } => {}
+            State::Em { samples, .. } => {
+                let mut r = rng::substream(seed, STREAM_TARGET_SAMPLES);
+                *samples = target.sample(samples.len(), &mut r);
+            }
+            State::Flow {
+                flow,
+                target_points,
+            } => {
+                *target_points = match (target.points(), flow.config().target_samples()) {
+                    (Some(points), _) => points.to_vec(),
+                    (None, Some(n)) => {
+                        let mut r = rng::substream(seed, STREAM_TARGET_SAMPLES);
+                        target.sample(n, &mut r)
+                    }
+                    (None, None) => Vec::new(),
+                };
+                flow.forget_target();
+            }
+        }
+        self.scenario = scenario;
+        self.target = target;
         Ok(())
     }
 

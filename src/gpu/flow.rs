@@ -1061,6 +1061,13 @@ impl GpuFlow {
         &self.particles
     }
 
+    /// The same flow counting its steps from `steps_taken` (a flow rebuilt mid-run, e.g. for a new target,
+    /// goes on with the run's step numbers).
+    pub fn continuing_from(mut self, steps_taken: usize) -> Self {
+        self.steps_taken = steps_taken;
+        self
+    }
+
     /// Steps completed so far.
     pub fn steps_taken(&self) -> usize {
         self.steps_taken

@@ -28,7 +28,7 @@ use crate::core::error::CoreError;
 use crate::core::measure::{ModelRef, Row, measure_default};
 use crate::core::scenario::Scenario;
 use crate::core::sim::{ModelView, Simulation, StepInfo};
-use crate::core::target::Target;
+use crate::core::target::{GrayImage, Target, TargetSpec};
 use crate::gpu::backend::{ActiveBackend, BackendChoice};
 use crate::gpu::context::{GpuContext, GpuError};
 use crate::gpu::flow::GpuFlow;
@@ -302,6 +302,41 @@ impl Run {
             ModelRef::from(self.model()),
             self.sim.scenario().seed,
         )
+    }
+
+    /// Changes the target under the running fit (a target edited in the app): the model stays where it is
+    /// and the next steps go toward the new target ([`Simulation::retarget`]). A GPU twin is rebuilt on the
+    /// same device from its particles, keeping the step count (a step in flight is dropped); if the GPU
+    /// cannot take the new target the run goes on on the CPU core, with a notice. On error nothing changes
+    /// and the error says why.
+    pub fn retarget(&mut self, spec: &TargetSpec, image: Option<&GrayImage>) -> Result<(), String> {
+        if let Some(twin) = &self.gpu {
+            // The CPU core takes the twin's state first (the twin stays in charge if what follows fails).
+            let steps = twin.flow.steps_taken();
+            self.sim
+                .resume_particles(twin.flow.particles().to_vec(), steps)
+                .map_err(|e| e.to_string())?;
+        }
+        self.sim.retarget(spec, image).map_err(|e| e.to_string())?;
+        let Some(twin) = self.gpu.take() else {
+            return Ok(());
+        };
+        let steps = twin.flow.steps_taken();
+        match self.gpu_twin(&twin.ctx) {
+            Ok(new) => {
+                self.gpu = Some(GpuTwin {
+                    flow: new.flow.continuing_from(steps),
+                    ..new
+                });
+            }
+            Err(why) => {
+                let reason = format!("the GPU could not take the new target: {why}");
+                self.notices
+                    .push(format!("{reason}; the run continues on the CPU core"));
+                self.placement = Placement::cpu(Some(reason));
+            }
+        }
+        Ok(())
     }
 
     /// One non-blocking attempt at the next step, unless `goal` steps are taken. A CPU step is taken
