@@ -9,6 +9,7 @@ mod host;
 mod panel;
 mod params_ui;
 mod scene;
+mod target_edit;
 
 use crate::core::grid::{BBox, Grid};
 use crate::core::scenario::Scenario;
@@ -71,6 +72,10 @@ pub struct DivlabApp {
     edited_panel: usize,
     /// Hide wall-clock figures (fps, steps/s) so that screenshots are reproducible.
     reproducible: bool,
+    /// Direct manipulation of the target on the canvas.
+    editor: target_edit::TargetEditor,
+    /// Where each panel drew the target's box last frame.
+    bbox_on_screen: Vec<Option<egui::Rect>>,
 }
 
 impl DivlabApp {
@@ -123,6 +128,8 @@ impl DivlabApp {
             rates: health::Rates::default(),
             reproducible: false,
             edited_panel: 0,
+            editor: target_edit::TargetEditor::default(),
+            bbox_on_screen: Vec::new(),
         };
         match startup_param("layout").as_deref() {
             None => app.load(&cc.egui_ctx, scenario),
@@ -146,6 +153,12 @@ impl DivlabApp {
     /// Where the heatmap was drawn in the last frame, in points (for tests and screenshots).
     pub fn heatmap_screen_rect(&self) -> Option<egui::Rect> {
         self.heatmap_rect
+    }
+
+    /// Where panel `i` drew the target's box last frame, in points (unclipped, so it maps data coordinates
+    /// to the screen: for tests that point at the canvas).
+    pub fn bbox_screen_rect(&self, i: usize) -> Option<egui::Rect> {
+        self.bbox_on_screen.get(i).copied().flatten()
     }
 
     /// Why the last action failed or the run stopped, if it did.
@@ -298,12 +311,61 @@ impl DivlabApp {
                         self.rebuild_panel(i, s);
                     }
                 }
+                Command::EditTarget(spec) => self.retarget_all(ctx, &spec),
                 Command::PlayPause => self.play_pause(),
                 Command::Step => {
                     self.goal = self.steps_taken() + 1;
                     self.running = !self.lockstep.runs.is_empty();
                 }
                 Command::Reset => self.reset(ctx),
+            }
+        }
+    }
+
+    /// Every panel's run takes the target `spec` without restarting its fit. If one run refuses it (a flow
+    /// that follows the score cannot take a sample target), every run keeps the old target and the message
+    /// says why.
+    fn retarget_all(&mut self, ctx: &egui::Context, spec: &TargetSpec) {
+        let Some(old) = self.panels.first().map(|s| s.target.clone()) else {
+            return;
+        };
+        let mut done = 0;
+        let mut refused = None;
+        for (i, run) in self.lockstep.runs.iter_mut().enumerate() {
+            match run.retarget(spec, None) {
+                Ok(()) => done += 1,
+                Err(why) => {
+                    refused = Some(format!("panel {}: {why}", panel::panel_letter(i)));
+                    break;
+                }
+            }
+        }
+        if let Some(why) = refused {
+            for run in self.lockstep.runs.iter_mut().take(done) {
+                // The old target was running a moment ago, so this cannot be refused; if it were, the
+                // message below still says what happened.
+                if let Err(e) = run.retarget(&old, None) {
+                    log::warn!("could not restore the previous target: {e}");
+                }
+            }
+            self.message = Some(displayable(&format!("That target is refused: {why}")));
+            return;
+        }
+        for s in &mut self.panels {
+            s.target = spec.clone();
+        }
+        if let Some(run) = self.lockstep.runs.first() {
+            match target_picture(ctx, run.target(), self.scale) {
+                Ok(p) => self.picture = Some(p),
+                Err(e) => self.message = Some(e),
+            }
+        }
+        for t in &mut self.model_texture_cpu {
+            *t = None;
+        }
+        for run in &mut self.lockstep.runs {
+            for notice in run.take_notices() {
+                self.message = Some(displayable(&notice));
             }
         }
     }
@@ -419,6 +481,7 @@ impl DivlabApp {
                 }
             }
         });
+        self.target_edit_ui(ui);
         if let Some(i) = clicked {
             // The same target for every panel; each keeps its method.
             let mut panels = self.panels.clone();
@@ -427,6 +490,101 @@ impl DivlabApp {
             }
             self.running = false;
             self.rebuild(ui.ctx(), panels);
+        }
+    }
+
+    /// The switch for editing the target on the canvas, what the pointer does, and the conversions that
+    /// make a preset editable.
+    fn target_edit_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(run) = self.lockstep.runs.first() else {
+            return;
+        };
+        ui.checkbox(&mut self.editor.on, "edit the target on the canvas")
+            .on_hover_text("Dragging on a panel edits the target instead of moving the view");
+        if !self.editor.on {
+            return;
+        }
+        let spec = &run.scenario().target;
+        let side = {
+            let b = run.target().bbox();
+            b.width().min(b.height())
+        };
+        match spec {
+            TargetSpec::GaussianMixture(m) => {
+                ui.small(
+                    "Drag a white centre to move a component, a square handle to stretch and turn it; click on \
+                     empty ground to add a component, right-click a centre to delete it.",
+                );
+                let centre = run.target().bbox().center();
+                ui.horizontal(|ui| {
+                    if m.means.len() < target_edit::MAX_EDITABLE_COMPONENTS
+                        && ui.button("add a component").clicked()
+                    {
+                        let added = target_edit::add_component(m, centre, 0.08 * side);
+                        self.commands.push(Command::EditTarget(Box::new(
+                            TargetSpec::GaussianMixture(added),
+                        )));
+                    }
+                    let selected = self.editor.selected.filter(|k| *k < m.means.len());
+                    let label = match selected {
+                        Some(k) => format!("delete component {}", k + 1),
+                        None => "delete component".to_owned(),
+                    };
+                    if ui
+                        .add_enabled(
+                            selected.is_some() && m.means.len() > 1,
+                            egui::Button::new(label),
+                        )
+                        .on_hover_text("The component last dragged or clicked")
+                        .clicked()
+                        && let Some(k) = selected
+                        && let Some(fewer) = target_edit::delete_component(m, k)
+                    {
+                        self.editor.selected = None;
+                        self.commands.push(Command::EditTarget(Box::new(
+                            TargetSpec::GaussianMixture(fewer),
+                        )));
+                    }
+                });
+            }
+            TargetSpec::Samples(s) => {
+                ui.small(format!(
+                    "{} points. Click to add a point, drag to paint with the brush, right-click to remove \
+                     the nearest point.",
+                    s.points.len()
+                ));
+            }
+            _ => {
+                ui.small("This target is not edited directly:");
+                if let Some(m) = target_edit::as_editable_mixture(run.target())
+                    && ui
+                        .button("edit it as a Gaussian mixture")
+                        .on_hover_text("The same density, as components you can drag")
+                        .clicked()
+                {
+                    self.commands
+                        .push(Command::EditTarget(Box::new(TargetSpec::GaussianMixture(
+                            m,
+                        ))));
+                }
+                if ui
+                    .button("turn it into points to paint on")
+                    .on_hover_text(
+                        "1000 samples of this target, seeded; then paint or remove points",
+                    )
+                    .clicked()
+                {
+                    let mut r = crate::core::rng::seeded(run.scenario().seed);
+                    let points = run.target().sample(1000, &mut r);
+                    self.commands
+                        .push(Command::EditTarget(Box::new(TargetSpec::Samples(
+                            crate::core::target::SamplesSpec {
+                                points,
+                                source: Some("samples of a preset, drawn on in divlab".into()),
+                            },
+                        ))));
+                }
+            }
         }
     }
 
@@ -680,6 +838,7 @@ impl eframe::App for DivlabApp {
         egui::CentralPanel::default().show(ui, |ui| {
             let rects = layout.split(ui.available_rect_before_wrap());
             let mut first_heatmap = None;
+            self.bbox_on_screen = vec![None; rects.len()];
             for (i, rect) in rects.into_iter().enumerate() {
                 let (Some(run), Some(scenario)) = (self.lockstep.runs.get(i), self.panels.get(i))
                 else {
@@ -696,6 +855,16 @@ impl eframe::App for DivlabApp {
                     |ui| {
                         let panel_count = self.panels.len();
                         panel::header_ui(ui, i, panel_count, scenario, run, &mut self.commands);
+                        let mixture = match &scenario.target {
+                            TargetSpec::GaussianMixture(m) => Some(m),
+                            _ => None,
+                        };
+                        let edit = self.editor.on.then_some(scene::EditView {
+                            mixture,
+                            // The view holds still while editing, so the handles stay under the
+                            // pointer as the target's box changes; it fits the target again after.
+                            hold_view: true,
+                        });
                         let drawn = scene::scene_ui(
                             ui,
                             &scene::SceneView {
@@ -707,10 +876,20 @@ impl eframe::App for DivlabApp {
                                 show_target_points: self.show_target_points,
                                 history,
                                 objective_name: &objective_name,
+                                edit,
                             },
                         );
                         if i == 0 {
-                            first_heatmap = drawn;
+                            first_heatmap = drawn.heatmap;
+                        }
+                        self.bbox_on_screen[i] = drawn.bbox_on_screen;
+                        let b = run.target().bbox();
+                        if let Some(spec) = self.editor.edit(
+                            &scenario.target,
+                            &drawn.pointer,
+                            b.width().min(b.height()),
+                        ) {
+                            self.commands.push(Command::EditTarget(Box::new(spec)));
                         }
                     },
                 );

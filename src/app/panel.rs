@@ -84,6 +84,8 @@ pub enum Command {
     Duplicate(usize),
     /// Restarts panel `i` from step 0.
     ResetPanel(usize),
+    /// Every panel takes this target, and the fits go on toward it (an edit on the canvas).
+    EditTarget(Box<crate::core::target::TargetSpec>),
     PlayPause,
     Step,
     Reset,

@@ -5,6 +5,7 @@ use egui_plot::{Line, Plot, PlotImage, PlotPoint, PlotPoints, Points};
 
 use super::TargetPicture;
 use super::heatmap::{ColorScale, viridis};
+use super::target_edit::{self, PointerInput};
 use crate::core::math::Vec2;
 use crate::core::mixture::Mixture;
 use crate::core::sim::ModelView;
@@ -31,10 +32,34 @@ pub struct SceneView<'a> {
     pub show_target_points: bool,
     pub history: &'a [[f64; 2]],
     pub objective_name: &'a str,
+    /// Set while the target is being edited: dragging edits instead of panning.
+    pub edit: Option<EditView<'a>>,
 }
 
-/// Draws the scene; returns where the heatmap landed on screen.
-pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
+/// What the scene needs to draw the target's handles.
+#[derive(Clone, Copy)]
+pub struct EditView<'a> {
+    /// The mixture whose handles are drawn (none for a sample target: it is painted on).
+    pub mixture: Option<&'a crate::core::target::GaussianMixtureSpec>,
+    /// Keep the view where it is (the target's box changes under the handles).
+    pub hold_view: bool,
+}
+
+/// What the scene reports back.
+#[derive(Default)]
+pub struct SceneOutput {
+    /// Where the heatmap landed on screen (clipped to the plot).
+    pub heatmap: Option<egui::Rect>,
+    /// Where the target's whole box is on screen (unclipped: maps data to screen coordinates).
+    pub bbox_on_screen: Option<egui::Rect>,
+    /// The pointer over the scene, in data coordinates (for the target editor).
+    pub pointer: PointerInput,
+}
+
+const HANDLE_COLOR: egui::Color32 = egui::Color32::WHITE;
+
+/// Draws the scene; returns where the heatmap landed and what the pointer did.
+pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
     let SceneView {
         panel,
         picture,
@@ -44,10 +69,11 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
         show_target_points,
         history,
         objective_name,
+        edit,
     } = *view;
     let Some(picture) = picture else {
         ui.centered_and_justified(|ui| ui.label("No target to show."));
-        return None;
+        return SceneOutput::default();
     };
     egui::Panel::right(("colorbar", panel))
         .resizable(false)
@@ -79,7 +105,11 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
         .include_x(b.x_max)
         .include_y(b.y_min)
         .include_y(b.y_max)
+        .allow_drag(edit.is_none())
+        .allow_double_click_reset(edit.is_none())
         .show(ui, |plot_ui| {
+            // Auto-fit again once editing ends.
+            plot_ui.set_auto_bounds(!edit.is_some_and(|e| e.hold_view));
             plot_ui.image(PlotImage::new(
                 image_name,
                 texture_id,
@@ -110,13 +140,18 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
                     }
                 }
             }
-            plot_ui.pointer_coordinate()
+            if let Some(m) = edit.and_then(|e| e.mixture) {
+                draw_handles(plot_ui, m);
+            }
+            let pointer = edit.map(|_| pointer_input(plot_ui)).unwrap_or_default();
+            (plot_ui.pointer_coordinate(), pointer)
         });
     history_ui(ui, panel, history, objective_name);
     let t = response.transform;
     let a = t.position_from_point(&PlotPoint::new(b.x_min, b.y_max));
     let c = t.position_from_point(&PlotPoint::new(b.x_max, b.y_min));
-    if let (Some(p), Some(run)) = (response.inner, run) {
+    let (hovered, pointer) = response.inner;
+    if let (Some(p), Some(run), None) = (hovered, run, edit) {
         let x = [p.x, p.y];
         let mut text = format!("x = ({:.3}, {:.3})", p.x, p.y);
         if let Some(d) = run.target().density() {
@@ -127,7 +162,82 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
         }
         response.response.clone().on_hover_text(text);
     }
-    Some(egui::Rect::from_two_pos(a, c).intersect(response.response.rect))
+    SceneOutput {
+        heatmap: Some(egui::Rect::from_two_pos(a, c).intersect(response.response.rect)),
+        bbox_on_screen: Some(egui::Rect::from_two_pos(a, c)),
+        pointer,
+    }
+}
+
+/// The pointer over the plot this frame, in data coordinates.
+fn pointer_input(plot_ui: &egui_plot::PlotUi<'_>) -> PointerInput {
+    let r = plot_ui.response();
+    let t = plot_ui.transform();
+    let at = |pos: Option<egui::Pos2>| {
+        pos.map(|p| {
+            let v = t.value_from_position(p);
+            [v.x, v.y]
+        })
+    };
+    let pos = r.interact_pointer_pos();
+    // A drag starts where the button went down, not where the pointer is when egui calls it a drag.
+    let origin = r.ctx.input(|i| i.pointer.press_origin());
+    PointerInput {
+        drag_started: if r.drag_started() {
+            at(origin.or(pos))
+        } else {
+            None
+        },
+        dragging: if r.dragged() { at(pos) } else { None },
+        drag_stopped: r.drag_stopped(),
+        clicked: if r.clicked() { at(pos) } else { None },
+        secondary_clicked: if r.secondary_clicked() { at(pos) } else { None },
+        units_per_point: t.dvalue_dpos()[0].abs(),
+    }
+}
+
+/// The target's components as 2σ ellipses with a handle at each centre and on each axis.
+fn draw_handles(plot_ui: &mut egui_plot::PlotUi<'_>, m: &crate::core::target::GaussianMixtureSpec) {
+    for (mean, cov) in m.means.iter().zip(&m.covariances) {
+        let (s, u) = target_edit::axes(cov);
+        let v = [-u[1], u[0]];
+        let r = target_edit::AXIS_HANDLE_SIGMAS;
+        let pts: Vec<[f64; 2]> = (0..=64)
+            .map(|i| {
+                let t = i as f64 / 64.0 * std::f64::consts::TAU;
+                let (c, sn) = (r * s[0] * t.cos(), r * s[1] * t.sin());
+                [
+                    mean[0] + c * u[0] + sn * v[0],
+                    mean[1] + c * u[1] + sn * v[1],
+                ]
+            })
+            .collect();
+        plot_ui.line(
+            Line::new("target: 2σ (drag the handles)", pts)
+                .color(HANDLE_COLOR.gamma_multiply(0.7))
+                .width(1.0),
+        );
+    }
+    let (centres, axes): (Vec<_>, Vec<_>) = target_edit::handles(m)
+        .into_iter()
+        .partition(|(h, _)| matches!(h, target_edit::Handle::Centre(_)));
+    let to_points = |v: Vec<(target_edit::Handle, Vec2)>| -> PlotPoints<'static> {
+        v.into_iter()
+            .map(|(_, p)| [p[0], p[1]])
+            .collect::<Vec<_>>()
+            .into()
+    };
+    plot_ui.points(
+        Points::new("target: component centres", to_points(centres))
+            .radius(5.0)
+            .color(HANDLE_COLOR),
+    );
+    plot_ui.points(
+        Points::new("target: covariance handles", to_points(axes))
+            .radius(3.5)
+            .shape(egui_plot::MarkerShape::Square)
+            .color(HANDLE_COLOR),
+    );
 }
 
 /// Tick marks at a 1–2–5 step wide enough for the axis labels (≥ 65 points apart) at any window size.
