@@ -195,3 +195,67 @@ fn a_preset_turned_into_points_takes_a_point_per_click() {
     // The flow follows the new points (a sample target's points are its target points).
     assert_eq!(h.state().runs()[0].target_points().len(), 1001);
 }
+
+/// A file dropped onto the window, as the native integration hands it over.
+#[derive(Debug)]
+struct Dropped {
+    path: std::path::PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Ok(self.bytes.clone())
+    }
+}
+
+#[test]
+fn a_png_dropped_onto_the_window_becomes_every_panels_target_and_the_fits_go_on() {
+    let mut h = harness();
+    h.state_mut().command(Command::SetLayout(Layout::Two));
+    h.run_steps(2);
+    for _ in 0..2 {
+        h.key_press(egui::Key::S);
+        h.run_steps(2);
+    }
+    let png = std::fs::read("assets/target.png").unwrap();
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped {
+            path: "/somewhere/heart.png".into(),
+            bytes: png,
+        }));
+    h.run_steps(3);
+    for run in h.state().runs() {
+        match &run.scenario().target {
+            TargetSpec::Image(spec) => assert_eq!(spec.asset, "dropped:heart.png"),
+            other => panic!("not the dropped image: {other:?}"),
+        }
+        assert_eq!(run.steps_taken(), 2, "the fit restarted");
+    }
+    // A later rebuild (Reset) still finds the dropped image.
+    h.key_press(egui::Key::R);
+    h.run_steps(2);
+    assert!(h.state().message().is_none(), "{:?}", h.state().message());
+    assert!(matches!(
+        h.state().runs()[1].scenario().target,
+        TargetSpec::Image(_)
+    ));
+    // Something that is not an image is refused with its name, and the target stays.
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped {
+            path: "notes.txt".into(),
+            bytes: b"hello".to_vec(),
+        }));
+    h.run_steps(2);
+    let msg = h.state().message().unwrap_or_default().to_owned();
+    assert!(msg.contains("notes.txt"), "{msg}");
+    assert!(matches!(
+        h.state().runs()[0].scenario().target,
+        TargetSpec::Image(_)
+    ));
+}

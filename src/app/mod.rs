@@ -76,7 +76,15 @@ pub struct DivlabApp {
     editor: target_edit::TargetEditor,
     /// Where each panel drew the target's box last frame.
     bbox_on_screen: Vec<Option<egui::Rect>>,
+    /// An image dropped onto the window, by the asset name its target uses (`dropped:<file name>`).
+    dropped_image: Option<(String, crate::core::target::GrayImage)>,
+    /// A file dropped in the browser, once its contents have been read.
+    #[cfg(target_arch = "wasm32")]
+    arriving_file: DroppedSlot,
 }
+
+#[cfg(target_arch = "wasm32")]
+type DroppedSlot = std::sync::Arc<std::sync::Mutex<Option<(String, Result<Vec<u8>, String>)>>>;
 
 impl DivlabApp {
     pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
@@ -130,6 +138,9 @@ impl DivlabApp {
             edited_panel: 0,
             editor: target_edit::TargetEditor::default(),
             bbox_on_screen: Vec::new(),
+            dropped_image: None,
+            #[cfg(target_arch = "wasm32")]
+            arriving_file: DroppedSlot::default(),
         };
         match startup_param("layout").as_deref() {
             None => app.load(&cc.egui_ctx, scenario),
@@ -204,8 +215,19 @@ impl DivlabApp {
             BackendChoice::Cpu => BackendChoice::Cpu,
             BackendChoice::Gpu | BackendChoice::Auto => BackendChoice::Auto,
         };
-        let loaded =
-            load::from_scenario(scenario.clone(), &scenario.name).map_err(|e| e.to_string())?;
+        let loaded = match (&scenario.target, &self.dropped_image) {
+            (TargetSpec::Image(spec), Some((name, image))) if spec.asset == *name => {
+                scenario.validate().map_err(|e| e.to_string())?;
+                load::Loaded {
+                    scenario: scenario.clone(),
+                    image: Some(image.clone()),
+                    origin: name.clone(),
+                }
+            }
+            _ => {
+                load::from_scenario(scenario.clone(), &scenario.name).map_err(|e| e.to_string())?
+            }
+        };
         Run::new(
             &loaded,
             choice,
@@ -322,17 +344,71 @@ impl DivlabApp {
         }
     }
 
+    /// A PNG dropped onto the window (natively or in the browser) becomes the target of every panel, as a
+    /// density (brighter = more mass); the fits go on toward it. Other files are refused with a message.
+    /// In the browser the file is read asynchronously and taken on a later frame.
+    fn take_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+        if let Some(file) = dropped.into_iter().next() {
+            let name = file
+                .path()
+                .file_name()
+                .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
+            #[cfg(not(target_arch = "wasm32"))]
+            self.take_image_bytes(name, file.bytes());
+            #[cfg(target_arch = "wasm32")]
+            {
+                let slot = std::sync::Arc::clone(&self.arriving_file);
+                let ctx = ctx.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let bytes = file.bytes_async().await;
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some((name, bytes));
+                    }
+                    ctx.request_repaint();
+                });
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        if let Some((name, bytes)) = self.arriving_file.lock().ok().and_then(|mut s| s.take()) {
+            self.take_image_bytes(name, bytes);
+        }
+    }
+
+    fn take_image_bytes(&mut self, name: String, bytes: Result<Vec<u8>, String>) {
+        match bytes.and_then(|b| crate::assets::decode_gray(&b)) {
+            Ok(image) => {
+                let asset = format!("dropped:{name}");
+                self.dropped_image = Some((asset.clone(), image));
+                let spec = TargetSpec::Image(crate::core::target::ImageSpec {
+                    asset,
+                    ..Default::default()
+                });
+                self.commands.push(Command::EditTarget(Box::new(spec)));
+            }
+            Err(why) => {
+                self.message = Some(displayable(&format!(
+                    "{name} is not an image divlab can read (a PNG): {why}"
+                )));
+            }
+        }
+    }
+
     /// Every panel's run takes the target `spec` without restarting its fit. If one run refuses it (a flow
     /// that follows the score cannot take a sample target), every run keeps the old target and the message
     /// says why.
     fn retarget_all(&mut self, ctx: &egui::Context, spec: &TargetSpec) {
+        let image = match (spec, &self.dropped_image) {
+            (TargetSpec::Image(s), Some((name, image))) if s.asset == *name => Some(image.clone()),
+            _ => None,
+        };
         let Some(old) = self.panels.first().map(|s| s.target.clone()) else {
             return;
         };
         let mut done = 0;
         let mut refused = None;
         for (i, run) in self.lockstep.runs.iter_mut().enumerate() {
-            match run.retarget(spec, None) {
+            match run.retarget(spec, image.as_ref()) {
                 Ok(()) => done += 1,
                 Err(why) => {
                     refused = Some(format!("panel {}: {why}", panel::panel_letter(i)));
@@ -801,6 +877,7 @@ impl eframe::App for DivlabApp {
                 }
             });
         }
+        self.take_dropped_files(ui.ctx());
         self.apply_commands(ui.ctx());
         let steps: Vec<usize> = self.lockstep.runs.iter().map(Run::steps_taken).collect();
         self.rates.frame(&steps);
