@@ -19,6 +19,7 @@ pub mod caps;
 pub mod history;
 pub mod load;
 pub mod lockstep;
+pub mod overlay;
 pub mod track;
 
 use std::fmt;
