@@ -233,8 +233,8 @@ pub struct PlanOverlay {
 }
 
 impl PlanOverlay {
-    /// A legend line, e.g. "entropic OT plan (ε = 0.05, the run's): 3 strongest couplings of 300
-    /// particles to 300 of the run's target points; converged in 41 iterations".
+    /// A legend line, e.g. "entropic OT plan (ε = 0.05, the run's): 3 strongest couplings of each of 300
+    /// points (particles) to 300 points (the run's target points); converged in 41 iterations".
     pub fn describe(&self) -> String {
         let eps_from = match self.epsilon_source {
             EpsilonSource::Run => "the run's",
@@ -250,7 +250,7 @@ impl PlanOverlay {
             )
         };
         format!(
-            "entropic OT plan (ε = {}, {eps_from}): {} strongest couplings of {} {} to {} of {}; {conv}",
+            "entropic OT plan (ε = {}, {eps_from}): {} strongest couplings of each of {} points ({}) to {} points ({}); {conv}",
             display_number(self.epsilon),
             self.top_k,
             self.model.points.len(),
@@ -282,7 +282,9 @@ impl PlanOverlay {
     }
 }
 
-/// The Sinkhorn configuration of the run's method, or the battery's ε with the default solver.
+/// The Sinkhorn configuration of the run's method (its ε, ε-scaling, iterations and tolerance), or the
+/// battery's ε with ε-scaling 0.7, at most [`BATTERY_PLAN_MAX_ITERS`] iterations and a tolerance of
+/// [`BATTERY_PLAN_TOLERANCE`].
 pub fn plan_config(run: &Run) -> (SinkhornConfig, EpsilonSource) {
     match &run.scenario().method {
         Method::Flow {
@@ -297,12 +299,20 @@ pub fn plan_config(run: &Run) -> (SinkhornConfig, EpsilonSource) {
         _ => (
             SinkhornConfig {
                 epsilon: sinkhorn_epsilon(run.target()),
+                max_iters: BATTERY_PLAN_MAX_ITERS,
+                tolerance: BATTERY_PLAN_TOLERANCE,
                 ..SinkhornConfig::default()
             },
             EpsilonSource::Battery,
         ),
     }
 }
+
+/// Most Sinkhorn iterations of the plan overlay where the run has no solver of its own (a picture, not a
+/// measurement: the legend says whether it converged).
+pub const BATTERY_PLAN_MAX_ITERS: usize = 100;
+/// Marginal tolerance (L1) of the plan overlay where the run has no solver of its own.
+pub const BATTERY_PLAN_TOLERANCE: f64 = 1e-3;
 
 /// The plan overlay of a run: model and target clouds of at most `max_points` each ([`model_cloud`],
 /// [`target_cloud`]), plain Sinkhorn OT_ε between them with [`plan_config`], then the `top_k` strongest
@@ -1464,5 +1474,97 @@ mod tests {
                 .contains("EM")
         );
         assert!(f_data(&cpu(&bundled("moons_sinkhorn_flow")), 400, 24).is_err());
+    }
+
+    /// Prints the time of each overlay at its default size and of the live battery, in ms and as a ratio
+    /// to one CPU step of the same run. Run with `--ignored --nocapture` (timings depend on the profile
+    /// and the machine: not asserted).
+    #[test]
+    #[ignore = "timing report, not a check"]
+    fn timings() {
+        use crate::core::measure::{MeasureSettings, ModelRef, measure_row};
+        use crate::run::track::LIVE_SETTINGS;
+        use std::time::Instant;
+        fn time<T>(f: impl FnOnce() -> T) -> (f64, T) {
+            let t = Instant::now();
+            let r = f();
+            (t.elapsed().as_secs_f64() * 1e3, r)
+        }
+        let report = |name: &str, loaded: &Loaded| {
+            let mut run = cpu(loaded);
+            steps(&mut run, 3);
+            let (step_ms, _) = time(|| run.step().map(|_| ()));
+            let line = |what: &str, ms: f64, ok: bool| {
+                println!(
+                    "{name:<24} {what:<22} {ms:8.2} ms  {:7.2}× a step{}",
+                    ms / step_ms,
+                    if ok { "" } else { "  (does not apply)" }
+                );
+            };
+            line("one CPU step", step_ms, true);
+            let (ms, r) = time(|| plan_overlay(&run, DEFAULT_MAX_POINTS, DEFAULT_TOP_K));
+            line("plan (300, top 3)", ms, r.is_ok());
+            if let Ok(plan) = r {
+                println!("{name:<24}   {}", plan.describe());
+                let grid = Grid::square(run.target().bbox(), DEFAULT_FIELD_RESOLUTION).unwrap();
+                let (ms, r) = time(|| plan.potential_on_grid(&grid));
+                line("potential f (96²)", ms, r.is_ok());
+            }
+            let (ms, r) =
+                time(|| witness_overlay(&run, DEFAULT_MAX_POINTS, MAX_WITNESS_RESOLUTION));
+            line("witness (64², 300)", ms, r.is_ok());
+            let (ms, r) = time(|| model_density_contours(&run, DEFAULT_FIELD_RESOLUTION));
+            line("density contours (96²)", ms, r.is_ok());
+            let (ms, r) = time(|| displacements(&run, 1000));
+            line("displacements", ms, r.is_ok());
+            let (ms, r) = time(|| gradient_spread(&run, 8));
+            line("gradient spread (8)", ms, r.is_ok());
+            let (ms, r) = time(|| f_data(&run, 2000, 40));
+            line("f data (2000, 40 bins)", ms, r.is_ok());
+            let settings: MeasureSettings = LIVE_SETTINGS;
+            let seed = run.scenario().seed;
+            let mut slowest = (0.0, "");
+            let (total, _) = time(|| {
+                for (i, id) in crate::core::measure::row_ids().into_iter().enumerate() {
+                    let (ms, _) = time(|| {
+                        measure_row(
+                            run.target(),
+                            ModelRef::from(run.model()),
+                            seed,
+                            &settings,
+                            i,
+                        )
+                    });
+                    if ms > slowest.0 {
+                        slowest = (ms, id);
+                    }
+                }
+            });
+            line("battery, live settings", total, true);
+            line(&format!("  slowest row {}", slowest.1), slowest.0, true);
+            let sinkhorn = crate::core::measure::row_ids()
+                .iter()
+                .position(|id| *id == "sinkhorn");
+            if let Some(row) = sinkhorn.and_then(|i| {
+                measure_row(
+                    run.target(),
+                    ModelRef::from(run.model()),
+                    seed,
+                    &settings,
+                    i,
+                )
+            }) && let crate::core::measure::Outcome::Value { diagnostics, .. } = row.outcome
+            {
+                println!("{name:<24}   sinkhorn row: {:?}", diagnostics.sinkhorn);
+            }
+        };
+        report("moons_sinkhorn_flow", &bundled("moons_sinkhorn_flow"));
+        report("ring8_mmd_flow", &bundled("ring8_mmd_flow"));
+        report("two_modes_reverse_kl", &bundled("two_modes_reverse_kl"));
+        report(
+            "reverse_kl, MC 1024",
+            &monte_carlo(FDivKind::ReverseKl, 1024),
+        );
+        report("mixture_em", &bundled("mixture_em"));
     }
 }
