@@ -174,11 +174,36 @@ fn a_gpu_run_matches_the_cpu_run_step_by_step() {
     assert!(gpu.placement().is_gpu() && !cpu.placement().is_gpu());
     // The GPU run is advanced the app's way: never blocking, a frame at a time.
     let start = std::time::Instant::now();
+    let particles = |run: &Run| match run.model() {
+        ModelView::Particles(p) => p.to_vec(),
+        ModelView::Mixture(_) => panic!("particles"),
+    };
+    let mut at_step_2 = None;
     while gpu.steps_taken() < 3 {
         assert!(start.elapsed().as_secs() < 600, "GPU run made no progress");
-        if gpu.advance(3, Budget::FRAME) == 0 {
+        // At most one step a frame, so that the state at step 2 is seen.
+        let one = Budget {
+            max_steps: 1,
+            ..Budget::FRAME
+        };
+        if gpu.advance(3, one) == 0 {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
+        if gpu.steps_taken() == 2 {
+            at_step_2 = Some(particles(&gpu));
+        }
+    }
+    // The displacement of the latest step is kept on the GPU path too: step 3's positions minus step 2's.
+    let old = at_step_2.expect("one step a frame passes step 2");
+    assert_eq!(gpu.positions_before_last_step(), Some(&old[..]));
+    let new = particles(&gpu);
+    let d = gpu.last_displacements().expect("steps were taken");
+    assert!(
+        d.iter().any(|v| v[0] != 0.0 || v[1] != 0.0),
+        "the flow moved"
+    );
+    for ((d, n), o) in d.iter().zip(&new).zip(&old) {
+        assert_eq!(*d, [n[0] - o[0], n[1] - o[1]]);
     }
     for _ in 0..3 {
         cpu.step().unwrap_or_else(|e| panic!("{e}"));

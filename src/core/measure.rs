@@ -225,8 +225,11 @@ enum Entry {
     KlGaussians,
 }
 
+/// Rows in the battery ([`row_ids`] has this many ids; [`measure_row`] takes an index below it).
+pub const BATTERY_LEN: usize = 22;
+
 /// The battery, in order. Ids are never reused or renamed; new rows go at the end.
-const BATTERY: [(&str, Entry); 22] = [
+const BATTERY: [(&str, Entry); BATTERY_LEN] = [
     ("forward_kl", Entry::FDiv(FDivKind::ForwardKl)),
     ("reverse_kl", Entry::FDiv(FDivKind::ReverseKl)),
     ("jensen_shannon", Entry::FDiv(FDivKind::JensenShannon)),
@@ -289,21 +292,26 @@ pub fn measure(
     seed: u64,
     settings: &MeasureSettings,
 ) -> Vec<Row> {
-    let ctx = Ctx {
-        target,
-        model,
-        settings,
-        sigma: kernel_sigma(target),
-        epsilon: sinkhorn_epsilon(target),
-    };
+    let ctx = Ctx::new(target, model, settings);
     BATTERY
         .iter()
         .enumerate()
-        .map(|(i, (id, entry))| {
-            let mut rng = substream(seed, STREAM_BASE + i as u64);
-            ctx.row(id, *entry, &mut rng)
-        })
+        .map(|(i, (id, entry))| ctx.row_at(seed, i, id, *entry))
         .collect()
+}
+
+/// Row `index` of the battery alone (`0 ≤ index <` [`BATTERY_LEN`], in the order of [`row_ids`]), equal to
+/// `measure(target, model, seed, settings)[index]`: each row draws from its own sub-stream, so computing
+/// the rows one at a time (e.g. a few per frame) gives the same values. `None` past the end.
+pub fn measure_row(
+    target: &Target,
+    model: ModelRef<'_>,
+    seed: u64,
+    settings: &MeasureSettings,
+    index: usize,
+) -> Option<Row> {
+    let (id, entry) = BATTERY.get(index)?;
+    Some(Ctx::new(target, model, settings).row_at(seed, index, id, *entry))
 }
 
 struct Ctx<'a> {
@@ -320,7 +328,23 @@ type Computed = CoreResult<(f64, Diagnostics)>;
 const PARTICLES_NO_DENSITY: &str =
     "the model is a particle cloud, which has no density (the sample-based rows apply)";
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(target: &'a Target, model: ModelRef<'a>, settings: &'a MeasureSettings) -> Self {
+        Self {
+            target,
+            model,
+            settings,
+            sigma: kernel_sigma(target),
+            epsilon: sinkhorn_epsilon(target),
+        }
+    }
+
+    /// Row `i` of the battery, from its own sub-stream of `seed`.
+    fn row_at(&self, seed: u64, i: usize, id: &str, entry: Entry) -> Row {
+        let mut rng = substream(seed, STREAM_BASE + i as u64);
+        self.row(id, entry, &mut rng)
+    }
+
     fn row(&self, id: &str, entry: Entry, rng: &mut Rng) -> Row {
         let (kind, params, name) = self.describe(entry);
         let (computed, infinite_reason) = self.compute(entry, rng);
@@ -929,6 +953,22 @@ mod tests {
         let other = measure(&t, ModelRef::Mixture(&q), 4, &small());
         assert_ne!(get(&other, "sinkhorn"), get(&mix, "sinkhorn"));
         assert_eq!(get(&other, "forward_kl"), get(&mix, "forward_kl"));
+    }
+
+    #[test]
+    fn rows_one_at_a_time_equal_the_battery() {
+        let t = two_modes();
+        let q = q();
+        let particles = q.sample(80, &mut seeded(9));
+        assert_eq!(row_ids().len(), BATTERY_LEN);
+        for model in [ModelRef::Mixture(&q), ModelRef::Particles(&particles)] {
+            let all = measure(&t, model, 5, &small());
+            let one_by_one: Vec<Row> = (0..BATTERY_LEN)
+                .map(|i| measure_row(&t, model, 5, &small(), i).unwrap())
+                .collect();
+            assert_eq!(all, one_by_one);
+            assert!(measure_row(&t, model, 5, &small(), BATTERY_LEN).is_none());
+        }
     }
 
     #[test]

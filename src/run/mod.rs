@@ -19,12 +19,15 @@ pub mod caps;
 pub mod history;
 pub mod load;
 pub mod lockstep;
+pub mod overlay;
+pub mod track;
 
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::core::error::CoreError;
+use crate::core::math::Vec2;
 use crate::core::measure::{ModelRef, Row, measure_default};
 use crate::core::scenario::Scenario;
 use crate::core::sim::{ModelView, Simulation, StepInfo};
@@ -166,6 +169,42 @@ pub struct Run {
     placement: Placement,
     stop: Option<Stop>,
     notices: Vec<String>,
+    trail: Trail,
+}
+
+/// The particle positions at the last completed step and at the one before it (empty for a mixture), kept so
+/// that the displacement of the latest step can be drawn whichever backend took it. One O(N) copy per step,
+/// into buffers that are reused.
+#[derive(Debug, Default)]
+struct Trail {
+    /// Positions after the last completed step (step [`Run::steps_taken`]).
+    now: Vec<Vec2>,
+    /// Positions before it, once a step has been taken since the run was built.
+    before: Option<Vec<Vec2>>,
+}
+
+impl Trail {
+    fn new(model: ModelView<'_>) -> Self {
+        match model {
+            ModelView::Particles(p) => Self {
+                now: p.to_vec(),
+                before: None,
+            },
+            ModelView::Mixture(_) => Self::default(),
+        }
+    }
+
+    /// Records a completed step that left the particles at `after`.
+    fn stepped(&mut self, model: ModelView<'_>) {
+        let ModelView::Particles(after) = model else {
+            return;
+        };
+        let mut before = self.before.take().unwrap_or_default();
+        std::mem::swap(&mut before, &mut self.now);
+        self.now.clear();
+        self.now.extend_from_slice(after);
+        self.before = Some(before);
+    }
 }
 
 impl fmt::Debug for Run {
@@ -190,6 +229,7 @@ impl Run {
     ) -> Result<Self, RunError> {
         let sim =
             Simulation::new(&loaded.scenario, loaded.image.as_ref()).map_err(RunError::Build)?;
+        let trail = Trail::new(sim.model());
         let mut run = Self {
             sim,
             gpu: None,
@@ -197,6 +237,7 @@ impl Run {
             placement: Placement::cpu(None),
             stop: None,
             notices: Vec::new(),
+            trail,
         };
         if choice == BackendChoice::Cpu {
             return Ok(run);
@@ -264,7 +305,7 @@ impl Run {
     }
 
     /// The fixed sample set the method uses (EM's data, a flow's target points), if any.
-    pub fn target_points(&self) -> &[crate::core::math::Vec2] {
+    pub fn target_points(&self) -> &[Vec2] {
         self.sim.target_points()
     }
 
@@ -293,6 +334,28 @@ impl Run {
     /// Messages about the run that the user should see once (a GPU failure the CPU took over from).
     pub fn take_notices(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notices)
+    }
+
+    /// The particle positions before the latest completed step (the step [`Self::steps_taken`] took), on
+    /// whichever backend took it; `None` for a mixture model or before the first step.
+    pub fn positions_before_last_step(&self) -> Option<&[Vec2]> {
+        self.trail.before.as_deref()
+    }
+
+    /// Per-particle displacement of the latest completed step, `new − old` in length units (the same
+    /// order as the particles of [`Self::model`]); `None` for a mixture model or before the first step.
+    /// O(N).
+    pub fn last_displacements(&self) -> Option<Vec<Vec2>> {
+        let before = self.trail.before.as_ref()?;
+        let ModelView::Particles(now) = self.model() else {
+            return None;
+        };
+        (before.len() == now.len()).then(|| {
+            now.iter()
+                .zip(before)
+                .map(|(n, b)| [n[0] - b[0], n[1] - b[1]])
+                .collect()
+        })
     }
 
     /// Every divergence between the target and the model as it stands, by the CPU core.
@@ -354,6 +417,7 @@ impl Run {
         match self.sim.step() {
             Ok(info) => {
                 self.history.push(info, ActiveBackend::Cpu);
+                self.trail.stepped(self.sim.model());
                 Progress::Stepped
             }
             Err(err) => self.stop_with(err.to_string()),
@@ -386,6 +450,10 @@ impl Run {
                     ));
                 }
                 self.history.push(info, ActiveBackend::Gpu);
+                if let Some(twin) = &self.gpu {
+                    self.trail
+                        .stepped(ModelView::Particles(twin.flow.particles()));
+                }
                 Progress::Stepped
             }
             Ok(None) => Progress::Pending,
@@ -536,6 +604,34 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(info.objective_id, "sinkhorn_divergence");
         assert_eq!(info.objective_name, "Sinkhorn divergence S_ε");
+    }
+
+    #[test]
+    fn the_last_displacement_is_new_minus_old_positions() {
+        let mut run = cpu_run("moons_sinkhorn_flow");
+        assert!(run.last_displacements().is_none() && run.positions_before_last_step().is_none());
+        let particles = |run: &Run| match run.model() {
+            ModelView::Particles(p) => p.to_vec(),
+            ModelView::Mixture(_) => panic!("particles"),
+        };
+        for _ in 0..2 {
+            let old = particles(&run);
+            run.step().unwrap_or_else(|e| panic!("{e}"));
+            let new = particles(&run);
+            assert_eq!(run.positions_before_last_step(), Some(&old[..]));
+            let d = run.last_displacements().expect("a step was taken");
+            assert_eq!(d.len(), new.len());
+            for ((d, n), o) in d.iter().zip(&new).zip(&old) {
+                assert_eq!(*d, [n[0] - o[0], n[1] - o[1]]);
+            }
+            assert!(
+                d.iter().any(|v| v[0] != 0.0 || v[1] != 0.0),
+                "the flow moved"
+            );
+        }
+        let mut mixture = cpu_run("two_modes_reverse_kl");
+        mixture.step().unwrap_or_else(|e| panic!("{e}"));
+        assert!(mixture.last_displacements().is_none());
     }
 
     #[test]
