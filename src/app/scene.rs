@@ -4,7 +4,7 @@
 use egui_plot::{Line, Plot, PlotImage, PlotPoint, PlotPoints, Points};
 
 use super::TargetPicture;
-use super::heatmap::{ColorScale, viridis};
+use super::heatmap::{ColorScale, Colormap};
 use crate::core::math::Vec2;
 use crate::core::mixture::Mixture;
 use crate::core::sim::ModelView;
@@ -12,10 +12,6 @@ use crate::run::Run;
 
 /// At most this many particles are drawn (a fixed, evenly strided subset beyond it).
 pub const MAX_DRAWN_POINTS: usize = 20_000;
-
-/// Colour of the model (contrasts with every viridis shade).
-const MODEL_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 110, 80);
-const TARGET_POINT_COLOR: egui::Color32 = egui::Color32::from_rgb(230, 230, 230);
 
 /// What the scene shows this frame.
 #[derive(Clone, Copy)]
@@ -28,6 +24,8 @@ pub struct SceneView<'a> {
     /// The run whose model is drawn (its particles come from whichever backend took the last step).
     pub run: Option<&'a Run>,
     pub scale: ColorScale,
+    /// The heatmap's colormap (the model's and the points' colours are picked to stand out on it).
+    pub colormap: Colormap,
     pub show_target_points: bool,
     pub history: &'a [[f64; 2]],
     pub objective_name: &'a str,
@@ -41,10 +39,12 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
         model_texture,
         run,
         scale,
+        colormap,
         show_target_points,
         history,
         objective_name,
     } = *view;
+    let model_color = colormap.model_color();
     let Some(picture) = picture else {
         ui.centered_and_justified(|ui| ui.label("No target to show."));
         return None;
@@ -54,8 +54,8 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
         .exact_size(70.0)
         .frame(egui::Frame::NONE)
         .show(ui, |ui| match model_texture {
-            Some(_) => colorbar_ui(ui, "q(x) / max q", (0.0, 1.0), scale),
-            None => colorbar_ui(ui, "p(x)", picture.value_range, scale),
+            Some(_) => colorbar_ui(ui, "q(x) / max q", (0.0, 1.0), scale, colormap),
+            None => colorbar_ui(ui, "p(x)", picture.value_range, scale, colormap),
         });
 
     let b = picture.bbox;
@@ -91,7 +91,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
                     plot_ui.points(
                         Points::new("target samples", strided(run.target_points()))
                             .radius(1.2)
-                            .color(TARGET_POINT_COLOR),
+                            .color(colormap.target_point_color()),
                     );
                 }
                 match run.model() {
@@ -100,11 +100,11 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
                         plot_ui.points(
                             Points::new("particles (model)", strided(particles))
                                 .radius(radius)
-                                .color(MODEL_COLOR),
+                                .color(model_color),
                         );
                     }
                     ModelView::Mixture(q) => {
-                        for line in mixture_lines(q) {
+                        for line in mixture_lines(q, model_color) {
                             plot_ui.line(line);
                         }
                     }
@@ -112,7 +112,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> Option<egui::Rect> {
             }
             plot_ui.pointer_coordinate()
         });
-    history_ui(ui, panel, history, objective_name);
+    history_ui(ui, panel, history, objective_name, model_color);
     let t = response.transform;
     let a = t.position_from_point(&PlotPoint::new(b.x_min, b.y_max));
     let c = t.position_from_point(&PlotPoint::new(b.x_max, b.y_min));
@@ -166,7 +166,7 @@ fn strided(points: &[Vec2]) -> PlotPoints<'static> {
 }
 
 /// 1σ and 2σ ellipses of every component, thicker for heavier components.
-fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
+fn mixture_lines(q: &Mixture, color: egui::Color32) -> Vec<Line<'static>> {
     let weights = q.weights();
     let means = q.means();
     let chols = q.cholesky_factors();
@@ -184,9 +184,9 @@ fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
                 .collect();
             let width = 1.0 + 3.0 * weights[k] as f32;
             let color = if radius == 1.0 {
-                MODEL_COLOR
+                color
             } else {
-                MODEL_COLOR.gamma_multiply(0.6)
+                color.gamma_multiply(0.6)
             };
             lines.push(Line::new(name, pts).width(width).color(color));
         }
@@ -195,7 +195,13 @@ fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
 }
 
 /// The objective per step; on a log₁₀ axis when every value is positive (divergences fall over decades).
-fn history_ui(ui: &mut egui::Ui, panel: usize, history: &[[f64; 2]], objective_name: &str) {
+fn history_ui(
+    ui: &mut egui::Ui,
+    panel: usize,
+    history: &[[f64; 2]],
+    objective_name: &str,
+    color: egui::Color32,
+) {
     let log = !history.is_empty() && history.iter().all(|[_, v]| *v > 0.0);
     let title = if objective_name.is_empty() {
         "objective (press Run or Step)".to_owned()
@@ -215,13 +221,19 @@ fn history_ui(ui: &mut egui::Ui, panel: usize, history: &[[f64; 2]], objective_n
         .allow_scroll(false)
         .show(ui, |plot_ui| {
             if !points.is_empty() {
-                plot_ui.line(Line::new(objective_name.to_owned(), points).color(MODEL_COLOR));
+                plot_ui.line(Line::new(objective_name.to_owned(), points).color(color));
             }
         });
 }
 
-/// A vertical viridis bar with the density values at its ends and middle.
-fn colorbar_ui(ui: &mut egui::Ui, title: &str, (lo, hi): (f64, f64), scale: ColorScale) {
+/// A vertical bar of the colormap with the density values at its ends and middle.
+fn colorbar_ui(
+    ui: &mut egui::Ui,
+    title: &str,
+    (lo, hi): (f64, f64),
+    scale: ColorScale,
+    colormap: Colormap,
+) {
     ui.add_space(24.0);
     ui.label(egui::RichText::new(title).small());
     let height = (ui.available_height() - 60.0).max(60.0);
@@ -235,7 +247,7 @@ fn colorbar_ui(ui: &mut egui::Ui, title: &str, (lo, hi): (f64, f64), scale: Colo
             egui::pos2(rect.min.x, rect.max.y - t1 * rect.height()),
             egui::pos2(rect.max.x, rect.max.y - t0 * rect.height() + 0.5),
         );
-        painter.rect_filled(r, 0.0, viridis(f64::from(t0 + t1) * 0.5));
+        painter.rect_filled(r, 0.0, colormap.eval(f64::from(t0 + t1) * 0.5));
     }
     let mid = match scale {
         ColorScale::Linear => 0.5 * (lo + hi),
