@@ -153,6 +153,26 @@ fn on_a_phone_the_controls_fold_away_and_two_panels_stack() {
     );
     snapshot(&h.render().expect("render"), "phone_layout");
 
+    // A drag on panel A's plot pans that plot (its heatmap moves right), not the page (B stays put).
+    let start = rects[0].center();
+    h.drag_at(start);
+    h.run_steps(1);
+    for k in 1..=6 {
+        h.hover_at(start + egui::vec2(5.0 * k as f32, 0.0));
+        h.run_steps(1);
+    }
+    h.drop_at(start + egui::vec2(30.0, 0.0));
+    h.run_steps(2);
+    let moved = h.state().panel_heatmap_rects()[0].expect("A drawn");
+    let b_after = h.state().panel_heatmap_rects()[1].expect("B drawn");
+    assert!(
+        // (less than the 30 points moved: the drag starts past egui's small threshold)
+        moved.min.x - rects[0].min.x > 15.0 && moved.min.y == rects[0].min.y,
+        "A did not pan: {:?} -> {moved:?}",
+        rects[0]
+    );
+    assert_eq!(b_after, rects[1], "the page scrolled");
+
     h.get_by_label("Controls").click();
     h.run_steps(3);
     h.get_by_label("Scenarios");
