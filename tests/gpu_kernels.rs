@@ -400,9 +400,9 @@ fn non_finite_kernel_output_is_an_error_not_a_value() {
 }
 
 #[test]
-fn heatmap_texture_matches_cpu_viridis_mapping() {
+fn heatmap_texture_matches_the_cpu_colormap_mapping() {
     use divlab::core::grid::{BBox, Grid};
-    use divlab::gpu::heatmap::{GpuHeatmap, LOG_DECADES};
+    use divlab::gpu::heatmap::{GpuHeatmap, LOG_DECADES, color_table};
     use divlab::gpu::mixture_grid::GpuMixtureGrid;
     let Some(ctx) = context() else { return };
     let mix = test_mixture(0.0);
@@ -416,32 +416,44 @@ fn heatmap_texture_matches_cpu_viridis_mapping() {
     let max_log = cpu_log.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let hm = GpuHeatmap::new(&ctx).unwrap();
     let tex = hm.create_texture(&ctx, nx as u32, ny as u32);
-    for log_scale in [false, true] {
-        hm.render(&ctx, &lq, nx as u32, ny as u32, log_scale, &tex)
-            .unwrap();
-        let px = hm.read_texture(&ctx, &tex).unwrap();
-        assert_eq!(px.len(), nx * ny);
-        let floor = max_log - LOG_DECADES * std::f64::consts::LN_10;
-        let mut worst = 0i32;
-        for (r, row) in px.chunks_exact(nx).enumerate() {
-            let grid_row = ny - 1 - r; // image top = y_max
-            for (c, p) in row.iter().enumerate() {
-                let lp = cpu_log[grid_row * nx + c];
-                let t = if log_scale {
-                    ((lp - floor) / (max_log - floor)).max(0.0)
-                } else {
-                    (lp - max_log).exp()
-                };
-                let e = colorous::VIRIDIS.eval_continuous(t.clamp(0.0, 1.0));
-                for (got, want) in p[..3].iter().zip([e.r, e.g, e.b]) {
-                    worst = worst.max((*got as i32 - want as i32).abs());
-                }
-                assert_eq!(p[3], 255);
-            }
+    // Viridis until a table is set; then another colormap's table, as the app sets it.
+    for (gradient, set) in [(colorous::VIRIDIS, false), (colorous::MAGMA, true)] {
+        if set {
+            hm.set_colors(&ctx, &color_table(gradient)).unwrap();
         }
-        eprintln!("heatmap {nx}x{ny} log_scale={log_scale}: max channel difference {worst}/255");
-        assert!(worst <= 2, "channel difference {worst}");
+        for log_scale in [false, true] {
+            hm.render(&ctx, &lq, nx as u32, ny as u32, log_scale, &tex)
+                .unwrap();
+            let px = hm.read_texture(&ctx, &tex).unwrap();
+            assert_eq!(px.len(), nx * ny);
+            let floor = max_log - LOG_DECADES * std::f64::consts::LN_10;
+            let mut worst = 0i32;
+            for (r, row) in px.chunks_exact(nx).enumerate() {
+                let grid_row = ny - 1 - r; // image top = y_max
+                for (c, p) in row.iter().enumerate() {
+                    let lp = cpu_log[grid_row * nx + c];
+                    let t = if log_scale {
+                        ((lp - floor) / (max_log - floor)).max(0.0)
+                    } else {
+                        (lp - max_log).exp()
+                    };
+                    let e = gradient.eval_continuous(t.clamp(0.0, 1.0));
+                    for (got, want) in p[..3].iter().zip([e.r, e.g, e.b]) {
+                        worst = worst.max((*got as i32 - want as i32).abs());
+                    }
+                    assert_eq!(p[3], 255);
+                }
+            }
+            eprintln!(
+                "heatmap {nx}x{ny} log_scale={log_scale}: max channel difference {worst}/255"
+            );
+            assert!(worst <= 2, "channel difference {worst}");
+        }
     }
+    assert!(
+        hm.set_colors(&ctx, &color_table(colorous::MAGMA)[..255])
+            .is_err()
+    );
 }
 
 #[test]

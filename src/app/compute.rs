@@ -79,6 +79,18 @@ impl Compute {
         }
     }
 
+    /// Colours the GPU texture with `colormap` from now on (the same table as the CPU path samples). On a GPU
+    /// error the app falls back to the CPU, as for a failed draw.
+    pub fn set_colormap(&mut self, colormap: super::heatmap::Colormap) {
+        let Some(parts) = self.gpu.as_ref() else {
+            return;
+        };
+        if let Err(err) = parts.heatmap.set_colors(&parts.ctx, &colormap.table()) {
+            self.status.fall_back_to_cpu(&err);
+            self.gpu = None;
+        }
+    }
+
     /// Draws the mixture's density over `grid` into the GPU texture (no read-back) and returns its texture id.
     /// On a GPU error the app falls back to the CPU: the error is recorded and `None` returned.
     pub fn model_density_texture(

@@ -6,6 +6,7 @@ mod compute;
 mod health;
 pub mod heatmap;
 mod host;
+mod looks;
 mod panel;
 mod params_ui;
 mod scene;
@@ -16,8 +17,9 @@ use crate::core::scenario::Scenario;
 use crate::core::target::{Target, TargetSpec, presets as target_presets};
 use crate::gpu::backend::BackendChoice;
 use crate::run::{Budget, Lockstep, Run, load};
-use heatmap::{ColorScale, DensityImage, density_image};
+use heatmap::{ColorScale, Colormap, DensityImage, density_image};
 use host::{publish, startup_param};
+pub use looks::{Look, ThemeChoice};
 pub use panel::{Command, Layout, with_divergence};
 
 /// Resolution of the heatmap grid (cells per side).
@@ -34,6 +36,8 @@ pub(crate) struct TargetPicture {
     pub texture: egui::TextureHandle,
     pub bbox: BBox,
     pub value_range: (f64, f64),
+    pub scale: ColorScale,
+    pub colormap: Colormap,
 }
 
 /// The divlab app.
@@ -65,7 +69,8 @@ pub struct DivlabApp {
     show_model_density: bool,
     /// CPU fallback texture of q's density, with the step it was drawn at.
     model_texture_cpu: Vec<Option<(usize, egui::TextureHandle)>>,
-    heatmap_rect: Option<egui::Rect>,
+    /// Where each panel's heatmap was drawn in the last frame.
+    heatmap_rects: Vec<Option<egui::Rect>>,
     reported_drawn: bool,
     rates: health::Rates,
     /// The panel whose parameters the side panel edits.
@@ -81,6 +86,8 @@ pub struct DivlabApp {
     /// A file dropped in the browser, once its contents have been read.
     #[cfg(target_arch = "wasm32")]
     arriving_file: DroppedSlot,
+    /// Colormap, theme, text size, the help overlay and the phone layout.
+    looks: looks::LookState,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -131,7 +138,7 @@ impl DivlabApp {
             compute,
             show_model_density: false,
             model_texture_cpu: Vec::new(),
-            heatmap_rect: None,
+            heatmap_rects: Vec::new(),
             reported_drawn: false,
             rates: health::Rates::default(),
             reproducible: false,
@@ -141,6 +148,7 @@ impl DivlabApp {
             dropped_image: None,
             #[cfg(target_arch = "wasm32")]
             arriving_file: DroppedSlot::default(),
+            looks: looks::LookState::default(),
         };
         match startup_param("layout").as_deref() {
             None => app.load(&cc.egui_ctx, scenario),
@@ -163,7 +171,7 @@ impl DivlabApp {
 
     /// Where the heatmap was drawn in the last frame, in points (for tests and screenshots).
     pub fn heatmap_screen_rect(&self) -> Option<egui::Rect> {
-        self.heatmap_rect
+        self.heatmap_rects.first().copied().flatten()
     }
 
     /// Where panel `i` drew the target's box last frame, in points (unclipped, so it maps data coordinates
@@ -249,7 +257,8 @@ impl DivlabApp {
             .collect::<Result<Vec<Run>, String>>()
             .and_then(|runs| {
                 let first = runs.first().ok_or("no panel")?;
-                let picture = target_picture(ctx, first.target(), self.scale)?;
+                let picture =
+                    target_picture(ctx, first.target(), self.scale, self.looks.look.colormap)?;
                 Ok((runs, picture))
             });
         match built {
@@ -340,6 +349,8 @@ impl DivlabApp {
                     self.running = !self.lockstep.runs.is_empty();
                 }
                 Command::Reset => self.reset(ctx),
+                Command::SetSeed(seed) => self.set_seed(ctx, seed),
+                Command::ToggleHelp => self.looks.help_open = !self.looks.help_open,
             }
         }
     }
@@ -431,7 +442,7 @@ impl DivlabApp {
             s.target = spec.clone();
         }
         if let Some(run) = self.lockstep.runs.first() {
-            match target_picture(ctx, run.target(), self.scale) {
+            match target_picture(ctx, run.target(), self.scale, self.looks.look.colormap) {
                 Ok(p) => self.picture = Some(p),
                 Err(e) => self.message = Some(e),
             }
@@ -444,6 +455,16 @@ impl DivlabApp {
                 self.message = Some(displayable(&notice));
             }
         }
+    }
+
+    /// Every panel's scenario takes `seed`; all are rebuilt from step 0 (and stay in lockstep).
+    fn set_seed(&mut self, ctx: &egui::Context, seed: u64) {
+        let mut panels = self.panels.clone();
+        for s in &mut panels {
+            s.seed = seed;
+        }
+        self.running = false;
+        self.rebuild(ctx, panels);
     }
 
     fn play_pause(&mut self) {
@@ -705,6 +726,9 @@ impl DivlabApp {
             )
             .on_hover_text("Run stops here; the scenario's `steps` by default");
         });
+        if let Some(seed) = seed_ui(ui, self.panels.first().map_or(0, |s| s.seed)) {
+            self.commands.push(Command::SetSeed(seed));
+        }
         ui.add(egui::Slider::new(&mut self.max_steps_per_frame, 1..=50).text("steps / frame"));
         ui.checkbox(&mut self.show_target_points, "show the target samples used");
         let is_mixture = matches!(
@@ -728,13 +752,8 @@ impl DivlabApp {
             let before = self.scale;
             ui.selectable_value(&mut self.scale, ColorScale::Linear, "linear");
             ui.selectable_value(&mut self.scale, ColorScale::Log, "log");
-            if self.scale != before
-                && let Some(run) = self.lockstep.runs.first()
-            {
-                match target_picture(ui.ctx(), run.target(), self.scale) {
-                    Ok(p) => self.picture = Some(p),
-                    Err(err) => self.message = Some(err),
-                }
+            if self.scale != before {
+                self.redraw_picture(ui.ctx());
             }
         });
         ui.separator();
@@ -812,7 +831,7 @@ impl DivlabApp {
     }
 
     fn status_ui(&self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(format!("renderer: {}", self.renderer));
             ui.separator();
             if !self.reproducible {
@@ -875,10 +894,14 @@ impl eframe::App for DivlabApp {
                 if i.consume_key(none, egui::Key::R) {
                     self.commands.push(Command::Reset);
                 }
+                if i.consume_key(none, egui::Key::Questionmark) {
+                    self.commands.push(Command::ToggleHelp);
+                }
             });
         }
         self.take_dropped_files(ui.ctx());
         self.apply_commands(ui.ctx());
+        self.apply_look(ui.ctx());
         let steps: Vec<usize> = self.lockstep.runs.iter().map(Run::steps_taken).collect();
         self.rates.frame(&steps);
         if self.running {
@@ -888,95 +911,132 @@ impl eframe::App for DivlabApp {
             }
             ui.ctx().request_repaint();
         }
-        egui::Panel::top("top_bar").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading("divlab");
-                ui.label("— Divergence Lab: 2D distributions, fitted live");
-            });
-        });
-        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
-        egui::Panel::left("side_panel")
-            .default_size(280.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    self.scenarios_ui(ui);
-                    ui.separator();
-                    self.targets_ui(ui);
-                    ui.separator();
-                    self.controls_ui(ui);
-                    ui.separator();
-                    self.parameters_ui(ui);
+        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
+        let narrow = self.looks.narrow;
+        if !narrow {
+            egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
+            egui::Panel::left("side_panel")
+                .default_size(280.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui));
                 });
-            });
+        }
         let textures: Vec<Option<egui::TextureId>> = (0..self.lockstep.runs.len())
             .map(|i| self.model_density_texture(ui.ctx(), i))
             .collect();
-        let layout = Layout::of(self.panels.len());
         egui::CentralPanel::default().show(ui, |ui| {
-            let rects = layout.split(ui.available_rect_before_wrap());
-            let mut first_heatmap = None;
-            self.bbox_on_screen = vec![None; rects.len()];
-            for (i, rect) in rects.into_iter().enumerate() {
-                let (Some(run), Some(scenario)) = (self.lockstep.runs.get(i), self.panels.get(i))
-                else {
-                    continue;
-                };
-                let history = run.history().objective_points();
-                let objective_name = run
-                    .history()
-                    .objective_name()
-                    .map(displayable)
-                    .unwrap_or_default();
-                ui.scope_builder(
-                    egui::UiBuilder::new().max_rect(rect).id_salt(("panel", i)),
-                    |ui| {
-                        let panel_count = self.panels.len();
-                        panel::header_ui(ui, i, panel_count, scenario, run, &mut self.commands);
-                        let mixture = match &scenario.target {
-                            TargetSpec::GaussianMixture(m) => Some(m),
-                            _ => None,
-                        };
-                        let edit = self.editor.on.then_some(scene::EditView {
-                            mixture,
-                            // The view holds still while editing, so the handles stay under the
-                            // pointer as the target's box changes; it fits the target again after.
-                            hold_view: true,
-                        });
-                        let drawn = scene::scene_ui(
-                            ui,
-                            &scene::SceneView {
-                                panel: i,
-                                picture: self.picture.as_ref(),
-                                model_texture: textures.get(i).copied().flatten(),
-                                run: Some(run),
-                                scale: self.scale,
-                                show_target_points: self.show_target_points,
-                                history,
-                                objective_name: &objective_name,
-                                edit,
-                            },
-                        );
-                        if i == 0 {
-                            first_heatmap = drawn.heatmap;
+            if narrow {
+                // Phone: the controls (when opened) above the panels, one panel under the other.
+                let visible_height = ui.available_height();
+                egui::ScrollArea::vertical()
+                    .id_salt("phone_column")
+                    .show(ui, |ui| {
+                        if self.looks.controls_open {
+                            self.look_ui(ui);
+                            ui.separator();
+                            self.side_ui(ui);
+                            ui.separator();
                         }
-                        self.bbox_on_screen[i] = drawn.bbox_on_screen;
-                        let b = run.target().bbox();
-                        if let Some(spec) = self.editor.edit(
-                            &scenario.target,
-                            &drawn.pointer,
-                            b.width().min(b.height()),
-                        ) {
-                            self.commands.push(Command::EditTarget(Box::new(spec)));
+                        let rects = looks::stacked_rects(ui, self.panels.len(), visible_height);
+                        self.panels_ui(ui, &rects, &textures);
+                        if let Some(last) = rects.last() {
+                            ui.advance_cursor_after_rect(*last);
                         }
-                    },
-                );
+                        ui.separator();
+                        self.status_ui(ui);
+                    });
+            } else {
+                let layout = Layout::of(self.panels.len());
+                let rects = layout.split(ui.available_rect_before_wrap());
+                self.panels_ui(ui, &rects, &textures);
             }
-            self.heatmap_rect = first_heatmap;
         });
-        if !self.reported_drawn && self.heatmap_rect.is_some() {
+        self.help_ui(ui.ctx());
+        if !self.reported_drawn && self.heatmap_screen_rect().is_some() {
             self.reported_drawn = true;
             publish("divlab-heatmap", "drawn");
         }
+    }
+}
+
+impl DivlabApp {
+    /// The side panel's contents (in the phone layout: above the panels, when opened).
+    fn side_ui(&mut self, ui: &mut egui::Ui) {
+        self.scenarios_ui(ui);
+        ui.separator();
+        self.targets_ui(ui);
+        ui.separator();
+        self.controls_ui(ui);
+        ui.separator();
+        self.parameters_ui(ui);
+    }
+
+    /// Draws panel `i` into `rects[i]`: its header and its scene.
+    fn panels_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        rects: &[egui::Rect],
+        textures: &[Option<egui::TextureId>],
+    ) {
+        self.heatmap_rects = vec![None; rects.len()];
+        self.bbox_on_screen = vec![None; rects.len()];
+        let was_on = self.editor.on;
+        for (i, rect) in rects.iter().copied().enumerate() {
+            let (Some(run), Some(scenario)) = (self.lockstep.runs.get(i), self.panels.get(i))
+            else {
+                continue;
+            };
+            let history = run.history().objective_points();
+            let objective_name = run
+                .history()
+                .objective_name()
+                .map(displayable)
+                .unwrap_or_default();
+            ui.scope_builder(
+                egui::UiBuilder::new().max_rect(rect).id_salt(("panel", i)),
+                |ui| {
+                    let panel_count = self.panels.len();
+                    panel::header_ui(ui, i, panel_count, scenario, run, &mut self.commands);
+                    let mixture = match &scenario.target {
+                        TargetSpec::GaussianMixture(m) => Some(m),
+                        _ => None,
+                    };
+                    let edit = self.editor.on.then_some(scene::EditView {
+                        mixture,
+                        // The view holds still while editing, so the handles stay under the pointer
+                        // as the target's box changes; it fits the target again after.
+                        hold_view: true,
+                    });
+                    let drawn = scene::scene_ui(
+                        ui,
+                        &scene::SceneView {
+                            panel: i,
+                            picture: self.picture.as_ref(),
+                            model_texture: textures.get(i).copied().flatten(),
+                            run: Some(run),
+                            scale: self.scale,
+                            colormap: self.looks.look.colormap,
+                            show_target_points: self.show_target_points,
+                            history,
+                            objective_name: &objective_name,
+                            edit,
+                            refit: self.editor.was_on && !self.editor.on,
+                        },
+                    );
+                    self.heatmap_rects[i] = drawn.heatmap;
+                    self.bbox_on_screen[i] = drawn.bbox_on_screen;
+                    let b = run.target().bbox();
+                    if let Some(spec) = self.editor.edit(
+                        &scenario.target,
+                        &drawn.pointer,
+                        b.width().min(b.height()),
+                    ) {
+                        self.commands.push(Command::EditTarget(Box::new(spec)));
+                    }
+                },
+            );
+        }
+        self.editor.was_on = was_on;
     }
 }
 
@@ -1009,7 +1069,13 @@ impl DivlabApp {
         let slot = self.model_texture_cpu.get_mut(panel)?;
         if slot.as_ref().map(|(s, _)| *s) != Some(step) {
             let log_q = grid.eval(|x| q.log_density(x));
-            let image = density_image(&log_q, grid.nx, grid.ny, self.scale);
+            let image = density_image(
+                &log_q,
+                grid.nx,
+                grid.ny,
+                self.scale,
+                self.looks.look.colormap,
+            );
             let texture = ctx.load_texture(
                 format!("model-density-{panel}"),
                 image.image,
@@ -1093,18 +1159,26 @@ fn target_picture(
     ctx: &egui::Context,
     target: &Target,
     scale: ColorScale,
+    colormap: Colormap,
 ) -> Result<TargetPicture, String> {
     let bbox = target.bbox();
-    let image = target_image(target, &bbox, scale)?;
+    let image = target_image(target, &bbox, scale, colormap)?;
     Ok(TargetPicture {
         texture: ctx.load_texture("target-density", image.image, egui::TextureOptions::LINEAR),
         bbox,
         value_range: image.value_range,
+        scale,
+        colormap,
     })
 }
 
 /// The heatmap of a target: its density on a grid over `bbox`, or a histogram of its points for sample targets.
-fn target_image(target: &Target, bbox: &BBox, scale: ColorScale) -> Result<DensityImage, String> {
+fn target_image(
+    target: &Target,
+    bbox: &BBox,
+    scale: ColorScale,
+    colormap: Colormap,
+) -> Result<DensityImage, String> {
     let grid =
         Grid::new(*bbox, HEATMAP_RESOLUTION, HEATMAP_RESOLUTION).map_err(|e| e.to_string())?;
     let log_density: Vec<f64> = match (target.density(), target.points()) {
@@ -1115,7 +1189,13 @@ fn target_image(target: &Target, bbox: &BBox, scale: ColorScale) -> Result<Densi
             .collect(),
         (None, None) => return Err("target has neither a density nor points".into()),
     };
-    Ok(density_image(&log_density, grid.nx, grid.ny, scale))
+    Ok(density_image(
+        &log_density,
+        grid.nx,
+        grid.ny,
+        scale,
+        colormap,
+    ))
 }
 
 /// Counts of points per grid cell (row-major, row 0 at the bottom); points outside the box are dropped.
@@ -1130,6 +1210,42 @@ fn histogram(grid: &Grid, points: &[crate::core::math::Vec2]) -> Vec<u32> {
         }
     }
     counts
+}
+
+/// The seed every panel uses, with a "new seed" button; returns the seed asked for, if any.
+fn seed_ui(ui: &mut egui::Ui, current: u64) -> Option<u64> {
+    let mut seed = current;
+    let mut asked = None;
+    ui.horizontal(|ui| {
+        ui.label("Seed");
+        if ui
+            .add(egui::DragValue::new(&mut seed))
+            .on_hover_text(
+                "the random seed of every panel (the same for all, so they stay comparable)",
+            )
+            .changed()
+            && seed != current
+        {
+            asked = Some(seed);
+        }
+        if ui
+            .button("new seed")
+            .on_hover_text("another seed for every panel; they restart from step 0")
+            .clicked()
+        {
+            asked = Some(next_seed(current));
+        }
+    });
+    asked
+}
+
+/// A different seed below a million, scrambled from `seed` (SplitMix64), so a "new seed" is reproducible.
+fn next_seed(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    let next = (z ^ (z >> 31)) % 1_000_000;
+    if next == seed { next + 1 } else { next }
 }
 
 /// A value with five significant digits: fixed-point between 1e-3 and 1e5, scientific otherwise.

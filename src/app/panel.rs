@@ -89,6 +89,10 @@ pub enum Command {
     PlayPause,
     Step,
     Reset,
+    /// Every panel's scenario takes this seed; all panels restart from step 0.
+    SetSeed(u64),
+    /// Opens or closes the keyboard-shortcut help.
+    ToggleHelp,
 }
 
 /// "A", "B", "C", "D".

@@ -4,7 +4,7 @@
 use egui_plot::{Line, Plot, PlotImage, PlotPoint, PlotPoints, Points};
 
 use super::TargetPicture;
-use super::heatmap::{ColorScale, viridis};
+use super::heatmap::{ColorScale, Colormap};
 use super::target_edit::{self, PointerInput};
 use crate::core::math::Vec2;
 use crate::core::mixture::Mixture;
@@ -13,10 +13,6 @@ use crate::run::Run;
 
 /// At most this many particles are drawn (a fixed, evenly strided subset beyond it).
 pub const MAX_DRAWN_POINTS: usize = 20_000;
-
-/// Colour of the model (contrasts with every viridis shade).
-const MODEL_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 110, 80);
-const TARGET_POINT_COLOR: egui::Color32 = egui::Color32::from_rgb(230, 230, 230);
 
 /// What the scene shows this frame.
 #[derive(Clone, Copy)]
@@ -29,11 +25,15 @@ pub struct SceneView<'a> {
     /// The run whose model is drawn (its particles come from whichever backend took the last step).
     pub run: Option<&'a Run>,
     pub scale: ColorScale,
+    /// The heatmap's colormap (the model's and the points' colours are picked to stand out on it).
+    pub colormap: Colormap,
     pub show_target_points: bool,
     pub history: &'a [[f64; 2]],
     pub objective_name: &'a str,
     /// Set while the target is being edited: dragging edits instead of panning.
     pub edit: Option<EditView<'a>>,
+    /// Fit the view to the target again (this frame only: editing has just ended).
+    pub refit: bool,
 }
 
 /// What the scene needs to draw the target's handles.
@@ -66,11 +66,14 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
         model_texture,
         run,
         scale,
+        colormap,
         show_target_points,
         history,
         objective_name,
         edit,
+        refit,
     } = *view;
+    let model_color = colormap.model_color();
     let Some(picture) = picture else {
         ui.centered_and_justified(|ui| ui.label("No target to show."));
         return SceneOutput::default();
@@ -80,8 +83,8 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
         .exact_size(70.0)
         .frame(egui::Frame::NONE)
         .show(ui, |ui| match model_texture {
-            Some(_) => colorbar_ui(ui, "q(x) / max q", (0.0, 1.0), scale),
-            None => colorbar_ui(ui, "p(x)", picture.value_range, scale),
+            Some(_) => colorbar_ui(ui, "q(x) / max q", (0.0, 1.0), scale, colormap),
+            None => colorbar_ui(ui, "p(x)", picture.value_range, scale, colormap),
         });
 
     let b = picture.bbox;
@@ -108,8 +111,12 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
         .allow_drag(edit.is_none())
         .allow_double_click_reset(edit.is_none())
         .show(ui, |plot_ui| {
-            // Auto-fit again once editing ends.
-            plot_ui.set_auto_bounds(!edit.is_some_and(|e| e.hold_view));
+            if edit.is_some_and(|e| e.hold_view) {
+                plot_ui.set_auto_bounds(false);
+            } else if refit {
+                // Editing just ended: fit the (edited) target again.
+                plot_ui.set_auto_bounds(true);
+            }
             plot_ui.image(PlotImage::new(
                 image_name,
                 texture_id,
@@ -121,7 +128,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
                     plot_ui.points(
                         Points::new("target samples", strided(run.target_points()))
                             .radius(1.2)
-                            .color(TARGET_POINT_COLOR),
+                            .color(colormap.target_point_color()),
                     );
                 }
                 match run.model() {
@@ -130,11 +137,11 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
                         plot_ui.points(
                             Points::new("particles (model)", strided(particles))
                                 .radius(radius)
-                                .color(MODEL_COLOR),
+                                .color(model_color),
                         );
                     }
                     ModelView::Mixture(q) => {
-                        for line in mixture_lines(q) {
+                        for line in mixture_lines(q, model_color) {
                             plot_ui.line(line);
                         }
                     }
@@ -146,7 +153,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
             let pointer = edit.map(|_| pointer_input(plot_ui)).unwrap_or_default();
             (plot_ui.pointer_coordinate(), pointer)
         });
-    history_ui(ui, panel, history, objective_name);
+    history_ui(ui, panel, history, objective_name, model_color);
     let t = response.transform;
     let a = t.position_from_point(&PlotPoint::new(b.x_min, b.y_max));
     let c = t.position_from_point(&PlotPoint::new(b.x_max, b.y_min));
@@ -221,23 +228,28 @@ fn draw_handles(plot_ui: &mut egui_plot::PlotUi<'_>, m: &crate::core::target::Ga
     let (centres, axes): (Vec<_>, Vec<_>) = target_edit::handles(m)
         .into_iter()
         .partition(|(h, _)| matches!(h, target_edit::Handle::Centre(_)));
-    let to_points = |v: Vec<(target_edit::Handle, Vec2)>| -> PlotPoints<'static> {
-        v.into_iter()
-            .map(|(_, p)| [p[0], p[1]])
-            .collect::<Vec<_>>()
-            .into()
+    let to_points = |v: Vec<(target_edit::Handle, Vec2)>| -> Vec<[f64; 2]> {
+        v.into_iter().map(|(_, p)| [p[0], p[1]]).collect()
     };
-    plot_ui.points(
-        Points::new("target: component centres", to_points(centres))
-            .radius(5.0)
-            .color(HANDLE_COLOR),
-    );
-    plot_ui.points(
-        Points::new("target: covariance handles", to_points(axes))
-            .radius(3.5)
-            .shape(egui_plot::MarkerShape::Square)
-            .color(HANDLE_COLOR),
-    );
+    // White on a black rim: visible on every colormap, dark or light.
+    for (name, handles, shape, radius) in [
+        ("target: component centres", centres, egui_plot::MarkerShape::Circle, 5.0),
+        ("target: covariance handles", axes, egui_plot::MarkerShape::Square, 3.5),
+    ] {
+        let points = to_points(handles);
+        plot_ui.points(
+            Points::new(name, points.clone())
+                .radius(radius + 1.5)
+                .shape(shape)
+                .color(egui::Color32::BLACK),
+        );
+        plot_ui.points(
+            Points::new(name, points)
+                .radius(radius)
+                .shape(shape)
+                .color(HANDLE_COLOR),
+        );
+    }
 }
 
 /// Tick marks at a 1–2–5 step wide enough for the axis labels (≥ 65 points apart) at any window size.
@@ -276,7 +288,7 @@ fn strided(points: &[Vec2]) -> PlotPoints<'static> {
 }
 
 /// 1σ and 2σ ellipses of every component, thicker for heavier components.
-fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
+fn mixture_lines(q: &Mixture, color: egui::Color32) -> Vec<Line<'static>> {
     let weights = q.weights();
     let means = q.means();
     let chols = q.cholesky_factors();
@@ -294,9 +306,9 @@ fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
                 .collect();
             let width = 1.0 + 3.0 * weights[k] as f32;
             let color = if radius == 1.0 {
-                MODEL_COLOR
+                color
             } else {
-                MODEL_COLOR.gamma_multiply(0.6)
+                color.gamma_multiply(0.6)
             };
             lines.push(Line::new(name, pts).width(width).color(color));
         }
@@ -305,7 +317,13 @@ fn mixture_lines(q: &Mixture) -> Vec<Line<'static>> {
 }
 
 /// The objective per step; on a log₁₀ axis when every value is positive (divergences fall over decades).
-fn history_ui(ui: &mut egui::Ui, panel: usize, history: &[[f64; 2]], objective_name: &str) {
+fn history_ui(
+    ui: &mut egui::Ui,
+    panel: usize,
+    history: &[[f64; 2]],
+    objective_name: &str,
+    color: egui::Color32,
+) {
     let log = !history.is_empty() && history.iter().all(|[_, v]| *v > 0.0);
     let title = if objective_name.is_empty() {
         "objective (press Run or Step)".to_owned()
@@ -325,13 +343,19 @@ fn history_ui(ui: &mut egui::Ui, panel: usize, history: &[[f64; 2]], objective_n
         .allow_scroll(false)
         .show(ui, |plot_ui| {
             if !points.is_empty() {
-                plot_ui.line(Line::new(objective_name.to_owned(), points).color(MODEL_COLOR));
+                plot_ui.line(Line::new(objective_name.to_owned(), points).color(color));
             }
         });
 }
 
-/// A vertical viridis bar with the density values at its ends and middle.
-fn colorbar_ui(ui: &mut egui::Ui, title: &str, (lo, hi): (f64, f64), scale: ColorScale) {
+/// A vertical bar of the colormap with the density values at its ends and middle.
+fn colorbar_ui(
+    ui: &mut egui::Ui,
+    title: &str,
+    (lo, hi): (f64, f64),
+    scale: ColorScale,
+    colormap: Colormap,
+) {
     ui.add_space(24.0);
     ui.label(egui::RichText::new(title).small());
     let height = (ui.available_height() - 60.0).max(60.0);
@@ -345,7 +369,7 @@ fn colorbar_ui(ui: &mut egui::Ui, title: &str, (lo, hi): (f64, f64), scale: Colo
             egui::pos2(rect.min.x, rect.max.y - t1 * rect.height()),
             egui::pos2(rect.max.x, rect.max.y - t0 * rect.height() + 0.5),
         );
-        painter.rect_filled(r, 0.0, viridis(f64::from(t0 + t1) * 0.5));
+        painter.rect_filled(r, 0.0, colormap.eval(f64::from(t0 + t1) * 0.5));
     }
     let mid = match scale {
         ColorScale::Linear => 0.5 * (lo + hi),

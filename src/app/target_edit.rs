@@ -48,6 +48,8 @@ pub struct PointerInput {
 pub struct TargetEditor {
     /// Whether dragging on a panel edits the target (instead of panning the view).
     pub on: bool,
+    /// Whether editing was on when the panels were last drawn (its end refits the views).
+    pub was_on: bool,
     grabbed: Option<Handle>,
     /// The component last grabbed, clicked or added (the side panel's Delete removes it).
     pub selected: Option<usize>,
@@ -59,6 +61,7 @@ impl Default for TargetEditor {
     fn default() -> Self {
         Self {
             on: false,
+            was_on: false,
             grabbed: None,
             selected: None,
             painting: false,

@@ -1,7 +1,8 @@
 //! Heatmap texture from a log-density grid that is already on the GPU (`shaders/heatmap.wgsl`):
 //! the app draws it through `egui_wgpu::Renderer::register_native_texture` with no read-back.
 //!
-//! Same mapping as the CPU path in `app::heatmap::density_image`: viridis, linear scale
+//! Same mapping as the CPU path in `app::heatmap::density_image`: a 256-colour table sampled from a
+//! `colorous` gradient (viridis until [`GpuHeatmap::set_colors`] replaces it), linear scale
 //! t = p/max p or log scale over [`LOG_DECADES`] decades below the maximum, non-finite log
 //! densities coloured as zero density, image row 0 = top of the box (y_max).
 
@@ -25,7 +26,7 @@ struct Params {
     _pad: [f32; 3],
 }
 
-/// Compiled heatmap kernels and the viridis table.
+/// Compiled heatmap kernels and the colour table.
 #[derive(Debug, Clone)]
 pub struct GpuHeatmap {
     max_partials: wgpu::ComputePipeline,
@@ -34,11 +35,19 @@ pub struct GpuHeatmap {
     lut: wgpu::Buffer,
 }
 
+/// Entries in the colour table.
+pub const TABLE_LEN: usize = 256;
+
 /// 256 viridis colours (RGBA in [0, 1]) from `colorous`, the table the CPU path samples.
 pub fn viridis_table() -> Vec<[f32; 4]> {
-    (0..256)
+    color_table(colorous::VIRIDIS)
+}
+
+/// [`TABLE_LEN`] colours of `gradient` (RGBA in [0, 1]), evenly spaced from its start to its end.
+pub fn color_table(gradient: colorous::Gradient) -> Vec<[f32; 4]> {
+    (0..TABLE_LEN)
         .map(|i| {
-            let c = colorous::VIRIDIS.eval_continuous(i as f64 / 255.0);
+            let c = gradient.eval_continuous(i as f64 / (TABLE_LEN - 1) as f64);
             [
                 c.r as f32 / 255.0,
                 c.g as f32 / 255.0,
@@ -55,8 +64,24 @@ impl GpuHeatmap {
             max_partials: ctx.compute_pipeline("heatmap max", HEATMAP_WGSL, "max_partials")?,
             max_final: ctx.compute_pipeline("heatmap max final", HEATMAP_WGSL, "max_final")?,
             colorize: ctx.compute_pipeline("heatmap colorize", HEATMAP_WGSL, "colorize")?,
-            lut: ctx.storage_buffer("viridis", &viridis_table()),
+            lut: ctx.storage_buffer("heatmap colours", &viridis_table()),
         })
+    }
+
+    /// Replaces the colour table (e.g. [`color_table`] of another gradient) for the next renders.
+    pub fn set_colors(&self, ctx: &GpuContext, table: &[[f32; 4]]) -> GpuResult<()> {
+        if table.len() != TABLE_LEN {
+            return Err(super::context::GpuError::Invalid {
+                reason: format!(
+                    "a heatmap colour table has {TABLE_LEN} entries, not {}",
+                    table.len()
+                ),
+            });
+        }
+        ctx.check_alive()?;
+        ctx.queue
+            .write_buffer(&self.lut, 0, bytemuck::cast_slice(table));
+        Ok(())
     }
 
     /// A texture usable as a storage target here and as a sampled texture by egui.

@@ -6,7 +6,7 @@
 //! | kernel | WGSL | wrapper | measured vs core (lavapipe) |
 //! |---|---|---|---|
 //! | mixture log-density grid, f-div values and θ-gradients (all kinds but Rényi) | `mixture_grid.wgsl` (+ `em.wgsl`) | [`mixture_grid`] | ≤ 1.2e-5 |
-//! | heatmap texture (viridis, linear/log) from a GPU grid | `heatmap.wgsl` | [`heatmap`] | ≤ 1/255 per channel |
+//! | heatmap texture (a colormap table, linear/log) from a GPU grid | `heatmap.wgsl` | [`heatmap`] | ≤ 1/255 per channel |
 //! | log-domain Sinkhorn half-step, S_ε, ∂S_ε/∂x | `sinkhorn.wgsl` | [`sinkhorn`] | ≤ 5.9e-6 |
 //! | MMD pair sums (Gaussian, IMQ, Laplace, Riesz) | `mmd_flow.wgsl` | [`mmd_flow`] | ≤ 2.7e-6 |
 //! | EM E-step sums | `em.wgsl` | [`em`] | ≤ 1.2e-7 after 10 steps |

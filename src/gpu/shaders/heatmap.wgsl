@@ -1,10 +1,10 @@
 // Density heatmap straight from a log-density grid on the GPU (no read-back):
 // - max_partials / max_final: the largest finite log density (tree reduction, then across groups)
-// - colorize: viridis colour of every cell into an rgba8unorm storage texture, top row = y_max
+// - colorize: colour of every cell into an rgba8unorm storage texture, top row = y_max
 //   (the grid's row 0 is y_min). Linear scale: t = exp(lp - max); log scale over `decades`
 //   decades: t = max(0, (lp - floor) / (max - floor)), floor = max - decades ln 10.
-//   Colours come from a 256-entry viridis table (the same colorous table the CPU path uses),
-//   linearly interpolated.
+//   Colours come from a 256-entry table sampled from the colorous gradient the CPU path
+//   uses (viridis, cividis, ...; set by the app), linearly interpolated.
 
 struct Params {
     nx: u32,
