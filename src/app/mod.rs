@@ -7,6 +7,7 @@ mod health;
 pub mod heatmap;
 mod host;
 mod looks;
+mod overlays;
 mod panel;
 mod params_ui;
 mod scene;
@@ -81,6 +82,9 @@ pub struct DivlabApp {
     editor: target_edit::TargetEditor,
     /// Where each panel drew the target's box last frame.
     bbox_on_screen: Vec<Option<egui::Rect>>,
+    /// Each panel's overlay switches and what they drew last.
+    overlay_toggles: Vec<overlays::Toggles>,
+    overlay_caches: Vec<overlays::Cache>,
     /// An image dropped onto the window, by the asset name its target uses (`dropped:<file name>`).
     dropped_image: Option<(String, crate::core::target::GrayImage)>,
     /// A file dropped in the browser, once its contents have been read.
@@ -145,6 +149,8 @@ impl DivlabApp {
             edited_panel: 0,
             editor: target_edit::TargetEditor::default(),
             bbox_on_screen: Vec::new(),
+            overlay_toggles: Vec::new(),
+            overlay_caches: Vec::new(),
             dropped_image: None,
             #[cfg(target_arch = "wasm32")]
             arriving_file: DroppedSlot::default(),
@@ -178,6 +184,18 @@ impl DivlabApp {
     /// to the screen: for tests that point at the canvas).
     pub fn bbox_screen_rect(&self, i: usize) -> Option<egui::Rect> {
         self.bbox_on_screen.get(i).copied().flatten()
+    }
+
+    /// What panel `i`'s overlays drew last: one caption per enabled overlay, and how many lines and arrow
+    /// sets (for tests).
+    pub fn overlay_summary(&self, i: usize) -> Option<(Vec<String>, usize, usize)> {
+        self.overlay_caches.get(i).map(|c| {
+            (
+                c.drawing.captions.clone(),
+                c.drawing.lines.len(),
+                c.drawing.arrows.len(),
+            )
+        })
     }
 
     /// Why the last action failed or the run stopped, if it did.
@@ -981,6 +999,10 @@ impl DivlabApp {
         self.heatmap_rects = vec![None; rects.len()];
         self.bbox_on_screen = vec![None; rects.len()];
         let was_on = self.editor.on;
+        self.overlay_toggles
+            .resize(rects.len(), overlays::Toggles::default());
+        self.overlay_caches
+            .resize_with(rects.len(), overlays::Cache::default);
         for (i, rect) in rects.iter().copied().enumerate() {
             let (Some(run), Some(scenario)) = (self.lockstep.runs.get(i), self.panels.get(i))
             else {
@@ -997,6 +1019,16 @@ impl DivlabApp {
                 |ui| {
                     let panel_count = self.panels.len();
                     panel::header_ui(ui, i, panel_count, scenario, run, &mut self.commands);
+                    let accent = self.looks.look.colormap.model_color();
+                    let (toggles, cache) =
+                        (&mut self.overlay_toggles[i], &mut self.overlay_caches[i]);
+                    ui.horizontal_wrapped(|ui| {
+                        overlays::menu_ui(ui, i, toggles);
+                        for caption in &cache.drawing.captions {
+                            ui.small(displayable(caption));
+                        }
+                    });
+                    cache.refresh(run, *toggles, self.running, accent);
                     let mixture = match &scenario.target {
                         TargetSpec::GaussianMixture(m) => Some(m),
                         _ => None,
@@ -1021,6 +1053,7 @@ impl DivlabApp {
                             objective_name: &objective_name,
                             edit,
                             refit: self.editor.was_on && !self.editor.on,
+                            overlay: Some(&self.overlay_caches[i].drawing),
                         },
                     );
                     self.heatmap_rects[i] = drawn.heatmap;

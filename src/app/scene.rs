@@ -34,6 +34,8 @@ pub struct SceneView<'a> {
     pub edit: Option<EditView<'a>>,
     /// Fit the view to the target again (this frame only: editing has just ended).
     pub refit: bool,
+    /// The panel's overlays (lines and arrows over the scene).
+    pub overlay: Option<&'a super::overlays::Drawing>,
 }
 
 /// What the scene needs to draw the target's handles.
@@ -72,6 +74,7 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
         objective_name,
         edit,
         refit,
+        overlay,
     } = *view;
     let model_color = colormap.model_color();
     let Some(picture) = picture else {
@@ -145,6 +148,22 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
                             plot_ui.line(line);
                         }
                     }
+                }
+            }
+            if let Some(d) = overlay {
+                for l in &d.lines {
+                    plot_ui.line(
+                        Line::new(l.name.clone(), l.points.clone())
+                            .color(l.color)
+                            .width(l.width),
+                    );
+                }
+                for a in &d.arrows {
+                    plot_ui.arrows(
+                        egui_plot::Arrows::new(a.name.clone(), a.origins.clone(), a.tips.clone())
+                            .color(a.color)
+                            .tip_length(6.0),
+                    );
                 }
             }
             if let Some(m) = edit.and_then(|e| e.mixture) {
@@ -233,8 +252,18 @@ fn draw_handles(plot_ui: &mut egui_plot::PlotUi<'_>, m: &crate::core::target::Ga
     };
     // White on a black rim: visible on every colormap, dark or light.
     for (name, handles, shape, radius) in [
-        ("target: component centres", centres, egui_plot::MarkerShape::Circle, 5.0),
-        ("target: covariance handles", axes, egui_plot::MarkerShape::Square, 3.5),
+        (
+            "target: component centres",
+            centres,
+            egui_plot::MarkerShape::Circle,
+            5.0,
+        ),
+        (
+            "target: covariance handles",
+            axes,
+            egui_plot::MarkerShape::Square,
+            3.5,
+        ),
     ] {
         let points = to_points(handles);
         plot_ui.points(
