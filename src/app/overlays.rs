@@ -184,7 +184,7 @@ fn draw(run: &Run, t: Toggles, accent: Color32) -> Drawing {
                     for s in &plan.segments {
                         d.lines.push(DrawnLine {
                             name: "transport plan".into(),
-                            points: vec![s.from.into(), s.to.into()],
+                            points: vec![s.from, s.to],
                             color: LIGHT.gamma_multiply((0.15 + 0.6 * s.mass) as f32),
                             width: (0.5 + 1.5 * s.mass) as f32,
                         });
@@ -194,8 +194,8 @@ fn draw(run: &Run, t: Toggles, accent: Color32) -> Drawing {
                 if t.get(Overlay::Barycentric) {
                     d.arrows.push(DrawnArrows {
                         name: "barycentric map".into(),
-                        origins: plan.barycentric.iter().map(|a| a[0].into()).collect(),
-                        tips: plan.barycentric.iter().map(|a| a[1].into()).collect(),
+                        origins: plan.barycentric.iter().map(|a| a[0]).collect(),
+                        tips: plan.barycentric.iter().map(|a| a[1]).collect(),
                         color: LIGHT,
                     });
                     d.captions.push(format!(
@@ -285,7 +285,7 @@ fn draw(run: &Run, t: Toggles, accent: Color32) -> Drawing {
                 let scale = 0.03 * side / v.mean_length;
                 d.arrows.push(DrawnArrows {
                     name: "displacement over the last step".into(),
-                    origins: v.arrows.iter().map(|a| a[0].into()).collect(),
+                    origins: v.arrows.iter().map(|a| a[0]).collect(),
                     tips: v
                         .arrows
                         .iter()
@@ -332,7 +332,7 @@ fn draw(run: &Run, t: Toggles, accent: Color32) -> Drawing {
                             c.mean[0] - scale * c.grad_mean[0],
                             c.mean[1] - scale * c.grad_mean[1],
                         ];
-                        origins.push(c.mean.into());
+                        origins.push(c.mean);
                         tips.push(tip);
                         let (rx, ry) = (scale * c.grad_std[0], scale * c.grad_std[1]);
                         d.lines.push(DrawnLine {
