@@ -1,6 +1,7 @@
 //! What the app needs from its host, and the only `cfg(target_arch = "wasm32")` code in `app/`: start-up
-//! settings (the page address on the web, environment variables natively) and the page's `data-divlab-*`
-//! attributes that the page glue and the browser tests read.
+//! settings (the page address on the web, environment variables natively), the page's `data-divlab-*`
+//! attributes that the page glue and the browser tests read, and the contents of dropped files (read at once
+//! natively, asynchronously in the browser).
 
 /// A start-up setting: `?name=value` in the page address on the web, the `DIVLAB_NAME` environment
 /// variable natively (`scenario`, `run`, `backend`).
@@ -39,4 +40,48 @@ fn query_param(name: &str) -> Option<String> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// The contents of files dropped onto the window. Natively a dropped file is read at once; in the browser it
+/// is read asynchronously, and arrives on a later frame (the read asks for a repaint).
+#[derive(Debug, Default)]
+pub struct DropReader {
+    #[cfg(target_arch = "wasm32")]
+    arrived: std::sync::Arc<std::sync::Mutex<Option<DroppedContents>>>,
+}
+
+/// A dropped file's name and its bytes, or why they could not be read.
+pub type DroppedContents = (String, Result<Vec<u8>, String>);
+
+impl DropReader {
+    /// The first file dropped this frame (natively), or one whose contents have arrived (in the browser).
+    pub fn take(&mut self, ctx: &egui::Context) -> Option<DroppedContents> {
+        let dropped = ctx.input(|i| i.raw.dropped_files.first().cloned());
+        let named = dropped.map(|file| {
+            let name = file
+                .path()
+                .file_name()
+                .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
+            (name, file)
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            named.map(|(name, file)| (name, file.bytes()))
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            if let Some((name, file)) = named {
+                let slot = std::sync::Arc::clone(&self.arrived);
+                let ctx = ctx.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let bytes = file.bytes_async().await;
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some((name, bytes));
+                    }
+                    ctx.request_repaint();
+                });
+            }
+            self.arrived.lock().ok().and_then(|mut s| s.take())
+        }
+    }
 }

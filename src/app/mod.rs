@@ -87,15 +87,11 @@ pub struct DivlabApp {
     overlay_caches: Vec<overlays::Cache>,
     /// An image dropped onto the window, by the asset name its target uses (`dropped:<file name>`).
     dropped_image: Option<(String, crate::core::target::GrayImage)>,
-    /// A file dropped in the browser, once its contents have been read.
-    #[cfg(target_arch = "wasm32")]
-    arriving_file: DroppedSlot,
+    /// Reads files dropped onto the window.
+    drops: host::DropReader,
     /// Colormap, theme, text size, the help overlay and the phone layout.
     looks: looks::LookState,
 }
-
-#[cfg(target_arch = "wasm32")]
-type DroppedSlot = std::sync::Arc<std::sync::Mutex<Option<(String, Result<Vec<u8>, String>)>>>;
 
 impl DivlabApp {
     pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
@@ -152,8 +148,7 @@ impl DivlabApp {
             overlay_toggles: Vec::new(),
             overlay_caches: Vec::new(),
             dropped_image: None,
-            #[cfg(target_arch = "wasm32")]
-            arriving_file: DroppedSlot::default(),
+            drops: host::DropReader::default(),
             looks: looks::LookState::default(),
         };
         match startup_param("layout").as_deref() {
@@ -377,29 +372,7 @@ impl DivlabApp {
     /// density (brighter = more mass); the fits go on toward it. Other files are refused with a message.
     /// In the browser the file is read asynchronously and taken on a later frame.
     fn take_dropped_files(&mut self, ctx: &egui::Context) {
-        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
-        if let Some(file) = dropped.into_iter().next() {
-            let name = file
-                .path()
-                .file_name()
-                .map_or_else(|| "image".to_owned(), |n| n.to_string_lossy().into_owned());
-            #[cfg(not(target_arch = "wasm32"))]
-            self.take_image_bytes(name, file.bytes());
-            #[cfg(target_arch = "wasm32")]
-            {
-                let slot = std::sync::Arc::clone(&self.arriving_file);
-                let ctx = ctx.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let bytes = file.bytes_async().await;
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some((name, bytes));
-                    }
-                    ctx.request_repaint();
-                });
-            }
-        }
-        #[cfg(target_arch = "wasm32")]
-        if let Some((name, bytes)) = self.arriving_file.lock().ok().and_then(|mut s| s.take()) {
+        if let Some((name, bytes)) = self.drops.take(ctx) {
             self.take_image_bytes(name, bytes);
         }
     }
