@@ -991,17 +991,26 @@ impl DivlabApp {
                 egui::UiBuilder::new().max_rect(rect).id_salt(("panel", i)),
                 |ui| {
                     let panel_count = self.panels.len();
-                    panel::header_ui(ui, i, panel_count, scenario, run, &mut self.commands);
                     let accent = self.looks.look.colormap.model_color();
                     let (toggles, cache) =
                         (&mut self.overlay_toggles[i], &mut self.overlay_caches[i]);
-                    ui.horizontal_wrapped(|ui| {
-                        overlays::menu_ui(ui, i, toggles);
-                        for caption in &cache.drawing.captions {
-                            ui.small(displayable(caption));
-                        }
-                    });
+                    panel::header_ui(
+                        ui,
+                        i,
+                        panel_count,
+                        scenario,
+                        run,
+                        &mut self.commands,
+                        toggles,
+                    );
                     cache.refresh(run, *toggles, self.running, accent);
+                    if !cache.drawing.captions.is_empty() {
+                        ui.horizontal_wrapped(|ui| {
+                            for caption in &cache.drawing.captions {
+                                ui.small(displayable(caption));
+                            }
+                        });
+                    }
                     let mixture = match &scenario.target {
                         TargetSpec::GaussianMixture(m) => Some(m),
                         _ => None,

@@ -125,7 +125,8 @@ fn divergence_choices() -> Vec<FDivKind> {
 }
 
 /// The panel's header: letter and method, step and objective, the backend and why; a divergence picker
-/// for gradient fits; Reset and Duplicate-into-the-next-panel. Returns nothing: it pushes commands.
+/// for gradient fits; Reset, Duplicate-into-the-next-panel and the overlays menu. Returns nothing: it pushes
+/// commands (and flips the overlay toggles).
 pub fn header_ui(
     ui: &mut egui::Ui,
     i: usize,
@@ -133,6 +134,7 @@ pub fn header_ui(
     scenario: &Scenario,
     run: &Run,
     commands: &mut Vec<Command>,
+    toggles: &mut super::overlays::Toggles,
 ) {
     ui.horizontal_wrapped(|ui| {
         ui.strong(format!("{}", panel_letter(i)));
@@ -181,6 +183,7 @@ pub fn header_ui(
         {
             commands.push(Command::Duplicate(i));
         }
+        super::overlays::menu_ui(ui, i, toggles);
     });
     ui.horizontal_wrapped(|ui| {
         let placement = run.placement();
