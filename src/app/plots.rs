@@ -202,12 +202,15 @@ impl DivlabApp {
             .pivot(egui::Align2::RIGHT_TOP)
             .default_pos(ctx.content_rect().right_top() + egui::vec2(-12.0, 48.0));
         if self.looks.narrow {
-            // Phone: the full width under the top bar.
-            let width = (ctx.content_rect().width() - 16.0).max(200.0);
+            // Phone: the full width of the lower half, so that the panel above stays in sight.
+            let screen = ctx.content_rect();
+            let width = (screen.width() - 16.0).max(200.0);
+            let height = (screen.height() * 0.5).max(240.0);
             window = window
-                .anchor(egui::Align2::CENTER_TOP, [0.0, 44.0])
-                .default_width(width)
-                .max_width(width);
+                .anchor(egui::Align2::CENTER_BOTTOM, [0.0, -8.0])
+                .default_size([width, height])
+                .max_width(width)
+                .max_height(height);
         }
         let reproducible = self.reproducible;
         let plots = &mut self.plots;
@@ -324,18 +327,25 @@ fn battery_ui(ui: &mut egui::Ui, track: &BatteryTrack, letter: char) {
             Some(step) => format!("Rows without a value at their last snapshot (step {step}):"),
             None => "Rows without a value yet:".to_owned(),
         });
+        // Rows with the same outcome and reason share a line (a particle cloud makes 16 rows not apply).
+        let mut lines: Vec<(Vec<&str>, String)> = Vec::new();
         for s in missing {
-            let text = match &s.last {
-                None => format!("{}: not computed yet", s.id),
-                Some(Outcome::Value { .. }) => format!("{}: value not finite", s.id),
+            let why = match &s.last {
+                None => "not computed yet".to_owned(),
+                Some(Outcome::Value { .. }) => "value not finite".to_owned(),
                 Some(o) => format!(
-                    "{}: {} — {}",
-                    s.id,
+                    "{} — {}",
                     outcome_words(o),
                     o.reason().unwrap_or("no reason given")
                 ),
             };
-            ui.label(displayable(&text));
+            match lines.iter_mut().find(|(_, w)| *w == why) {
+                Some((ids, _)) => ids.push(s.id),
+                None => lines.push((vec![s.id], why)),
+            }
+        }
+        for (ids, why) in lines {
+            ui.label(displayable(&format!("{}: {why}", ids.join(", "))));
         }
     }
     egui::CollapsingHeader::new("Values at the last snapshot")
@@ -434,4 +444,18 @@ fn generator_ui(ui: &mut egui::Ui, f: &FCache, letter: char) {
             plot_ui.line(Line::new("f(t)", PlotPoints::new(fs)).width(2.0));
             plot_ui.vline(VLine::new("t = 1 (p = q)", 0.0).width(1.0));
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_of_300_steps_gets_about_40_snapshots() {
+        assert_eq!(every_for(300), 8);
+        assert_eq!(300 / every_for(300) + 1, 38);
+        assert_eq!(every_for(10), 1);
+        assert_eq!(every_for(0), 1);
+        assert_eq!(every_for(100_000), 2500);
+    }
 }
