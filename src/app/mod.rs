@@ -10,6 +10,7 @@ mod looks;
 mod overlays;
 mod panel;
 mod params_ui;
+mod plots;
 mod scene;
 mod target_edit;
 
@@ -91,6 +92,8 @@ pub struct DivlabApp {
     drops: host::DropReader,
     /// Colormap, theme, text size, the help overlay and the phone layout.
     looks: looks::LookState,
+    /// The Plots window of the selected panel (battery over steps, f(t)).
+    plots: plots::PlotsWindow,
 }
 
 impl DivlabApp {
@@ -150,6 +153,7 @@ impl DivlabApp {
             dropped_image: None,
             drops: host::DropReader::default(),
             looks: looks::LookState::default(),
+            plots: plots::PlotsWindow::default(),
         };
         match startup_param("layout").as_deref() {
             None => app.load(&cc.egui_ctx, scenario),
@@ -694,6 +698,8 @@ impl DivlabApp {
             if ui.button("Reset").on_hover_text("R").clicked() {
                 self.commands.push(Command::Reset);
             }
+            ui.toggle_value(&mut self.plots.open, "plots")
+                .on_hover_text("The selected panel's battery over steps, and f(t)");
         });
         ui.horizontal(|ui| {
             ui.label("Panels:");
@@ -943,6 +949,7 @@ impl eframe::App for DivlabApp {
             }
         });
         self.help_ui(ui.ctx());
+        self.plots_ui(ui.ctx());
         if !self.reported_drawn && self.heatmap_screen_rect().is_some() {
             self.reported_drawn = true;
             publish("divlab-heatmap", "drawn");

@@ -1,0 +1,461 @@
+//! The Plots window of the selected panel (the one the side panel edits): every row of the measurement
+//! battery tracked over the steps ([`BatteryTrack`]), and for an f-divergence fit the generator f(t) with
+//! the current fit's distribution of the density ratio t = p/q under it ([`overlay::f_data`]).
+//!
+//! Work per frame, only while the window is open: one [`BatteryTrack::poll`] within [`POLL_BUDGET_S`]
+//! (at least one battery row while a snapshot is in progress, so a frame that computes the Sinkhorn row is
+//! a long one), and [`overlay::f_data`] again when the step changed, at most every [`F_REFRESH_S`] while
+//! running (about 0.3 ms).
+
+use egui_plot::{Bar, BarChart, Corner, Legend, Line, Plot, PlotPoints, VLine};
+
+use crate::core::measure::{BATTERY_LEN, Outcome};
+use crate::core::scenario::Scenario;
+use crate::run::Run;
+use crate::run::overlay::{self, FData, OverlayResult};
+use crate::run::track::{BatteryTrack, Series};
+
+use super::{DivlabApp, displayable, panel, readable_value};
+
+/// Time the battery may take per frame (at least one row is computed whatever it is).
+pub const POLL_BUDGET_S: f64 = 0.004;
+/// About this many snapshots over a run to `run_until` ([`every_for`]).
+pub const TARGET_SNAPSHOTS: usize = 40;
+/// Draws of q for the ratio histogram.
+pub const F_SAMPLES: usize = 2000;
+/// Bins of the ratio histogram (log-spaced over [`overlay::DEFAULT_T_RANGE`]).
+pub const F_BINS: usize = 40;
+/// Least time between two recomputations of the f(t) view while running.
+pub const F_REFRESH_S: f64 = 0.25;
+
+/// Steps between the battery's snapshots for a run to `run_until`: about [`TARGET_SNAPSHOTS`] of them.
+pub fn every_for(run_until: usize) -> usize {
+    run_until.div_ceil(TARGET_SNAPSHOTS).max(1)
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    #[default]
+    Battery,
+    Generator,
+}
+
+/// The battery of one panel's run, with what it was started for (a new panel or scenario resets it).
+struct Tracked {
+    panel: usize,
+    scenario: Scenario,
+    track: BatteryTrack,
+}
+
+/// The f(t) view's data, with what and when it was computed.
+struct FCache {
+    panel: usize,
+    scenario: Scenario,
+    step: usize,
+    at: web_time::Instant,
+    data: OverlayResult<FData>,
+}
+
+/// The Plots window's state (kept in the app; [`DivlabApp::plots_ui`] draws it).
+#[derive(Default)]
+pub(crate) struct PlotsWindow {
+    pub open: bool,
+    tab: Tab,
+    tracked: Option<Tracked>,
+    f: Option<FCache>,
+    /// Milliseconds of the last frame: the battery's poll and the f(t) data, then the window's drawing.
+    cost_ms: (f64, f64),
+}
+
+impl PlotsWindow {
+    /// Brings the track and the f(t) data up to `run` (panel `i`, built from `scenario`).
+    fn update(
+        &mut self,
+        i: usize,
+        scenario: &Scenario,
+        run: &Run,
+        run_until: usize,
+        running: bool,
+    ) {
+        let stale = self
+            .tracked
+            .as_ref()
+            .is_none_or(|t| t.panel != i || t.scenario != *scenario);
+        if stale {
+            self.tracked = Some(Tracked {
+                panel: i,
+                scenario: scenario.clone(),
+                track: BatteryTrack::live(every_for(run_until)),
+            });
+        }
+        if let Some(t) = &mut self.tracked {
+            t.track.poll(run, POLL_BUDGET_S);
+        }
+        let step = run.steps_taken();
+        let recompute = match &self.f {
+            None => true,
+            Some(f) if f.panel != i || f.scenario != *scenario => true,
+            Some(f) if f.step == step => false,
+            Some(f) => !running || f.at.elapsed().as_secs_f64() >= F_REFRESH_S,
+        };
+        if recompute {
+            self.f = Some(FCache {
+                panel: i,
+                scenario: scenario.clone(),
+                step,
+                at: web_time::Instant::now(),
+                data: overlay::f_data(run, F_SAMPLES, F_BINS),
+            });
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.tracked
+            .as_ref()
+            .is_some_and(|t| t.track.in_progress().is_some())
+    }
+
+    fn contents_ui(&mut self, ui: &mut egui::Ui, letter: char, reproducible: bool) {
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.tab, Tab::Battery, "battery over steps");
+            ui.selectable_value(&mut self.tab, Tab::Generator, "f(t) and the ratio p/q");
+            if !reproducible {
+                let (poll, draw) = self.cost_ms;
+                ui.small(format!(
+                    "this window: {poll:.1} ms compute + {draw:.1} ms draw"
+                ));
+            }
+        });
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .id_salt("plots_scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| match self.tab {
+                Tab::Battery => {
+                    if let Some(t) = &self.tracked {
+                        battery_ui(ui, &t.track, letter);
+                    }
+                }
+                Tab::Generator => {
+                    if let Some(f) = &self.f {
+                        generator_ui(ui, f, letter);
+                    }
+                }
+            });
+    }
+}
+
+impl DivlabApp {
+    /// Whether the Plots window is open.
+    pub fn plots_open(&self) -> bool {
+        self.plots.open
+    }
+
+    /// Opens or closes the Plots window (like its toggle in the side panel).
+    pub fn set_plots_open(&mut self, open: bool) {
+        self.plots.open = open;
+    }
+
+    /// The battery the Plots window tracks for the selected panel (once the window has been open).
+    pub fn battery_track(&self) -> Option<&BatteryTrack> {
+        self.plots.tracked.as_ref().map(|t| &t.track)
+    }
+
+    /// The f(t) view's data for the selected panel, or why there is none (once the window has been open).
+    pub fn plots_f_data(&self) -> Option<&OverlayResult<FData>> {
+        self.plots.f.as_ref().map(|f| &f.data)
+    }
+
+    /// Milliseconds the Plots window took in the last frame: computing (battery poll and f data), drawing.
+    pub fn plots_cost_ms(&self) -> (f64, f64) {
+        self.plots.cost_ms
+    }
+
+    /// The Plots window of the selected panel, when open: polls the battery, then draws.
+    pub(crate) fn plots_ui(&mut self, ctx: &egui::Context) {
+        if !self.plots.open {
+            return;
+        }
+        let n = self.lockstep.runs.len().min(self.panels.len());
+        if n == 0 {
+            return;
+        }
+        let i = self.edited_panel.min(n - 1);
+        let letter = panel::panel_letter(i);
+        let start = web_time::Instant::now();
+        let run = &self.lockstep.runs[i];
+        self.plots
+            .update(i, &self.panels[i], run, self.run_until, self.running);
+        let computed = start.elapsed().as_secs_f64() * 1e3;
+        if self.plots.busy() {
+            // Paused, egui repaints only on input: keep going until the snapshot is complete.
+            ctx.request_repaint();
+        }
+        let start = web_time::Instant::now();
+        let mut open = true;
+        let mut window = egui::Window::new(format!("Plots: panel {letter}"))
+            .id(egui::Id::unique("divlab_plots_window"))
+            .open(&mut open)
+            .resizable(true)
+            .default_size([560.0, 520.0])
+            // Beside the side panel, over the right of the canvas.
+            .pivot(egui::Align2::RIGHT_TOP)
+            .default_pos(ctx.content_rect().right_top() + egui::vec2(-12.0, 48.0));
+        if self.looks.narrow {
+            // Phone: the full width of the lower half, so that the panel above stays in sight.
+            let screen = ctx.content_rect();
+            let width = (screen.width() - 16.0).max(200.0);
+            let height = (screen.height() * 0.5).max(240.0);
+            window = window
+                .anchor(egui::Align2::CENTER_BOTTOM, [0.0, -8.0])
+                .default_size([width, height])
+                .max_width(width)
+                .max_height(height);
+        }
+        let reproducible = self.reproducible;
+        let plots = &mut self.plots;
+        window.show(ctx, |ui| plots.contents_ui(ui, letter, reproducible));
+        self.plots.open &= open;
+        self.plots.cost_ms = (computed, start.elapsed().as_secs_f64() * 1e3);
+    }
+}
+
+/// Whether every plotted value of `s` is positive (then it goes on the log₁₀ plot).
+fn all_positive(s: &Series) -> bool {
+    s.points.iter().all(|p| p[1] > 0.0)
+}
+
+fn outcome_words(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Value { .. } => "value",
+        Outcome::Infinite { .. } => "infinite",
+        Outcome::NotApplicable { .. } => "not applicable",
+        Outcome::Failed { .. } => "failed",
+    }
+}
+
+fn battery_ui(ui: &mut egui::Ui, track: &BatteryTrack, letter: char) {
+    let s = track.settings();
+    let last = track.series().iter().filter_map(|s| s.last_step).max();
+    ui.label(displayable(&format!(
+        "Every divergence of the battery between p and panel {letter}'s model, tracked over the steps: \
+         does minimizing one lower the others? A snapshot every {} steps (or at the step reached when \
+         the previous one is done), its {BATTERY_LEN} rows computed at most {:.0} ms a frame while this \
+         window is open.",
+        track.every(),
+        POLL_BUDGET_S * 1e3,
+    )));
+    ui.small(format!(
+        "Settings: f-divergences and Cauchy–Schwarz on a {}² grid, {} samples of p (and of a mixture q), \
+         {} slices for sliced W2.",
+        s.resolution, s.samples, s.directions
+    ));
+    let progress = match track.in_progress() {
+        Some((step, done)) => format!(", computing step {step}: {done} of {BATTERY_LEN} rows"),
+        None => String::new(),
+    };
+    ui.small(format!(
+        "{} snapshots done{}{progress}.",
+        track.completed(),
+        last.map_or(String::new(), |l| format!(", the last at step {l}")),
+    ));
+    let (positive, signed): (Vec<&Series>, Vec<&Series>) = track
+        .series()
+        .iter()
+        .filter(|s| !s.points.is_empty())
+        .partition(|s| all_positive(s));
+    let max_step = track
+        .series()
+        .iter()
+        .flat_map(|s| s.points.last())
+        .map(|p| p[0])
+        .fold(1.0f64, f64::max);
+    // Room on the right for the legend, so that it covers the lines less.
+    let x_max = max_step * 1.6;
+    let legend = || {
+        Legend::default()
+            .position(Corner::RightTop)
+            .text_style(egui::TextStyle::Small)
+            .follow_insertion_order(true)
+    };
+    ui.strong("Rows whose every value is positive: log₁₀ of the value");
+    let height = (ui.available_height() * 0.55).max(260.0);
+    Plot::new("battery_log")
+        .height(height)
+        .legend(legend())
+        .x_axis_label("step")
+        .y_axis_label("log₁₀ value")
+        .include_x(0.0)
+        .include_x(x_max)
+        .show(ui, |plot_ui| {
+            for s in &positive {
+                let pts: PlotPoints<'_> = s.points.iter().map(|p| [p[0], p[1].log10()]).collect();
+                plot_ui.line(Line::new(s.id, pts).width(1.5));
+            }
+        });
+    if !signed.is_empty() {
+        ui.strong(
+            "Rows with a zero or negative value (estimators can dip below 0): value / max |value| \
+             of the row, linear",
+        );
+        Plot::new("battery_signed")
+            .height(170.0)
+            .legend(legend())
+            .x_axis_label("step")
+            .y_axis_label("value / max |value|")
+            .include_x(0.0)
+            .include_x(x_max)
+            .include_y(0.0)
+            .show(ui, |plot_ui| {
+                for s in &signed {
+                    let scale = s.points.iter().map(|p| p[1].abs()).fold(0.0, f64::max);
+                    let scale = if scale > 0.0 { scale } else { 1.0 };
+                    let pts: PlotPoints<'_> =
+                        s.points.iter().map(|p| [p[0], p[1] / scale]).collect();
+                    plot_ui.line(Line::new(s.id, pts).width(1.5));
+                }
+            });
+    }
+    ui.add_space(4.0);
+    let missing: Vec<&Series> = track
+        .series()
+        .iter()
+        .filter(|s| !matches!(&s.last, Some(Outcome::Value { value, .. }) if value.is_finite()))
+        .collect();
+    if !missing.is_empty() {
+        ui.strong(match last {
+            Some(step) => format!("Rows without a value at their last snapshot (step {step}):"),
+            None => "Rows without a value yet:".to_owned(),
+        });
+        // Rows with the same outcome and reason share a line (a particle cloud makes 16 rows not apply).
+        let mut lines: Vec<(Vec<&str>, String)> = Vec::new();
+        for s in missing {
+            let why = match &s.last {
+                None => "not computed yet".to_owned(),
+                Some(Outcome::Value { .. }) => "value not finite".to_owned(),
+                Some(o) => format!(
+                    "{} — {}",
+                    outcome_words(o),
+                    o.reason().unwrap_or("no reason given")
+                ),
+            };
+            match lines.iter_mut().find(|(_, w)| *w == why) {
+                Some((ids, _)) => ids.push(s.id),
+                None => lines.push((vec![s.id], why)),
+            }
+        }
+        for (ids, why) in lines {
+            ui.label(displayable(&format!("{}: {why}", ids.join(", "))));
+        }
+    }
+    egui::CollapsingHeader::new("Values at the last snapshot")
+        .id_salt("battery_values")
+        .show(ui, |ui| {
+            egui::Grid::new("battery_values_grid")
+                .num_columns(3)
+                .striped(true)
+                .show(ui, |ui| {
+                    for s in track.series() {
+                        ui.label(s.id);
+                        ui.label(displayable(&s.name));
+                        ui.label(match &s.last {
+                            Some(Outcome::Value { value, .. }) => readable_value(*value),
+                            Some(o) => outcome_words(o).to_owned(),
+                            None => "-".to_owned(),
+                        });
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn generator_ui(ui: &mut egui::Ui, f: &FCache, letter: char) {
+    let data = match &f.data {
+        Ok(data) => data,
+        Err(reason) => {
+            ui.label(format!(
+                "No f(t) view for panel {letter}: it needs a mixture fitted by gradient steps on an \
+                 f-divergence, against a target with a density. Here:"
+            ));
+            ui.strong(displayable(reason));
+            return;
+        }
+    };
+    let (curve, h) = (&data.curve, &data.histogram);
+    ui.heading(displayable(&curve.kind.name()));
+    ui.label(displayable(&format!(
+        "The generator f(t): D_f = E_q[f(p/q)] weighs each density ratio t = p/q by f(t). The bars \
+         are where t falls for {} samples of the current q (step {}).",
+        h.samples, f.step
+    )));
+    if let Some(note) = &curve.note {
+        ui.small(displayable(note));
+    }
+    let (t_min, t_max) = overlay::DEFAULT_T_RANGE;
+    ui.small(format!(
+        "{} samples with t = 0 (p is 0 there), {} with t infinite (q is 0 at its own sample): not drawn. \
+         {} below t = {t_min} and {} above t = {t_max}: counted in the end bars.",
+        h.zeros, h.infinite, h.below, h.above
+    ));
+    let fs: Vec<[f64; 2]> = curve
+        .points
+        .iter()
+        .filter(|p| p[1].is_finite())
+        .map(|p| [p[0].log10(), p[1]])
+        .collect();
+    let (lo, hi) = fs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p[1]), hi.max(p[1]))
+        });
+    let (lo, hi) = if lo < hi { (lo, hi) } else { (-1.0, 1.0) };
+    let tallest = h.fractions.iter().copied().fold(0.0, f64::max);
+    let scale = if tallest > 0.0 {
+        0.8 * (hi - lo) / tallest
+    } else {
+        0.0
+    };
+    let bars: Vec<Bar> = h
+        .edges
+        .windows(2)
+        .zip(&h.fractions)
+        .map(|(e, &share)| {
+            let (a, b) = (e[0].log10(), e[1].log10());
+            Bar::new(0.5 * (a + b), share * scale)
+                .base_offset(lo)
+                .width(b - a)
+                .name(format!("{:.1}% of q's samples", share * 100.0))
+        })
+        .collect();
+    ui.small(format!(
+        "Bars scaled to the plot: the tallest is {:.1}% of the samples with a finite positive t.",
+        tallest * 100.0
+    ));
+    Plot::new("generator_plot")
+        .height((ui.available_height() - 8.0).max(260.0))
+        .legend(Legend::default().position(Corner::LeftTop))
+        .x_axis_label("log₁₀ t, t = p/q")
+        .y_axis_label("f(t)")
+        .show(ui, |plot_ui| {
+            plot_ui.bar_chart(
+                BarChart::new("t = p/q under the current q", bars)
+                    .color(egui::Color32::from_rgb(110, 150, 210)),
+            );
+            plot_ui.line(Line::new("f(t)", PlotPoints::new(fs)).width(2.0));
+            plot_ui.vline(VLine::new("t = 1 (p = q)", 0.0).width(1.0));
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_of_300_steps_gets_about_40_snapshots() {
+        assert_eq!(every_for(300), 8);
+        assert_eq!(300 / every_for(300) + 1, 38);
+        assert_eq!(every_for(10), 1);
+        assert_eq!(every_for(0), 1);
+        assert_eq!(every_for(100_000), 2500);
+    }
+}

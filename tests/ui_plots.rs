@@ -1,0 +1,281 @@
+//! The Plots window of the selected panel, driven like a user would (rendered offscreen on lavapipe): the
+//! battery tracked over the steps with a legend naming every row, the rows without a value listed with
+//! their reason, and the generator f(t) with the ratio p/q under it (or why there is none). A snapshot of
+//! the window after some steps is in `tests/snapshots/` (`UPDATE_SNAPSHOTS=1 cargo test --test ui_plots`).
+
+use divlab::app::{Command, DivlabApp, Layout, displayable};
+use divlab::core::fdiv::FDivKind;
+use divlab::core::measure::row_ids;
+use divlab::run::{load, overlay};
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::{Harness, SnapshotOptions};
+
+fn harness(width: f32, height: f32) -> Harness<'static, DivlabApp> {
+    // The CPU core takes every step, so the step count after N frames and the snapshot are exact.
+    // SAFETY: every test of this binary sets the same value before any thread reads it.
+    unsafe { std::env::set_var("DIVLAB_BACKEND", "cpu") };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(width, height))
+        .wgpu()
+        .build_eframe(|cc| DivlabApp::new(cc));
+    h.state_mut().set_reproducible(true);
+    h.run_steps(2);
+    h
+}
+
+fn shots_dir() -> std::path::PathBuf {
+    let shots = std::path::PathBuf::from(
+        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
+    )
+    .join("ui-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+fn snapshot(img: &image::RgbaImage, name: &str) {
+    img.save(shots_dir().join(format!("{name}.png"))).unwrap();
+    let options = SnapshotOptions::new().threshold(1.0).max_failed_pixels(40);
+    if let Err(err) = egui_kittest::try_image_snapshot_options(img, name, &options) {
+        panic!("{name}: snapshot differs: {err}");
+    }
+}
+
+/// Frames until the battery's snapshot in progress is complete.
+fn settle(h: &mut Harness<'static, DivlabApp>) {
+    for _ in 0..400 {
+        h.run_steps(1);
+        let busy = h
+            .state()
+            .battery_track()
+            .is_some_and(|t| t.in_progress().is_some());
+        if !busy {
+            return;
+        }
+    }
+    panic!("the battery's snapshot never completed");
+}
+
+/// `n` single steps, each followed by frames until the battery is done (so snapshots land on due steps).
+fn step_settled(h: &mut Harness<'static, DivlabApp>, n: usize) {
+    for _ in 0..n {
+        h.state_mut().command(Command::Step);
+        h.run_steps(2);
+        settle(h);
+    }
+}
+
+fn open_scenario(h: &mut Harness<'static, DivlabApp>, name: &str) {
+    let scenario = load::bundled(name)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    h.get_by_label(&scenario.name).click();
+    h.run_steps(2);
+}
+
+#[test]
+fn the_battery_over_steps_names_every_row_and_f_shows_the_divergence() {
+    let mut h = harness(1400.0, 860.0);
+    assert!(h.query_by_label("Plots: panel A").is_none());
+    h.get_by_label("plots").click();
+    h.run_steps(2);
+    assert!(h.state().plots_open());
+    assert!(h.query_by_label("Plots: panel A").is_some(), "no window");
+
+    open_scenario(&mut h, "two_modes_reverse_kl");
+    settle(&mut h);
+    step_settled(&mut h, 16);
+    assert_eq!(h.state().steps_taken(), 16);
+    let track = h.state().battery_track().expect("a track").clone();
+    assert_eq!(track.every(), 8, "300 steps: a snapshot every 8");
+    assert_eq!(track.completed(), 3, "steps 0, 8 and 16");
+    let with_points = track
+        .series()
+        .iter()
+        .filter(|s| s.points.len() == 3)
+        .count();
+    let summary: Vec<_> = track
+        .series()
+        .iter()
+        .map(|s| {
+            (
+                s.id,
+                s.points.len(),
+                s.last
+                    .as_ref()
+                    .map(|o| (o.tag(), o.reason().map(str::to_owned))),
+            )
+        })
+        .collect();
+    assert!(
+        with_points >= 10,
+        "only {with_points} rows have 3 points: {summary:?}"
+    );
+    // Every row is named: a legend entry (a plotted line) or a line of the no-value list.
+    h.run_steps(1);
+    for id in row_ids() {
+        let legend = h.query_by_label(id).is_some();
+        // Rows with the same outcome share a line: "a, b: not applicable — why".
+        let listed = h.query_by_label_contains(&format!("{id}: ")).is_some()
+            || h.query_by_label_contains(&format!("{id}, ")).is_some();
+        assert!(legend || listed, "{id} is neither plotted nor listed");
+    }
+    // The list gives the outcome and the reason (a mixture has no particles, …).
+    for s in track.series().iter().filter(|s| s.points.is_empty()) {
+        let last = s.last.as_ref().expect("computed");
+        let reason = last.reason().expect("a reason");
+        assert!(
+            h.query_all_by_label_contains(&displayable(reason))
+                .next()
+                .is_some()
+                && (h.query_by_label_contains(&format!("{}: ", s.id)).is_some()
+                    || h.query_by_label_contains(&format!("{}, ", s.id)).is_some()),
+            "{}: {reason:?} not shown",
+            s.id
+        );
+    }
+    snapshot(&h.render().expect("render"), "plots_battery");
+
+    h.get_by_label("f(t) and the ratio p/q").click();
+    h.run_steps(2);
+    let name = displayable(&FDivKind::ReverseKl.name());
+    assert!(h.query_by_label(&name).is_some(), "no {name:?}");
+    let data = h.state().plots_f_data().expect("f data").as_ref().unwrap();
+    assert_eq!(data.histogram.samples, 2000);
+    snapshot(&h.render().expect("render"), "plots_generator");
+
+    // A particle flow: the reason, in words.
+    open_scenario(&mut h, "moons_sinkhorn_flow");
+    h.run_steps(2);
+    let run = &h.state().runs()[0];
+    let reason = overlay::f_data(run, 10, 4).unwrap_err();
+    assert!(
+        h.query_by_label(&displayable(&reason)).is_some(),
+        "{reason:?} not shown"
+    );
+    // The track started over for the new run.
+    let track = h.state().battery_track().unwrap();
+    assert!(track.series().iter().all(|s| s.points.len() <= 1));
+
+    // Closing it.
+    h.get_by_label("plots").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Plots: panel A").is_none());
+}
+
+#[test]
+fn the_window_follows_the_selected_panel() {
+    let mut h = harness(1400.0, 860.0);
+    open_scenario(&mut h, "two_modes_reverse_kl");
+    h.state_mut().command(Command::SetLayout(Layout::Two));
+    h.run_steps(2);
+    let forward =
+        divlab::app::with_divergence(&h.state().panel_scenarios()[0], FDivKind::ForwardKl);
+    h.state_mut()
+        .command(Command::SetPanel(1, Box::new(forward)));
+    h.run_steps(2);
+    h.get_by_label("plots").click();
+    settle(&mut h);
+    step_settled(&mut h, 8);
+    assert_eq!(h.state().battery_track().unwrap().completed(), 2);
+    // The side panel's panel selector (the leftmost "B"; panel B's header has one too).
+    h.get_all_by_label("B")
+        .min_by(|a, b| a.rect().min.x.total_cmp(&b.rect().min.x))
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Plots: panel B").is_some());
+    // A new track, at the current step.
+    let track = h.state().battery_track().unwrap();
+    assert!(track.series().iter().all(|s| s.points.len() <= 1));
+    settle(&mut h);
+    h.get_by_label("f(t) and the ratio p/q").click();
+    h.run_steps(2);
+    let name = displayable(&FDivKind::ForwardKl.name());
+    assert!(h.query_by_label(&name).is_some(), "no {name:?}");
+}
+
+#[test]
+fn on_a_phone_the_window_fits_the_width_and_says_why_a_flow_has_no_f() {
+    let mut h = harness(390.0, 844.0);
+    h.state_mut().set_plots_open(true);
+    h.run_steps(2);
+    settle(&mut h);
+    let title = h.get_by_label("Plots: panel A").rect();
+    assert!(
+        title.min.x >= 0.0 && title.max.x <= 390.0,
+        "title at {title:?}"
+    );
+    h.get_by_label("f(t) and the ratio p/q").click();
+    h.run_steps(2);
+    let run = &h.state().runs()[0];
+    let reason = overlay::f_data(run, 10, 4).unwrap_err();
+    let shown = h.get_by_label(&displayable(&reason)).rect();
+    assert!(shown.max.x <= 390.0, "reason at {shown:?}");
+    // Looked at, not compared: `ui-shots/plots_phone.png`.
+    h.render()
+        .expect("render")
+        .save(shots_dir().join("plots_phone.png"))
+        .unwrap();
+    h.state_mut().set_plots_open(false);
+    h.run_steps(2);
+    h.render()
+        .expect("render")
+        .save(shots_dir().join("plots_phone_closed.png"))
+        .unwrap();
+}
+
+/// What the window costs a frame while a run plays (prints; `--ignored --nocapture`), and a picture of
+/// the battery of a particle flow (signed rows included) in `ui-shots/plots_flow.png`.
+#[test]
+#[ignore]
+fn timings() {
+    let mut h = harness(1400.0, 860.0);
+    open_scenario(&mut h, "two_modes_reverse_kl");
+    h.get_by_label("plots").click();
+    h.run_steps(1);
+    let mut costs = Vec::new();
+    h.key_press(egui::Key::Space);
+    for _ in 0..120 {
+        h.run_steps(1);
+        costs.push(h.state().plots_cost_ms());
+    }
+    h.key_press(egui::Key::Space);
+    let n = costs.len() as f64;
+    let (c, d) = costs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), x| (a + x.0, b + x.1));
+    let (cm, dm) = costs
+        .iter()
+        .fold((0.0f64, 0.0f64), |(a, b), x| (a.max(x.0), b.max(x.1)));
+    println!(
+        "battery tab, running to step {}: compute mean {:.2} ms (max {cm:.1}), draw mean {:.2} ms (max {dm:.1})",
+        h.state().steps_taken(),
+        c / n,
+        d / n
+    );
+    h.get_by_label("f(t) and the ratio p/q").click();
+    let mut costs = Vec::new();
+    h.key_press(egui::Key::Space);
+    for _ in 0..60 {
+        h.run_steps(1);
+        costs.push(h.state().plots_cost_ms());
+    }
+    h.key_press(egui::Key::Space);
+    let n = costs.len() as f64;
+    let (c, d) = costs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), x| (a + x.0, b + x.1));
+    println!(
+        "f(t) tab: compute mean {:.2} ms, draw mean {:.2} ms",
+        c / n,
+        d / n
+    );
+    h.get_by_label("battery over steps").click();
+    open_scenario(&mut h, "mixture_mmd_flow");
+    settle(&mut h);
+    step_settled(&mut h, 24);
+    h.render()
+        .expect("render")
+        .save(shots_dir().join("plots_flow.png"))
+        .unwrap();
+}
