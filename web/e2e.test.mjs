@@ -167,6 +167,61 @@ test('two panels step in lockstep in the browser', async () => {
   }
 });
 
+/** Mean (0..1) of the grey-level difference between two PNGs in a region, by ImageMagick. */
+function regionDiff(a, b, { x, y, w, h }) {
+  const out = execFileSync(CONVERT, [a, b, '-compose', 'difference', '-composite', '-crop', `${w}x${h}+${x}+${y}`,
+    '+repage', '-colorspace', 'gray', '-format', '%[fx:mean]', 'info:']).toString().trim();
+  return Number(out);
+}
+
+// Where panel B's divergence picker and its "forward KL(p||q)" entry are in a 1200×800 window with two
+// panels: egui lays the canvas out as natively, and tests/ui_webpos.rs checks that these are still the
+// positions of those widgets in the native layout (and prints the new ones when they move).
+const B_PICKER = { x: 822, y: 44 };
+const B_FORWARD_KL = { x: 858, y: 71 };
+
+test('in two panels, a new divergence in one panel changes that fit, and both canvases move', async () => {
+  const { context, page, errors } = await open();
+  await page.goto(`${base}?scenario=two_modes_reverse_kl&layout=2`);
+  await page.waitForFunction(() => document.body.dataset.divlabHeatmap === 'drawn', null, { timeout: 120_000 });
+  await page.waitForTimeout(1000);
+  const before = path.join(shots, 'web-divergence-before.png');
+  await page.screenshot({ path: before });
+  await page.mouse.click(B_PICKER.x, B_PICKER.y);
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(shots, 'web-divergence-menu.png') });
+  await page.mouse.click(B_FORWARD_KL.x, B_FORWARD_KL.y);
+  await page.waitForTimeout(500);
+  // Play for three seconds, pause, then one more step (a finished step publishes the panels' state).
+  await page.keyboard.press('Space');
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: path.join(shots, 'web-divergence-running.png') });
+  await page.waitForTimeout(1500);
+  await page.keyboard.press('Space');
+  await page.waitForTimeout(300);
+  await page.keyboard.press('s');
+  await page.waitForFunction(() => document.body.dataset.divlabPanelSteps !== undefined, null, { timeout: 120_000 });
+  await page.waitForTimeout(500);
+  const after = path.join(shots, 'web-divergence-after.png');
+  await page.screenshot({ path: after });
+  const steps = (await page.evaluate(() => document.body.dataset.divlabPanelSteps)).split(',').map(Number);
+  const objectives = (await page.evaluate(() => document.body.dataset.divlabPanelObjectives)).split(',').map(Number);
+  await context.close();
+  console.log(`divergence changed in B: steps ${steps}, objectives ${objectives}`);
+  assert.deepEqual(errors, [], 'console or page errors');
+  assert.equal(steps.length, 2);
+  assert.equal(steps[0], steps[1], `lockstep: ${steps}`);
+  assert.ok(steps[0] > 1, `the panels played: ${steps}`);
+  assert.ok(objectives.every(Number.isFinite), `objectives ${objectives}`);
+  // A fits reverse KL, B now forward KL: the same start, different objectives.
+  assert.notEqual(objectives[0], objectives[1], `both panels report ${objectives[0]}`);
+  for (const [name, x] of [['A', 300], ['B', 760]]) {
+    const d = regionDiff(before, after, { x, y: 80, w: 380, h: 520 });
+    console.log(`panel ${name}: mean change ${d.toFixed(4)}`);
+    assert.ok(d > 0.002, `panel ${name} did not change (${d})`);
+  }
+});
+
 test('says so in plain words when neither WebGPU nor WebGL2 exists', async () => {
   const { context, page } = await open(() => {
     delete Navigator.prototype.gpu;

@@ -1,0 +1,54 @@
+//! The browser test (`web/e2e.test.mjs`, "a new divergence in one panel") clicks panel B's divergence picker
+//! and its "forward KL(p||q)" entry at fixed positions of a 1200×800 canvas, because a canvas has no DOM to
+//! query. egui lays the page out as it does natively, so this test finds both widgets in the native layout
+//! and fails, with the new positions, when a layout change moves them: update `B_PICKER` / `B_FORWARD_KL`
+//! in the browser test to what it prints.
+
+use divlab::app::{Command, DivlabApp, Layout};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+
+/// The positions `web/e2e.test.mjs` clicks.
+const B_PICKER: egui::Pos2 = egui::pos2(822.0, 44.0);
+const B_FORWARD_KL: egui::Pos2 = egui::pos2(858.0, 71.0);
+
+#[test]
+fn the_browser_tests_click_positions_are_panel_bs_picker_and_its_forward_kl_entry() {
+    // SAFETY: set before the app reads them; this binary has a single test.
+    unsafe { std::env::set_var("DIVLAB_SCENARIO", "two_modes_reverse_kl") };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .wgpu()
+        .build_eframe(|cc| DivlabApp::new(cc));
+    h.run_steps(2);
+    h.state_mut().command(Command::SetLayout(Layout::Two));
+    h.run_steps(3);
+    let picker = h
+        .get_all_by_value("reverse KL(q||p)")
+        .nth(1)
+        .expect("panel B's picker");
+    let at = picker.rect();
+    assert!(
+        at.contains(B_PICKER),
+        "panel B's divergence picker is now at {at:?} (centre {:?}): update B_PICKER here and in web/e2e.test.mjs",
+        at.center()
+    );
+    picker.click();
+    h.run_steps(2);
+    let entry = h.get_by_label("forward KL(p||q)").rect();
+    assert!(
+        entry.contains(B_FORWARD_KL),
+        "its forward KL entry is now at {entry:?} (centre {:?}): update B_FORWARD_KL here and in web/e2e.test.mjs",
+        entry.center()
+    );
+    h.get_by_label("forward KL(p||q)").click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state().panel_scenarios()[1].method,
+        divlab::app::with_divergence(
+            &h.state().panel_scenarios()[0],
+            divlab::core::fdiv::FDivKind::ForwardKl
+        )
+        .method
+    );
+}
