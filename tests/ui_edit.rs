@@ -8,17 +8,11 @@ use divlab::run::Run;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
+mod ui_support;
+
 fn harness() -> Harness<'static, DivlabApp> {
     // The CPU core takes every step, so the step count after N frames and the snapshot are exact.
-    // SAFETY: every test of this binary sets the same value before any thread reads it.
-    unsafe { std::env::set_var("DIVLAB_BACKEND", "cpu") };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 860.0))
-        .wgpu()
-        .build_eframe(|cc| DivlabApp::new(cc));
-    h.state_mut().set_reproducible(true);
-    h.run_steps(2);
-    h
+    ui_support::cpu_harness(1400.0, 860.0)
 }
 
 fn means(run: &Run) -> Vec<[f64; 2]> {
@@ -118,19 +112,7 @@ fn dragging_a_component_moves_the_target_in_every_panel_and_the_fits_go_on() {
     // What the user sees while editing (the handles on both panels), kept as a snapshot.
     h.remove_cursor();
     h.run_steps(1);
-    let img = h.render().expect("render");
-    let shots = std::path::PathBuf::from(
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
-    )
-    .join("ui-shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    img.save(shots.join("edit_target.png")).unwrap();
-    let options = egui_kittest::SnapshotOptions::new()
-        .threshold(1.0)
-        .max_failed_pixels(40);
-    if let Err(err) = egui_kittest::try_image_snapshot_options(&img, "edit_target", &options) {
-        panic!("edit_target: snapshot differs: {err}");
-    }
+    ui_support::snapshot(&h.render().expect("render"), "edit_target");
 
     // A click on empty ground adds a component; right-click on its centre deletes it again.
     let spot = screen(&h, [0.0, -3.0]);

@@ -6,36 +6,11 @@
 use divlab::app::heatmap::Colormap;
 use divlab::app::{Command, DivlabApp, Layout, Look, ThemeChoice};
 use divlab::run::Run;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use egui_kittest::{Harness, SnapshotOptions};
 
-fn harness(width: f32, height: f32) -> Harness<'static, DivlabApp> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(width, height))
-        .wgpu()
-        .build_eframe(|cc| DivlabApp::new(cc));
-    h.state_mut().set_reproducible(true);
-    h.run_steps(2);
-    h
-}
-
-/// Where screenshots go for a person to look at: `$CARGO_TARGET_DIR/ui-shots/` (or `target/ui-shots/`).
-fn shots_dir() -> std::path::PathBuf {
-    let shots = std::path::PathBuf::from(
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
-    )
-    .join("ui-shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    shots
-}
-
-fn snapshot(img: &image::RgbaImage, name: &str) {
-    img.save(shots_dir().join(format!("{name}.png"))).unwrap();
-    let options = SnapshotOptions::new().threshold(1.0).max_failed_pixels(40);
-    if let Err(err) = egui_kittest::try_image_snapshot_options(img, name, &options) {
-        panic!("{name}: snapshot differs: {err}");
-    }
-}
+mod ui_support;
+use ui_support::{harness, shots_dir, snapshot};
 
 fn steps(h: &Harness<'static, DivlabApp>) -> Vec<usize> {
     h.state().runs().iter().map(Run::steps_taken).collect()

@@ -9,16 +9,11 @@ use divlab::run::load;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 
+mod ui_support;
+use ui_support::shots_dir;
+
 fn harness() -> Harness<'static, DivlabApp> {
-    // SAFETY: every test of this binary sets the same value before any thread reads it.
-    unsafe { std::env::set_var("DIVLAB_BACKEND", "cpu") };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .wgpu()
-        .build_eframe(|cc| DivlabApp::new(cc));
-    h.state_mut().set_reproducible(true);
-    h.run_steps(2);
-    h
+    ui_support::cpu_harness(1400.0, 900.0)
 }
 
 fn step(h: &mut Harness<'static, DivlabApp>, n: usize) {
@@ -127,7 +122,7 @@ fn every_overlay_of_a_particle_flow_toggles_and_draws_on_its_panel_only() {
     h.remove_cursor();
     h.run_steps(1);
     let img = h.render().expect("render");
-    img.save(shots().join("overlays_flow.png")).unwrap();
+    img.save(shots_dir().join("overlays_flow.png")).unwrap();
 }
 
 #[test]
@@ -160,15 +155,5 @@ fn a_monte_carlo_fit_shows_its_gradient_spread_and_density_contours() {
     assert!(n_lines >= 3, "{n_lines}");
     assert_eq!(n_arrows, 1);
     let img = h.render().expect("render");
-    img.save(shots().join("overlays_mc.png")).unwrap();
-}
-
-/// Where screenshots go for a person to look at: `$CARGO_TARGET_DIR/ui-shots/`.
-fn shots() -> std::path::PathBuf {
-    let shots = std::path::PathBuf::from(
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
-    )
-    .join("ui-shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    shots
+    img.save(shots_dir().join("overlays_mc.png")).unwrap();
 }

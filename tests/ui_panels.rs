@@ -10,17 +10,14 @@ use divlab::run::{Run, load};
 use egui_kittest::kittest::Queryable as _;
 use egui_kittest::{Harness, SnapshotOptions};
 
+mod ui_support;
+use ui_support::shots_dir;
+
 const WIDTH: f32 = 1400.0;
 const HEIGHT: f32 = 860.0;
 
 fn harness() -> Harness<'static, DivlabApp> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(WIDTH, HEIGHT))
-        .wgpu()
-        .build_eframe(|cc| DivlabApp::new(cc));
-    h.state_mut().set_reproducible(true);
-    h.run_steps(2);
-    h
+    ui_support::harness(WIDTH, HEIGHT)
 }
 
 fn bundled(name: &str) -> Scenario {
@@ -117,16 +114,6 @@ fn two_panels_step_in_lockstep_and_one_panels_divergence_changes_only_that_panel
         runs[1].history(),
         "same settings, same seed, same fit"
     );
-}
-
-/// Where screenshots go for a person to look at: `$CARGO_TARGET_DIR/ui-shots/` (or `target/ui-shots/`).
-fn shots_dir() -> std::path::PathBuf {
-    let shots = std::path::PathBuf::from(
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
-    )
-    .join("ui-shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    shots
 }
 
 /// Steps every panel `n` times with the Step command (deterministic: CPU fits).

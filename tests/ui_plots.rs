@@ -7,38 +7,11 @@ use divlab::app::{Command, DivlabApp, Layout, displayable};
 use divlab::core::fdiv::FDivKind;
 use divlab::core::measure::row_ids;
 use divlab::run::{load, overlay};
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use egui_kittest::{Harness, SnapshotOptions};
 
-fn harness(width: f32, height: f32) -> Harness<'static, DivlabApp> {
-    // The CPU core takes every step, so the step count after N frames and the snapshot are exact.
-    // SAFETY: every test of this binary sets the same value before any thread reads it.
-    unsafe { std::env::set_var("DIVLAB_BACKEND", "cpu") };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(width, height))
-        .wgpu()
-        .build_eframe(|cc| DivlabApp::new(cc));
-    h.state_mut().set_reproducible(true);
-    h.run_steps(2);
-    h
-}
-
-fn shots_dir() -> std::path::PathBuf {
-    let shots = std::path::PathBuf::from(
-        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
-    )
-    .join("ui-shots");
-    std::fs::create_dir_all(&shots).unwrap();
-    shots
-}
-
-fn snapshot(img: &image::RgbaImage, name: &str) {
-    img.save(shots_dir().join(format!("{name}.png"))).unwrap();
-    let options = SnapshotOptions::new().threshold(1.0).max_failed_pixels(40);
-    if let Err(err) = egui_kittest::try_image_snapshot_options(img, name, &options) {
-        panic!("{name}: snapshot differs: {err}");
-    }
-}
+mod ui_support;
+use ui_support::{cpu_harness as harness, shots_dir, snapshot};
 
 /// Frames until the battery's snapshot in progress is complete.
 fn settle(h: &mut Harness<'static, DivlabApp>) {

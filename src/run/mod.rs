@@ -549,10 +549,11 @@ impl Run {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn cpu_run(name: &str) -> Run {
+    /// A run of the bundled scenario `name` on the CPU core (shared by the run layer's unit tests).
+    pub(crate) fn cpu_run(name: &str) -> Run {
         let loaded = load::bundled(name).unwrap_or_else(|e| panic!("{e}"));
         Run::new(&loaded, BackendChoice::Cpu, Err("no GPU in this test"))
             .unwrap_or_else(|e| panic!("{e}"))

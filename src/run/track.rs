@@ -218,14 +218,7 @@ impl BatteryTrack {
 mod tests {
     use super::*;
     use crate::core::measure::measure;
-    use crate::gpu::backend::BackendChoice;
-    use crate::run::load;
-
-    fn cpu_run(name: &str) -> Run {
-        let loaded = load::bundled(name).unwrap_or_else(|e| panic!("{e}"));
-        Run::new(&loaded, BackendChoice::Cpu, Err("no GPU in this test"))
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
+    use crate::run::tests::cpu_run;
 
     fn small() -> MeasureSettings {
         MeasureSettings {
