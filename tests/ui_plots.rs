@@ -197,6 +197,25 @@ fn on_a_phone_the_window_fits_the_width_and_says_why_a_flow_has_no_f() {
         .unwrap();
 }
 
+/// Plays `frames` frames and returns the window's mean and largest compute and draw time per frame (ms).
+fn play_and_measure(h: &mut Harness<'static, DivlabApp>, frames: usize) -> (f64, f64, f64, f64) {
+    let mut costs = Vec::new();
+    h.key_press(egui::Key::Space);
+    for _ in 0..frames {
+        h.run_steps(1);
+        costs.push(h.state().plots_cost_ms());
+    }
+    h.key_press(egui::Key::Space);
+    let n = costs.len().max(1) as f64;
+    let (c, d) = costs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), x| (a + x.0, b + x.1));
+    let (cm, dm) = costs
+        .iter()
+        .fold((0.0f64, 0.0f64), |(a, b), x| (a.max(x.0), b.max(x.1)));
+    (c / n, d / n, cm, dm)
+}
+
 /// What the window costs a frame while a run plays (prints; `--ignored --nocapture`), and a picture of
 /// the battery of a particle flow (signed rows included) in `ui-shots/plots_flow.png`.
 #[test]
@@ -206,43 +225,14 @@ fn timings() {
     open_scenario(&mut h, "two_modes_reverse_kl");
     h.get_by_label("plots").click();
     h.run_steps(1);
-    let mut costs = Vec::new();
-    h.key_press(egui::Key::Space);
-    for _ in 0..120 {
-        h.run_steps(1);
-        costs.push(h.state().plots_cost_ms());
-    }
-    h.key_press(egui::Key::Space);
-    let n = costs.len() as f64;
-    let (c, d) = costs
-        .iter()
-        .fold((0.0, 0.0), |(a, b), x| (a + x.0, b + x.1));
-    let (cm, dm) = costs
-        .iter()
-        .fold((0.0f64, 0.0f64), |(a, b), x| (a.max(x.0), b.max(x.1)));
+    let (c, d, cm, dm) = play_and_measure(&mut h, 120);
     println!(
-        "battery tab, running to step {}: compute mean {:.2} ms (max {cm:.1}), draw mean {:.2} ms (max {dm:.1})",
+        "battery tab, running to step {}: compute mean {c:.2} ms (max {cm:.1}), draw mean {d:.2} ms (max {dm:.1})",
         h.state().steps_taken(),
-        c / n,
-        d / n
     );
     h.get_by_label("f(t) and the ratio p/q").click();
-    let mut costs = Vec::new();
-    h.key_press(egui::Key::Space);
-    for _ in 0..60 {
-        h.run_steps(1);
-        costs.push(h.state().plots_cost_ms());
-    }
-    h.key_press(egui::Key::Space);
-    let n = costs.len() as f64;
-    let (c, d) = costs
-        .iter()
-        .fold((0.0, 0.0), |(a, b), x| (a + x.0, b + x.1));
-    println!(
-        "f(t) tab: compute mean {:.2} ms, draw mean {:.2} ms",
-        c / n,
-        d / n
-    );
+    let (c, d, _, _) = play_and_measure(&mut h, 60);
+    println!("f(t) tab: compute mean {c:.2} ms, draw mean {d:.2} ms");
     h.get_by_label("battery over steps").click();
     open_scenario(&mut h, "mixture_mmd_flow");
     settle(&mut h);
