@@ -218,6 +218,38 @@ fn the_optimizer_picker_switches_the_edited_panels_optimizer() {
     assert_eq!(steps(&h), vec![1]);
 }
 
+#[test]
+fn the_objective_and_kernel_pickers_switch_the_edited_panels_objective() {
+    let mut h = harness();
+    let reverse = bundled("two_modes_reverse_kl");
+    h.get_by_label(&reverse.name).click();
+    h.run_steps(2);
+    h.get_by_label("objective").click();
+    h.run_steps(2);
+    h.get_by_label("mmd").click();
+    h.run_steps(3);
+    let json = serde_json::to_value(&h.state().panel_scenarios()[0]).unwrap();
+    assert_eq!(json["method"]["objective"]["kind"], "mmd");
+    // An MMD objective has a kernel picker, and its parameter's slider.
+    h.get_by_label("kernel").click();
+    h.run_steps(2);
+    h.get_by_label("laplace").click();
+    h.run_steps(3);
+    let json = serde_json::to_value(&h.state().panel_scenarios()[0]).unwrap();
+    assert_eq!(json["method"]["objective"]["kernel"]["kind"], "laplace");
+    assert!(h.query_all_by_label("sigma").count() >= 1);
+    h.state_mut().command(Command::Step);
+    h.run_steps(3);
+    assert_eq!(steps(&h), vec![1]);
+    let id = &h.state().runs()[0]
+        .history()
+        .last()
+        .unwrap()
+        .info
+        .objective_id;
+    assert_eq!(id, "mmd_laplace");
+}
+
 /// The README's picture: reverse against forward KL on two modes, 300 steps, side by side. Ignored by
 /// default (it takes a while); `cargo test --test ui_panels readme -- --ignored` writes
 /// `$CARGO_TARGET_DIR/ui-shots/readme.png`, which is copied to `assets/screenshot.png` by hand.

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::core::fit::Objective;
 use crate::core::flows::{Bandwidth, FlowConfig};
 use crate::core::mmd::Kernel;
 use crate::core::params::{ParamDecl, Scale, decl_at};
@@ -96,6 +97,83 @@ pub const FLOW_KINDS: [&str; 6] = [
 /// The optimizer kinds, by their scenario names.
 pub const OPTIMIZER_KINDS: [&str; 6] = ["sgd", "adam", "lion", "laprop", "ademamix", "grams"];
 
+/// The objective kinds of a gradient fit, by their scenario names.
+pub const OBJECTIVE_KINDS: [&str; 7] = [
+    "f_divergence",
+    "cross_entropy",
+    "cauchy_schwarz",
+    "mmd_gaussian_closed_form",
+    "mmd",
+    "sinkhorn",
+    "sliced_energy",
+];
+
+/// The kernel kinds of an MMD objective or flow, by their scenario names.
+pub const KERNEL_KINDS: [&str; 4] = ["gaussian", "inverse_multiquadric", "laplace", "riesz"];
+
+/// A kernel of `kind` with its parameter at the declared default.
+pub fn default_kernel(kind: &str) -> Option<Kernel> {
+    Some(match kind {
+        "gaussian" => Kernel::Gaussian {
+            sigma: default_of("kernel.gaussian.sigma"),
+        },
+        "inverse_multiquadric" => Kernel::InverseMultiquadric {
+            c: default_of("kernel.inverse_multiquadric.c"),
+        },
+        "laplace" => Kernel::Laplace {
+            sigma: default_of("kernel.laplace.sigma"),
+        },
+        "riesz" => Kernel::Riesz {
+            r: default_of("kernel.riesz.r"),
+        },
+        _ => return None,
+    })
+}
+
+/// An objective of `kind` with every parameter at its declared default; an f-divergence keeps the current
+/// one's divergence and estimator when there is one.
+pub fn default_objective(kind: &str, current: &Objective) -> Option<Objective> {
+    let samples = default_of("objective.samples") as usize;
+    let target_samples = default_of("objective.target_samples") as usize;
+    Some(match kind {
+        "f_divergence" => match current {
+            Objective::FDivergence { .. } => current.clone(),
+            _ => Objective::FDivergence {
+                divergence: crate::core::fdiv::FDivKind::ReverseKl,
+                estimator: crate::core::fdiv::Estimator::default(),
+            },
+        },
+        "cross_entropy" => Objective::CrossEntropy {
+            samples: default_of("objective.cross_entropy.samples") as usize,
+        },
+        "cauchy_schwarz" => Objective::CauchySchwarz {
+            resolution: default_of("objective.cauchy_schwarz.resolution") as usize,
+        },
+        "mmd_gaussian_closed_form" => Objective::MmdGaussianClosedForm {
+            sigma: default_of("objective.mmd_gaussian_closed_form.sigma"),
+        },
+        "mmd" => Objective::Mmd {
+            kernel: default_kernel("gaussian")?,
+            samples,
+            target_samples,
+        },
+        "sinkhorn" => Objective::Sinkhorn {
+            config: SinkhornConfig {
+                epsilon: default_of("sinkhorn.epsilon"),
+                ..SinkhornConfig::default()
+            },
+            samples,
+            target_samples,
+        },
+        "sliced_energy" => Objective::SlicedEnergy {
+            directions: default_of("objective.sliced_energy.directions") as usize,
+            samples,
+            target_samples,
+        },
+        _ => return None,
+    })
+}
+
 /// A flow of `kind` with every parameter at its declared default (the target sample count kept).
 pub fn default_flow(kind: &str, target_samples: usize) -> Option<FlowConfig> {
     let step = |k: &str| default_of(&format!("flow.{k}.step_size"));
@@ -137,8 +215,9 @@ pub fn default_flow(kind: &str, target_samples: usize) -> Option<FlowConfig> {
     })
 }
 
-/// The scenario's flow or optimizer switched to another kind (parameters at their defaults; an optimizer
-/// keeps its learning rate). `None` when the scenario has no such part.
+/// The scenario's flow, objective, kernel or optimizer switched to another kind (parameters at their
+/// defaults; an optimizer keeps its learning rate, an f-divergence objective its divergence). `None` when the
+/// scenario has no such part.
 pub fn with_kind(scenario: &Scenario, part: &str, kind: &str) -> Option<Result<Scenario, String>> {
     let mut s = scenario.clone();
     match (&mut s.method, part) {
@@ -156,29 +235,54 @@ pub fn with_kind(scenario: &Scenario, part: &str, kind: &str) -> Option<Result<S
                 Err(e) => return Some(Err(format!("optimizer {kind}: {e}"))),
             };
         }
+        (Method::Gradient { objective, .. }, "objective") => {
+            *objective = default_objective(kind, objective)?;
+        }
+        (
+            Method::Gradient {
+                objective: Objective::Mmd { kernel, .. },
+                ..
+            }
+            | Method::Flow {
+                flow: FlowConfig::Mmd { kernel, .. },
+            },
+            "kernel",
+        ) => {
+            *kernel = default_kernel(kind)?;
+        }
         _ => return None,
     }
     Some(s.validate().map(|()| s).map_err(|e| e.to_string()))
 }
 
-/// The kind pickers of a panel (the flow of a particle model, the optimizer of a gradient fit).
+/// The kind pickers of a panel: the objective and the optimizer of a gradient fit, the flow of a particle
+/// model, and the kernel of an MMD objective or flow. Each switch sets the new kind's parameters to their
+/// declared defaults.
 pub fn kinds_ui(
     ui: &mut egui::Ui,
     panel: usize,
     scenario: &Scenario,
 ) -> Option<Result<Scenario, String>> {
     let json = serde_json::to_value(scenario).ok()?;
-    let (part, kinds): (&str, &[&str]) = match &scenario.method {
-        Method::Flow { .. } => ("flow", &FLOW_KINDS),
-        Method::Gradient { .. } => ("optimizer", &OPTIMIZER_KINDS),
+    let mut parts: Vec<(&str, &[&str], &Value)> = match &scenario.method {
+        Method::Flow { .. } => vec![("flow", &FLOW_KINDS, &json["method"]["flow"])],
+        Method::Gradient { .. } => vec![
+            ("objective", &OBJECTIVE_KINDS, &json["method"]["objective"]),
+            ("optimizer", &OPTIMIZER_KINDS, &json["method"]["optimizer"]),
+        ],
         Method::Em { .. } => return None,
     };
-    let current = json["method"][part]["kind"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
+    let kernel = match &scenario.method {
+        Method::Gradient { .. } => &json["method"]["objective"]["kernel"],
+        Method::Flow { .. } => &json["method"]["flow"]["kernel"],
+        Method::Em { .. } => &Value::Null,
+    };
+    if kernel.is_object() {
+        parts.push(("kernel", &KERNEL_KINDS, kernel));
+    }
     let mut edit = None;
-    ui.horizontal(|ui| {
+    for (part, kinds, value) in parts {
+        let current = value["kind"].as_str().unwrap_or("").to_owned();
         egui::ComboBox::new((part, panel), part)
             .selected_text(current.replace('_', " "))
             .show_ui(ui, |ui| {
@@ -192,7 +296,7 @@ pub fn kinds_ui(
                     }
                 }
             });
-    });
+    }
     edit
 }
 
@@ -270,6 +374,47 @@ mod tests {
         crate::run::load::bundled(name)
             .unwrap_or_else(|e| panic!("{e}"))
             .scenario
+    }
+
+    /// Every objective kind and every kernel the pickers offer gives a scenario the core accepts and can
+    /// step (on two modes, whose density is a Gaussian mixture, so the closed forms apply too).
+    #[test]
+    fn every_objective_and_kernel_of_the_pickers_builds_and_steps() {
+        let base = bundled("two_modes_reverse_kl");
+        for kind in OBJECTIVE_KINDS {
+            let s = with_kind(&base, "objective", kind)
+                .unwrap_or_else(|| panic!("{kind}: no edit"))
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            let json = serde_json::to_value(&s).unwrap();
+            assert_eq!(json["method"]["objective"]["kind"], *kind);
+            let mut sim = crate::core::sim::Simulation::new(&s, None).unwrap();
+            let info = sim.step().unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert!(info.objective.is_finite(), "{kind}: {}", info.objective);
+        }
+        let mmd = with_kind(&base, "objective", "mmd").unwrap().unwrap();
+        for kind in KERNEL_KINDS {
+            let s = with_kind(&mmd, "kernel", kind).unwrap().unwrap();
+            let json = serde_json::to_value(&s).unwrap();
+            assert_eq!(json["method"]["objective"]["kernel"]["kind"], *kind);
+            let mut sim = crate::core::sim::Simulation::new(&s, None).unwrap();
+            assert!(sim.step().unwrap().objective.is_finite(), "{kind}");
+        }
+        // The kernel of an MMD flow switches the same way; an f-divergence has no kernel to switch.
+        let flow = bundled("mixture_mmd_flow");
+        let s = with_kind(&flow, "kernel", "laplace").unwrap().unwrap();
+        assert_eq!(
+            serde_json::to_value(&s).unwrap()["method"]["flow"]["kernel"]["kind"],
+            "laplace"
+        );
+        assert!(with_kind(&base, "kernel", "laplace").is_none());
+        // Back to an f-divergence from another kind: reverse KL on the default estimator.
+        let back = with_kind(&mmd, "objective", "f_divergence")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap()["method"]["objective"]["divergence"]["kind"],
+            "reverse_kl"
+        );
     }
 
     #[test]
