@@ -196,8 +196,24 @@ fn a_panel_whose_step_is_refused_stops_alone_and_says_which() {
     assert!(h.state().runs()[0].stopped().is_none());
     let message = h.state().message().unwrap_or_default().to_owned();
     assert!(message.contains("Panel B stopped at step"), "{message}");
+    // The message names the likely cause, and the panel offers the fix.
+    assert!(
+        message.contains("the likely cause is the step size step_size = 1"),
+        "{message}"
+    );
     h.key_press(egui::Key::Space);
     h.run_steps(2);
+    h.render()
+        .expect("render")
+        .save(shots_dir().join("stopped_panel.png"))
+        .unwrap();
+    h.get_by_label("retry with half the step size").click();
+    h.run_steps(3);
+    let json = serde_json::to_value(&h.state().panel_scenarios()[1]).unwrap();
+    assert_eq!(json["method"]["flow"]["step_size"], 0.5);
+    assert!(h.state().runs()[1].stopped().is_none());
+    assert_eq!(h.state().runs()[1].steps_taken(), 0);
+    assert!(h.state().message().is_none(), "{:?}", h.state().message());
 }
 
 #[test]

@@ -513,9 +513,21 @@ impl DivlabApp {
             } else {
                 "Stopped".to_owned()
             };
+            let cause = self
+                .panels
+                .get(i)
+                .and_then(params_ui::halved_step)
+                .map_or_else(
+                    || "change a parameter and press Reset".to_owned(),
+                    |(setting, _)| {
+                        format!(
+                            "the likely cause is {setting}: \"retry with half the step size\" in the \
+                             panel halves it, or set it under Parameters"
+                        )
+                    },
+                );
             self.message = Some(displayable(&format!(
-                "{which} at step {}: {}. Your scenario is kept: change a parameter (e.g. a smaller step \
-                 size or learning rate) and press Reset.",
+                "{which} at step {}: {}. Your scenario and the last good state are kept; {cause}.",
                 stop.step, stop.reason
             )));
         }

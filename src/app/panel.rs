@@ -207,6 +207,15 @@ pub fn header_ui(
                 ui.visuals().error_fg_color,
                 super::displayable(&stop.to_string()),
             );
+            // The likely cause is the step size: the fix is one click away.
+            if let Some((setting, halved)) = super::params_ui::halved_step(scenario)
+                && ui
+                    .small_button("retry with half the step size")
+                    .on_hover_text(format!("{setting}: restart this panel with half of it"))
+                    .clicked()
+            {
+                commands.push(Command::SetPanel(i, Box::new(halved)));
+            }
         }
     });
 }

@@ -255,6 +255,26 @@ pub fn with_kind(scenario: &Scenario, part: &str, kind: &str) -> Option<Result<S
     Some(s.validate().map(|()| s).map_err(|e| e.to_string()))
 }
 
+/// The setting a step that blew up most likely came from: the step size of the method (an optimizer's
+/// learning rate `lr`, a flow's `step_size`), as "name = value", with the scenario that has it halved. `None`
+/// for EM, which has no step size.
+pub fn halved_step(scenario: &Scenario) -> Option<(String, Scenario)> {
+    let mut json = serde_json::to_value(scenario).ok()?;
+    let (part, field, what) = match &scenario.method {
+        Method::Gradient { .. } => ("optimizer", "lr", "the learning rate lr"),
+        Method::Flow { .. } => ("flow", "step_size", "the step size step_size"),
+        Method::Em { .. } => return None,
+    };
+    let value = json["method"][part][field].as_f64()?;
+    json["method"][part][field] = Value::from(0.5 * value);
+    let halved: Scenario = serde_json::from_value(json).ok()?;
+    halved.validate().ok()?;
+    Some((
+        format!("{what} = {}", crate::core::math::display_number(value)),
+        halved,
+    ))
+}
+
 /// The kind pickers of a panel: the objective and the optimizer of a gradient fit, the flow of a particle
 /// model, and the kernel of an MMD objective or flow. Each switch sets the new kind's parameters to their
 /// declared defaults.
