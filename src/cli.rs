@@ -11,6 +11,7 @@ divlab — Divergence Lab: 2D distributions fitted live under different divergen
 
 USAGE:
     divlab                      open the app (desktop window)
+    divlab open '#v=1&…'        open the app on a link (Copy link in the app, or the web app's address)
     divlab <SUBCOMMAND> [ARGS]  work headless
 
 SUBCOMMANDS:

@@ -8,14 +8,19 @@ mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.is_empty() {
-        return run_app();
+    match args.as_slice() {
+        [] => run_app(None),
+        // `divlab open '#v=1&…'`: the app, opened on a link copied from it (or from the web app's address).
+        [open, link] if open == "open" => {
+            let link = link.split_once('#').map_or(link.as_str(), |(_, l)| l);
+            run_app(Some(link.to_owned()))
+        }
+        _ => cli::main(&args),
     }
-    cli::main(&args)
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn run_app() -> std::process::ExitCode {
+fn run_app(link: Option<String>) -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -28,7 +33,13 @@ fn run_app() -> std::process::ExitCode {
     match eframe::run_native(
         "divlab",
         options,
-        Box::new(|cc| Ok(Box::new(divlab::app::DivlabApp::new(cc)))),
+        Box::new(move |cc| {
+            let mut app = divlab::app::DivlabApp::new(cc);
+            if let Some(link) = link {
+                app.command(divlab::app::Command::OpenLink(link));
+            }
+            Ok(Box::new(app))
+        }),
     ) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

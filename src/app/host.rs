@@ -16,6 +16,75 @@ pub fn startup_param(name: &str) -> Option<String> {
     }
 }
 
+/// The link the app was opened with: the page address's `#…` on the web (with the embedding keys of the
+/// query string, `?ui=min&…`, before it), the `DIVLAB_LINK` environment variable natively.
+pub fn startup_link() -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let hash = current_link().unwrap_or_default();
+        let embed: Vec<String> = ["ui", "hide", "show", "autoplay"]
+            .iter()
+            .filter_map(|k| query_param(k).map(|v| format!("{k}={v}")))
+            .collect();
+        match (hash.is_empty(), embed.is_empty()) {
+            (true, true) => None,
+            (true, false) => Some(format!("v=1&{}", embed.join("&"))),
+            (false, true) => Some(hash),
+            (false, false) => Some(format!("{hash}&{}", embed.join("&"))),
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::env::var("DIVLAB_LINK")
+            .ok()
+            .filter(|l| !l.trim().is_empty())
+    }
+}
+
+/// The page address's `#…` now, without the `#` (the web only: the user may edit it).
+pub fn current_link() -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let hash = web_sys::window()?.location().hash().ok()?;
+        Some(hash.trim_start_matches('#').to_owned()).filter(|h| !h.is_empty())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        None
+    }
+}
+
+/// Puts `link` after the `#` of the page address without adding a history entry (the web only).
+pub fn write_link(link: &str) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        // Failing to update the address leaves the previous link there; the app's state is unaffected.
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("#{link}")),
+        );
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = link;
+}
+
+/// The address a copied link starts with: the page without its `#…` on the web; natively nothing (the
+/// link is `#v=1&…`, to paste after the web app's address or to open with `divlab open`).
+pub fn link_base() -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|w| w.location().href().ok())
+            .map(|href| href.split('#').next().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        String::new()
+    }
+}
+
 /// Sets `data-<name>` on the page's body (the web only; natively nothing is published).
 pub fn publish(name: &str, value: &str) {
     #[cfg(target_arch = "wasm32")]

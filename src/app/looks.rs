@@ -178,7 +178,13 @@ impl DivlabApp {
         let narrow = self.looks.narrow;
         ui.horizontal(|ui| {
             ui.heading("divlab");
-            if !narrow && ui.ctx().content_rect().width() > 1100.0 {
+            if self.embed.minimal {
+                // Classroom and embed mode (`ui=min`): the run controls live here.
+                self.run_buttons_ui(ui);
+                if let Some(msg) = &self.message {
+                    ui.colored_label(ui.visuals().error_fg_color, msg);
+                }
+            } else if !narrow && ui.ctx().content_rect().width() > 1100.0 {
                 ui.label("— Divergence Lab: 2D distributions, fitted live");
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -189,12 +195,14 @@ impl DivlabApp {
                 {
                     self.commands.push(Command::ToggleHelp);
                 }
-                if narrow {
+                if self.embed.minimal && self.embed.shown.is_empty() {
+                    // Nothing else to open.
+                } else if narrow {
                     ui.toggle_value(&mut self.looks.controls_open, "Controls")
                         .on_hover_text(
                             "show the scenarios, settings and parameters above the panels",
                         );
-                } else {
+                } else if self.embed.shows("look") {
                     // Right to left: the widgets come out in reverse order.
                     ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                         self.look_ui(ui);

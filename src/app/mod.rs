@@ -12,6 +12,7 @@ mod panel;
 mod params_ui;
 mod plots;
 mod scene;
+mod state;
 mod target_edit;
 
 use crate::core::grid::{BBox, Grid};
@@ -94,7 +95,22 @@ pub struct DivlabApp {
     looks: looks::LookState,
     /// The Plots window of the selected panel (battery over steps, f(t)).
     plots: plots::PlotsWindow,
+    /// How the page embeds the app (`ui=min`, `hide=…`, `autoplay=1`).
+    embed: state::Embed,
+    /// The page address's link as last read or written (the web only), to notice the user editing it.
+    link_seen: Option<String>,
+    /// When the address's link is next brought up to date (seconds of egui's clock).
+    link_due_s: f64,
+    /// The message last published to the page (`data-divlab-message`).
+    published_message: Option<String>,
 }
+
+/// The key under which the last session's link is saved (eframe's storage: a file natively, local storage
+/// on the web).
+const SESSION_KEY: &str = "divlab-session-link";
+
+/// Seconds between updates of the page address while the state changes (running, dragging).
+const LINK_INTERVAL_S: f64 = 0.3;
 
 impl DivlabApp {
     pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
@@ -154,6 +170,10 @@ impl DivlabApp {
             drops: host::DropReader::default(),
             looks: looks::LookState::default(),
             plots: plots::PlotsWindow::default(),
+            embed: state::Embed::default(),
+            link_seen: None,
+            link_due_s: 0.0,
+            published_message: None,
         };
         match startup_param("layout").as_deref() {
             None => app.load(&cc.egui_ctx, scenario),
@@ -171,7 +191,133 @@ impl DivlabApp {
             app.goal = k;
             app.running = true;
         }
+        // A link in the address wins over the saved session; the start-up settings above win over both.
+        let legacy = ["scenario", "layout", "run"]
+            .iter()
+            .any(|k| startup_param(k).is_some());
+        if let Some(link) = host::startup_link() {
+            app.open_link(&cc.egui_ctx, &link, "This link");
+        } else if !legacy && let Some(saved) = cc.storage.and_then(|s| s.get_string(SESSION_KEY)) {
+            app.open_link(&cc.egui_ctx, &saved, "The last session");
+        }
+        app.link_seen = host::current_link();
         app
+    }
+
+    /// What is on screen, as the state a link carries.
+    fn app_state(&self) -> state::AppState {
+        let preset = self
+            .selected_scenario
+            .and_then(|i| self.scenarios.get(i))
+            .map_or_else(|| DEFAULT_SCENARIO.to_owned(), |(name, _)| name.clone());
+        let n = self.panels.len();
+        let mut overlays = self.overlay_toggles.clone();
+        overlays.resize(n, overlays::Toggles::default());
+        state::AppState {
+            preset,
+            panels: self.panels.clone(),
+            overlays,
+            scale: self.scale,
+            model_density: self.show_model_density,
+            look: self.looks.look,
+            step: self.steps_taken(),
+            until: self.run_until,
+        }
+    }
+
+    /// The link of what is on screen (without the `#`): paste it after the web app's address, or give it
+    /// to `divlab open`. The embedding keys the app was opened with are kept.
+    pub fn link(&self) -> String {
+        state::to_link(&self.app_state(), &self.embed, &self.scenarios)
+    }
+
+    /// Opens `link`: every panel's scenario and the view, run to the link's step. A bad link keeps what is
+    /// on screen and says what was wrong; `what` names the link in that message.
+    fn open_link(&mut self, ctx: &egui::Context, link: &str, what: &str) {
+        match state::from_link(link, &self.scenarios) {
+            Ok((s, embed)) => {
+                if embed != state::Embed::default() {
+                    self.embed = embed;
+                }
+                self.open_state(ctx, s);
+            }
+            Err(why) => {
+                self.message = Some(displayable(&format!(
+                    "{what} could not be opened, so the view is unchanged: {why}"
+                )));
+            }
+        }
+    }
+
+    /// Puts `s` on screen: the panels rebuilt from step 0 and run to its step (on to `until` with
+    /// `autoplay=1`).
+    fn open_state(&mut self, ctx: &egui::Context, s: state::AppState) {
+        self.scale = s.scale;
+        self.looks.look = s.look;
+        self.show_model_density = s.model_density;
+        self.running = false;
+        self.rebuild(ctx, s.panels.clone());
+        if self.panels != s.panels {
+            // rebuild said why in the message; the previous panels stay.
+            return;
+        }
+        self.selected_scenario = self
+            .scenarios
+            .iter()
+            .position(|(name, p)| *name == s.preset && p.is_ok());
+        self.overlay_toggles = s.overlays;
+        self.run_until = s.until;
+        self.goal = if self.embed.autoplay {
+            s.until.max(s.step)
+        } else {
+            s.step
+        };
+        self.running = self.goal > 0;
+        self.publish_run_state();
+    }
+
+    /// Keeps the page address's `#…` equal to the state (at most every [`LINK_INTERVAL_S`], no history
+    /// entries), and opens a link the user typed into it.
+    fn sync_link(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        if now < self.link_due_s {
+            return;
+        }
+        self.link_due_s = now + LINK_INTERVAL_S;
+        let address = host::current_link();
+        if address.is_some() && address != self.link_seen {
+            self.link_seen = address.clone();
+            if let Some(link) = address {
+                self.commands.push(Command::OpenLink(link));
+            }
+            return;
+        }
+        if cfg!(target_arch = "wasm32") {
+            let link = self.link();
+            if self.link_seen.as_deref() != Some(link.as_str()) {
+                host::write_link(&link);
+                self.link_seen = host::current_link();
+            }
+        }
+    }
+
+    /// Back to the default scenario in one panel with the default view.
+    fn reset_everything(&mut self, ctx: &egui::Context) {
+        let start = self
+            .scenarios
+            .iter()
+            .position(|(name, s)| name == DEFAULT_SCENARIO && s.is_ok());
+        let scenario = start
+            .and_then(|i| self.scenarios[i].1.clone().ok())
+            .unwrap_or_else(fallback_scenario);
+        self.embed = state::Embed::default();
+        self.editor = target_edit::TargetEditor::default();
+        self.dropped_image = None;
+        self.open_state(ctx, state::AppState::of_preset(DEFAULT_SCENARIO, scenario));
+        self.selected_scenario = start;
+        if self.message.is_none() {
+            self.message = Some("Everything is back to the defaults.".into());
+        }
     }
 
     /// Where the heatmap was drawn in the last frame, in points (for tests and screenshots).
@@ -368,6 +514,8 @@ impl DivlabApp {
                 Command::Reset => self.reset(ctx),
                 Command::SetSeed(seed) => self.set_seed(ctx, seed),
                 Command::ToggleHelp => self.looks.help_open = !self.looks.help_open,
+                Command::OpenLink(link) => self.open_link(ctx, &link, "That link"),
+                Command::ResetEverything => self.reset_everything(ctx),
             }
         }
     }
@@ -603,6 +751,10 @@ impl DivlabApp {
         let Some(run) = self.lockstep.runs.first() else {
             return;
         };
+        if !self.embed.shows("edit") {
+            self.editor.on = false;
+            return;
+        }
         ui.checkbox(&mut self.editor.on, "edit the target on the canvas")
             .on_hover_text("Dragging on a panel edits the target instead of moving the view");
         if !self.editor.on {
@@ -695,24 +847,44 @@ impl DivlabApp {
     fn controls_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Simulation");
         ui.horizontal(|ui| {
-            let label = if self.running { "Pause" } else { "Run" };
-            if ui.button(label).on_hover_text("Space").clicked() {
-                self.commands.push(Command::PlayPause);
+            if !self.embed.minimal {
+                self.run_buttons_ui(ui);
             }
-            // One more step in every panel, on whichever backend (a GPU flow needs a few frames for it).
-            if ui
-                .button("Step")
-                .on_hover_text("S or the right arrow key")
-                .clicked()
-            {
-                self.commands.push(Command::Step);
+            if self.embed.shows("plots") {
+                ui.toggle_value(&mut self.plots.open, "plots")
+                    .on_hover_text("The selected panel's battery over steps, and f(t)");
             }
-            if ui.button("Reset").on_hover_text("R").clicked() {
-                self.commands.push(Command::Reset);
-            }
-            ui.toggle_value(&mut self.plots.open, "plots")
-                .on_hover_text("The selected panel's battery over steps, and f(t)");
         });
+        if self.embed.shows("link") {
+            self.link_ui(ui);
+        }
+        if self.embed.shows("layout") {
+            self.layout_ui(ui);
+        }
+        self.settings_ui(ui);
+    }
+
+    /// Run (or Pause), Step and Reset.
+    fn run_buttons_ui(&mut self, ui: &mut egui::Ui) {
+        let label = if self.running { "Pause" } else { "Run" };
+        if ui.button(label).on_hover_text("Space").clicked() {
+            self.commands.push(Command::PlayPause);
+        }
+        // One more step in every panel, on whichever backend (a GPU flow needs a few frames for it).
+        if ui
+            .button("Step")
+            .on_hover_text("S or the right arrow key")
+            .clicked()
+        {
+            self.commands.push(Command::Step);
+        }
+        if ui.button("Reset").on_hover_text("R").clicked() {
+            self.commands.push(Command::Reset);
+        }
+    }
+
+    /// 1, 2 or 4 panels.
+    fn layout_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.label("Panels:");
             let current = Layout::of(self.panels.len());
@@ -727,18 +899,70 @@ impl DivlabApp {
                 }
             }
         });
-        ui.horizontal(|ui| {
-            ui.label("Run until step");
-            ui.add(
-                egui::DragValue::new(&mut self.run_until)
-                    .range(1..=crate::core::scenario::MAX_STEPS),
-            )
-            .on_hover_text("Run stops here; the scenario's `steps` by default");
-        });
-        if let Some(seed) = seed_ui(ui, self.panels.first().map_or(0, |s| s.seed)) {
+    }
+
+    /// Run until, seed, speed, what the heatmap shows, and where each panel computes.
+    fn settings_ui(&mut self, ui: &mut egui::Ui) {
+        if self.embed.shows("until") {
+            ui.horizontal(|ui| {
+                ui.label("Run until step");
+                ui.add(
+                    egui::DragValue::new(&mut self.run_until)
+                        .range(1..=crate::core::scenario::MAX_STEPS),
+                )
+                .on_hover_text("Run stops here; the scenario's `steps` by default");
+            });
+        }
+        if self.embed.shows("seed")
+            && let Some(seed) = seed_ui(ui, self.panels.first().map_or(0, |s| s.seed))
+        {
             self.commands.push(Command::SetSeed(seed));
         }
-        ui.add(egui::Slider::new(&mut self.max_steps_per_frame, 1..=50).text("steps / frame"));
+        if self.embed.shows("speed") {
+            ui.add(egui::Slider::new(&mut self.max_steps_per_frame, 1..=50).text("steps / frame"));
+        }
+        if self.embed.shows("view") {
+            self.view_ui(ui);
+        }
+        ui.separator();
+        self.where_ui(ui);
+    }
+
+    /// "Copy link" and "Reset everything".
+    fn link_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            if ui
+                .button("Copy link")
+                .on_hover_text(
+                    "The whole state (panels, every parameter, seed, view, step) as a link; opening it \
+                     runs to the same step",
+                )
+                .clicked()
+            {
+                let link = format!("{}#{}", host::link_base(), self.link());
+                self.message = Some(format!(
+                    "Link copied ({} characters){}",
+                    link.len(),
+                    if cfg!(target_arch = "wasm32") {
+                        "."
+                    } else {
+                        ": paste it after the web app's address, or open it with divlab open '<link>'."
+                    }
+                ));
+                ui.ctx().copy_text(link);
+            }
+            if ui
+                .button("Reset everything")
+                .on_hover_text("The default scenario, one panel, the default view")
+                .clicked()
+            {
+                self.commands.push(Command::ResetEverything);
+            }
+        });
+    }
+
+    /// What the heatmap shows: the target's samples, q or p, the colour scale.
+    fn view_ui(&mut self, ui: &mut egui::Ui) {
         ui.checkbox(&mut self.show_target_points, "show the target samples used");
         let is_mixture = matches!(
             self.run().map(|r| r.model()),
@@ -765,7 +989,10 @@ impl DivlabApp {
                 self.redraw_picture(ui.ctx());
             }
         });
-        ui.separator();
+    }
+
+    /// The step, where each panel computes, and the message.
+    fn where_ui(&self, ui: &mut egui::Ui) {
         if !self.lockstep.runs.is_empty() {
             ui.label(format!(
                 "step {} in {}",
@@ -827,8 +1054,10 @@ impl DivlabApp {
                     return;
                 };
                 ui.small(displayable(&panel::method_label(scenario)));
-                let edit = params_ui::kinds_ui(ui, i, scenario)
-                    .or_else(|| params_ui::params_ui(ui, i, scenario));
+                let embed = &self.embed;
+                let shown = |path: &str| embed.shows_parameter(path);
+                let edit = params_ui::kinds_ui(ui, i, scenario, &shown)
+                    .or_else(|| params_ui::params_ui(ui, i, scenario, &shown));
                 match edit {
                     Some(Ok(edited)) => self.commands.push(Command::SetPanel(i, Box::new(edited))),
                     Some(Err(why)) => {
@@ -888,6 +1117,12 @@ impl DivlabApp {
 }
 
 impl eframe::App for DivlabApp {
+    /// Keeps the session as its link (without the embedding keys), so the next start restores it.
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        let link = state::to_link(&self.app_state(), &state::Embed::default(), &self.scenarios);
+        storage.set_string(SESSION_KEY, link);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         // Shortcuts, taken before any widget sees the keys (so Space does not also press a focused
         // button), except while a text field is being edited.
@@ -909,7 +1144,12 @@ impl eframe::App for DivlabApp {
             });
         }
         self.take_dropped_files(ui.ctx());
+        self.sync_link(ui.ctx());
         self.apply_commands(ui.ctx());
+        if self.published_message != self.message {
+            self.published_message.clone_from(&self.message);
+            publish("divlab-message", self.message.as_deref().unwrap_or(""));
+        }
         self.apply_look(ui.ctx());
         let steps: Vec<usize> = self.lockstep.runs.iter().map(Run::steps_taken).collect();
         self.rates.frame(&steps);
@@ -923,12 +1163,17 @@ impl eframe::App for DivlabApp {
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
         let narrow = self.looks.narrow;
         if !narrow {
-            egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
-            egui::Panel::left("side_panel")
-                .default_size(280.0)
-                .show(ui, |ui| {
-                    egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui));
-                });
+            if self.embed.shows("status") {
+                egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
+            }
+            // `ui=min` keeps the side panel only for the controls the link names in `show=`.
+            if !self.embed.minimal || !self.embed.shown.is_empty() {
+                egui::Panel::left("side_panel")
+                    .default_size(280.0)
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui));
+                    });
+            }
         }
         let textures: Vec<Option<egui::TextureId>> = (0..self.lockstep.runs.len())
             .map(|i| self.model_density_texture(ui.ctx(), i))
@@ -951,8 +1196,10 @@ impl eframe::App for DivlabApp {
                         if let Some(last) = rects.last() {
                             ui.advance_cursor_after_rect(*last);
                         }
-                        ui.separator();
-                        self.status_ui(ui);
+                        if self.embed.shows("status") {
+                            ui.separator();
+                            self.status_ui(ui);
+                        }
                     });
             } else {
                 let layout = Layout::of(self.panels.len());
@@ -972,13 +1219,19 @@ impl eframe::App for DivlabApp {
 impl DivlabApp {
     /// The side panel's contents (in the phone layout: above the panels, when opened).
     fn side_ui(&mut self, ui: &mut egui::Ui) {
-        self.scenarios_ui(ui);
-        ui.separator();
-        self.targets_ui(ui);
-        ui.separator();
+        if self.embed.shows("scenarios") {
+            self.scenarios_ui(ui);
+            ui.separator();
+        }
+        if self.embed.shows("target") {
+            self.targets_ui(ui);
+            ui.separator();
+        }
         self.controls_ui(ui);
-        ui.separator();
-        self.parameters_ui(ui);
+        if self.embed.shows_any_parameter() {
+            ui.separator();
+            self.parameters_ui(ui);
+        }
     }
 
     /// Draws panel `i` into `rects[i]`: its header and its scene.
@@ -1015,10 +1268,13 @@ impl DivlabApp {
                         (&mut self.overlay_toggles[i], &mut self.overlay_caches[i]);
                     panel::header_ui(
                         ui,
-                        i,
-                        panel_count,
-                        scenario,
-                        run,
+                        &panel::HeaderView {
+                            i,
+                            panel_count,
+                            scenario,
+                            run,
+                            embed: &self.embed,
+                        },
                         &mut self.commands,
                         toggles,
                     );
@@ -1158,9 +1414,15 @@ impl DivlabApp {
             publish("divlab-objectives", &all.join(","));
             publish("divlab-flow", run.placement().label());
         }
-        if let Some(msg) = &self.message {
-            publish("divlab-message", msg);
-        }
+        publish(
+            "divlab-panel-methods",
+            &self
+                .panels
+                .iter()
+                .map(panel::method_label)
+                .collect::<Vec<_>>()
+                .join(" | "),
+        );
     }
 }
 

@@ -60,6 +60,19 @@ impl Overlay {
         }
     }
 
+    /// The overlay's name in a link (`A.overlays=plan,witness`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Plan => "plan",
+            Self::Barycentric => "barycentric",
+            Self::Potential => "potential",
+            Self::Witness => "witness",
+            Self::Velocity => "velocity",
+            Self::Spread => "spread",
+            Self::Contours => "contours",
+        }
+    }
+
     fn index(self) -> usize {
         Self::ALL.iter().position(|o| *o == self).unwrap_or(0)
     }

@@ -93,6 +93,10 @@ pub enum Command {
     SetSeed(u64),
     /// Opens or closes the keyboard-shortcut help.
     ToggleHelp,
+    /// Opens a link (`v=1&preset=…`, see [`super::state`]); a bad one keeps the view and says why.
+    OpenLink(String),
+    /// Back to the default scenario, layout and view (the saved session is replaced on the next save).
+    ResetEverything,
 }
 
 /// "A", "B", "C", "D".
@@ -124,21 +128,37 @@ fn divergence_choices() -> Vec<FDivKind> {
     FDivKind::all()
 }
 
+/// What a panel's header shows.
+pub struct HeaderView<'a> {
+    pub i: usize,
+    pub panel_count: usize,
+    pub scenario: &'a Scenario,
+    pub run: &'a Run,
+    /// Which controls the page shows (`ui=min`, `hide=`).
+    pub embed: &'a super::state::Embed,
+}
+
 /// The panel's header: letter and method, step and objective, the backend and why; a divergence picker
-/// for gradient fits; Reset, Duplicate-into-the-next-panel and the overlays menu. Returns nothing: it pushes
-/// commands (and flips the overlay toggles).
+/// for gradient fits; Reset, Duplicate-into-the-next-panel and the overlays menu (each unless the link hides
+/// it). Returns nothing: it pushes commands (and flips the overlay toggles).
 pub fn header_ui(
     ui: &mut egui::Ui,
-    i: usize,
-    panel_count: usize,
-    scenario: &Scenario,
-    run: &Run,
+    view: &HeaderView<'_>,
     commands: &mut Vec<Command>,
     toggles: &mut super::overlays::Toggles,
 ) {
+    let HeaderView {
+        i,
+        panel_count,
+        scenario,
+        run,
+        embed,
+    } = *view;
     ui.horizontal_wrapped(|ui| {
         ui.strong(format!("{}", panel_letter(i)));
-        if let Method::Gradient { objective, .. } = &scenario.method {
+        if let Method::Gradient { objective, .. } = &scenario.method
+            && embed.shows("divergence")
+        {
             let current = match objective {
                 Objective::FDivergence { divergence, .. } => Some(*divergence),
                 _ => None,
@@ -168,14 +188,17 @@ pub fn header_ui(
         } else {
             ui.label(super::displayable(&method_label(scenario)));
         }
-        if ui
-            .small_button("Reset")
-            .on_hover_text("restart this panel from step 0")
-            .clicked()
+        let panel_buttons = embed.shows("panel");
+        if panel_buttons
+            && ui
+                .small_button("Reset")
+                .on_hover_text("restart this panel from step 0")
+                .clicked()
         {
             commands.push(Command::ResetPanel(i));
         }
-        if i + 1 < panel_count
+        if panel_buttons
+            && i + 1 < panel_count
             && ui
                 .small_button(format!("Duplicate to {}", panel_letter(i + 1)))
                 .on_hover_text("copy this panel's settings into the next panel")
@@ -183,7 +206,9 @@ pub fn header_ui(
         {
             commands.push(Command::Duplicate(i));
         }
-        super::overlays::menu_ui(ui, i, toggles);
+        if embed.shows("overlays") {
+            super::overlays::menu_ui(ui, i, toggles);
+        }
     });
     ui.horizontal_wrapped(|ui| {
         let placement = run.placement();
@@ -209,6 +234,7 @@ pub fn header_ui(
             );
             // The likely cause is the step size: the fix is one click away.
             if let Some((setting, halved)) = super::params_ui::halved_step(scenario)
+                && embed.shows("panel")
                 && ui
                     .small_button("retry with half the step size")
                     .on_hover_text(format!("{setting}: restart this panel with half of it"))

@@ -282,6 +282,7 @@ pub fn kinds_ui(
     ui: &mut egui::Ui,
     panel: usize,
     scenario: &Scenario,
+    shown: &dyn Fn(&str) -> bool,
 ) -> Option<Result<Scenario, String>> {
     let json = serde_json::to_value(scenario).ok()?;
     let mut parts: Vec<(&str, &[&str], &Value)> = match &scenario.method {
@@ -302,6 +303,9 @@ pub fn kinds_ui(
     }
     let mut edit = None;
     for (part, kinds, value) in parts {
+        if !shown(&format!("method.{part}.kind")) {
+            continue;
+        }
         let current = value["kind"].as_str().unwrap_or("").to_owned();
         egui::ComboBox::new((part, panel), part)
             .selected_text(current.replace('_', " "))
@@ -330,6 +334,7 @@ pub fn params_ui(
     ui: &mut egui::Ui,
     panel: usize,
     scenario: &Scenario,
+    shown: &dyn Fn(&str) -> bool,
 ) -> Option<Result<Scenario, String>> {
     let json = serde_json::to_value(scenario).ok()?;
     let mut edit = None;
@@ -338,6 +343,10 @@ pub fn params_ui(
         .striped(true)
         .show(ui, |ui| {
             for leaf in leaves(&json) {
+                let (Leaf::Number(path, _) | Leaf::Switch(path, _)) = &leaf;
+                if !shown(path) {
+                    continue;
+                }
                 match leaf {
                     Leaf::Number(path, mut x) => {
                         let label = short_label(&path);
