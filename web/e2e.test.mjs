@@ -222,6 +222,55 @@ test('in two panels, a new divergence in one panel changes that fit, and both ca
   }
 });
 
+/** Waits until the app has published the panels' steps and returns the page's data attributes. */
+async function settled(page, steps) {
+  await page.waitForFunction((want) => document.body.dataset.divlabPanelSteps === want, steps, { timeout: 240_000 });
+  return page.evaluate(() => ({ ...document.body.dataset, hash: location.hash }));
+}
+
+test('a link opens two linked panels, survives a reload and the next visit; ui=min and a bad link', async () => {
+  const { context, page, errors } = await open();
+  const link = '#v=1&preset=two_modes_reverse_kl&layout=2&B.method.objective.divergence.kind=forward_kl&step=5';
+  await page.goto(base + link);
+  let data = await settled(page, '5,5');
+  console.log(`linked: methods "${data.divlabPanelMethods}", address ${data.hash}`);
+  const [a, b] = data.divlabPanelMethods.split(' | ');
+  assert.match(a, /^reverse KL/);
+  assert.match(b, /^forward KL/);
+  const objectives = data.divlabPanelObjectives.split(',').map(Number);
+  assert.notEqual(objectives[0], objectives[1]);
+  // The address is rewritten from the state, with the same content.
+  await page.waitForFunction(() => location.hash.includes('layout=2'), null, { timeout: 10_000 });
+  assert.ok(data.divlabControls.includes('layout'), `controls ${data.divlabControls}`);
+  await page.screenshot({ path: path.join(shots, 'web-link-two-panels.png') });
+  // Reload: the same panels, the same values (deterministic from the seed).
+  await page.reload();
+  data = await settled(page, '5,5');
+  assert.equal(data.divlabPanelObjectives.split(',').map(Number).join(), objectives.join());
+  // The next visit without a link: the session is restored from local storage (saved when the page hides).
+  await page.goto('about:blank');
+  await page.goto(base);
+  data = await settled(page, '5,5');
+  assert.equal(data.divlabPanelMethods.split(' | ').length, 2, `restored ${data.divlabPanelMethods}`);
+  await page.screenshot({ path: path.join(shots, 'web-link-restored.png') });
+  // Classroom mode: only Run/Step/Reset are drawn.
+  await page.goto(`${base}#v=1&preset=two_modes_reverse_kl&layout=2&ui=min`);
+  await page.waitForFunction(() => document.body.dataset.divlabControls === 'run', null, { timeout: 60_000 });
+  const min = path.join(shots, 'web-link-ui-min.png');
+  await page.screenshot({ path: min });
+  // A bad link: the default view stays, and the message names the key and the valid values.
+  await page.goto(`${base}#v=1&layout=3`);
+  await page.reload();
+  await page.waitForFunction(() => (document.body.dataset.divlabMessage || '').includes('layout'), null,
+    { timeout: 60_000 });
+  const message = await page.evaluate(() => document.body.dataset.divlabMessage);
+  console.log(`bad link: ${message}`);
+  assert.match(message, /layout = `3`: valid values are 1, 2 and 4/);
+  await page.screenshot({ path: path.join(shots, 'web-link-refused.png') });
+  await context.close();
+  assert.deepEqual(errors, [], 'console or page errors');
+});
+
 test('says so in plain words when neither WebGPU nor WebGL2 exists', async () => {
   const { context, page } = await open(() => {
     delete Navigator.prototype.gpu;

@@ -103,6 +103,9 @@ pub struct DivlabApp {
     link_due_s: f64,
     /// The message last published to the page (`data-divlab-message`).
     published_message: Option<String>,
+    /// The control sections drawn this frame, and as last published (`data-divlab-controls`).
+    drawn_controls: Vec<&'static str>,
+    published_controls: Vec<&'static str>,
 }
 
 /// The key under which the last session's link is saved (eframe's storage: a file natively, local storage
@@ -174,6 +177,8 @@ impl DivlabApp {
             link_seen: None,
             link_due_s: 0.0,
             published_message: None,
+            drawn_controls: Vec::new(),
+            published_controls: Vec::new(),
         };
         match startup_param("layout").as_deref() {
             None => app.load(&cc.egui_ctx, scenario),
@@ -276,11 +281,12 @@ impl DivlabApp {
         self.publish_run_state();
     }
 
-    /// Keeps the page address's `#…` equal to the state (at most every [`LINK_INTERVAL_S`], no history
-    /// entries), and opens a link the user typed into it.
+    /// Keeps the page address's `#…` equal to the state (no history entries; while running at most every
+    /// [`LINK_INTERVAL_S`], when paused on every frame, which egui draws only on input), and opens a link the
+    /// user typed into it.
     fn sync_link(&mut self, ctx: &egui::Context) {
         let now = ctx.input(|i| i.time);
-        if now < self.link_due_s {
+        if self.running && now < self.link_due_s {
             return;
         }
         self.link_due_s = now + LINK_INTERVAL_S;
@@ -856,9 +862,11 @@ impl DivlabApp {
             }
         });
         if self.embed.shows("link") {
+            self.drawn_controls.push("link");
             self.link_ui(ui);
         }
         if self.embed.shows("layout") {
+            self.drawn_controls.push("layout");
             self.layout_ui(ui);
         }
         self.settings_ui(ui);
@@ -866,6 +874,7 @@ impl DivlabApp {
 
     /// Run (or Pause), Step and Reset.
     fn run_buttons_ui(&mut self, ui: &mut egui::Ui) {
+        self.drawn_controls.push("run");
         let label = if self.running { "Pause" } else { "Run" };
         if ui.button(label).on_hover_text("Space").clicked() {
             self.commands.push(Command::PlayPause);
@@ -1209,6 +1218,12 @@ impl eframe::App for DivlabApp {
         });
         self.help_ui(ui.ctx());
         self.plots_ui(ui.ctx());
+        // What the page shows of the controls (the browser test of `ui=min` reads it).
+        let drawn = std::mem::take(&mut self.drawn_controls);
+        if drawn != self.published_controls {
+            publish("divlab-controls", &drawn.join(","));
+            self.published_controls = drawn;
+        }
         if !self.reported_drawn && self.heatmap_screen_rect().is_some() {
             self.reported_drawn = true;
             publish("divlab-heatmap", "drawn");
@@ -1219,16 +1234,20 @@ impl eframe::App for DivlabApp {
 impl DivlabApp {
     /// The side panel's contents (in the phone layout: above the panels, when opened).
     fn side_ui(&mut self, ui: &mut egui::Ui) {
+        self.drawn_controls.push("side");
         if self.embed.shows("scenarios") {
+            self.drawn_controls.push("scenarios");
             self.scenarios_ui(ui);
             ui.separator();
         }
         if self.embed.shows("target") {
+            self.drawn_controls.push("target");
             self.targets_ui(ui);
             ui.separator();
         }
         self.controls_ui(ui);
         if self.embed.shows_any_parameter() {
+            self.drawn_controls.push("parameters");
             ui.separator();
             self.parameters_ui(ui);
         }
