@@ -266,3 +266,62 @@ fn history_exports_have_a_row_per_step_per_panel_and_the_canvas_png_its_size() {
     .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_canvas_at_2x_and_4x_is_drawn_again_at_that_resolution() {
+    let (mut h, dir) = harness("hires");
+    steps(&mut h, 3);
+    h.get_by_label("canvas (PNG)").click();
+    h.run_steps(4);
+    let one = image::open(saved(&dir, "_canvas.png")).unwrap().to_rgba8();
+    for scale in [2u32, 4] {
+        h.get_by_label(&format!("{scale}×")).click();
+        h.run_steps(4);
+        assert!(h.state().message().is_none(), "{:?}", h.state().message());
+        let path = saved(&dir, &format!("_canvas_{scale}x.png"));
+        let big = image::open(&path).unwrap().to_rgba8();
+        println!(
+            "canvas at {scale}x: {} x {} pixels, {} bytes (1x: {} x {})",
+            big.width(),
+            big.height(),
+            std::fs::metadata(&path).unwrap().len(),
+            one.width(),
+            one.height()
+        );
+        assert!(
+            big.width().abs_diff(scale * one.width()) <= scale,
+            "{}",
+            big.width()
+        );
+        assert!(
+            big.height().abs_diff(scale * one.height()) <= scale,
+            "{}",
+            big.height()
+        );
+        // The same picture: the big one shrunk is close to the screenshot, pixel by pixel.
+        let small = image::imageops::resize(
+            &big,
+            one.width(),
+            one.height(),
+            image::imageops::FilterType::Triangle,
+        );
+        let diff: f64 = small
+            .pixels()
+            .zip(one.pixels())
+            .map(|(a, b)| {
+                (0..3)
+                    .map(|c| (f64::from(a.0[c]) - f64::from(b.0[c])).abs())
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            / (3.0 * f64::from(one.width() * one.height()));
+        println!("  mean absolute difference from 1x after shrinking: {diff:.2} / 255");
+        assert!(diff < 12.0, "{diff}");
+        std::fs::copy(
+            &path,
+            ui_support::shots_dir().join(format!("files_canvas_{scale}x.png")),
+        )
+        .unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,7 +10,7 @@
 //! - A file that is refused (the scenario validator's line and field, the CSV's line) changes nothing.
 //! - Exports: the edited panel's scenario (RON or JSON), every panel's history (CSV or JSON: every value
 //!   each step recorded, [`crate::run::history::History`]), the canvas as a PNG at the screen's resolution
-//!   (eframe's screenshot, cropped to the panels).
+//!   (eframe's screenshot, cropped to the panels) or at 2× and 4× (redrawn offscreen: [`super::hires`]).
 //!
 //! Where files go and come from is the host's ([`super::host::save_file`], [`super::host::open_file`]): a
 //! download and a file picker in the browser, the desktop's dialogs natively (or a folder, `DIVLAB_SAVE_DIR`).
@@ -22,7 +22,7 @@ use crate::core::target::{SamplesSpec, TargetSpec};
 use crate::run::history::History;
 use crate::run::load::{self, Resolver};
 
-use super::{DivlabApp, displayable, host, panel};
+use super::{DivlabApp, displayable, hires, host, panel};
 
 /// What the File section and the drops open, by extension (without dots).
 pub(crate) const OPENABLE: &[&str] = &["ron", "json", "csv", "png"];
@@ -136,8 +136,12 @@ pub(crate) fn encode_png(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
         u32::try_from(image.size[1]).map_err(|e| e.to_string())?,
     );
     let buffer = image::RgbaImage::from_raw(w, h, rgba).ok_or("the image's size is wrong")?;
+    encode_rgba(&buffer)
+}
+
+fn encode_rgba(image: &image::RgbaImage) -> Result<Vec<u8>, String> {
     let mut bytes = std::io::Cursor::new(Vec::new());
-    buffer
+    image
         .write_to(&mut bytes, image::ImageFormat::Png)
         .map_err(|e| e.to_string())?;
     Ok(bytes.into_inner())
@@ -179,12 +183,15 @@ pub(crate) struct FileState {
     /// The PNG dropped this session, by its asset name, for scenarios that refer to it.
     dropped_png: Option<(String, Vec<u8>)>,
     shot_pending: bool,
+    /// The canvas at 2× or 4×.
+    hires: hires::HiresCapture,
     /// The name and size of the last file handed to the host.
     last_export: Option<(String, usize)>,
 }
 
-impl Default for FileState {
-    fn default() -> Self {
+impl FileState {
+    /// `render_state`: eframe's wgpu renderer, which the 2× and 4× captures draw with.
+    pub fn new(render_state: Option<eframe::egui_wgpu::RenderState>) -> Self {
         Self {
             opened: host::Mailbox::default(),
             saved: host::Mailbox::default(),
@@ -194,6 +201,7 @@ impl Default for FileState {
             status: None,
             dropped_png: None,
             shot_pending: false,
+            hires: hires::HiresCapture::new(render_state),
             last_export: None,
         }
     }
@@ -207,7 +215,8 @@ enum Action {
     Open,
     HistoryCsv,
     HistoryJson,
-    CanvasPng,
+    /// The canvas at 1 (eframe's screenshot), 2 or 4 × the screen's resolution.
+    CanvasPng(u8),
 }
 
 impl DivlabApp {
@@ -246,6 +255,19 @@ impl DivlabApp {
         for shot in self.files.shots.take_all() {
             self.files.shot_pending = false;
             self.save_canvas(ctx, &shot);
+        }
+        if let Some((scale, captured)) = self.files.hires.poll(ctx) {
+            match captured.and_then(|image| encode_rgba(&image)) {
+                Ok(bytes) => {
+                    let base = self.panels.first().map_or("divlab", |s| s.name.as_str());
+                    let name = file_name(base, &format!("_canvas_{scale}x"), "png");
+                    self.save(ctx, name, "image/png", bytes);
+                }
+                Err(why) => {
+                    self.message =
+                        Some(displayable(&format!("Could not export the canvas: {why}")));
+                }
+            }
         }
     }
 
@@ -393,7 +415,16 @@ impl DivlabApp {
                 host::open_file(ctx, OPENABLE, self.files.opened.clone());
                 return;
             }
-            Action::CanvasPng => {
+            Action::CanvasPng(scale @ (2 | 4)) => {
+                match self.files.canvas {
+                    Some(canvas) => self.files.hires.start(ctx, canvas, f32::from(scale)),
+                    None => {
+                        self.message = Some("Could not export: the canvas is not on screen".into())
+                    }
+                }
+                return;
+            }
+            Action::CanvasPng(_) => {
                 let shots = self.files.shots.clone();
                 let repaint = ctx.clone();
                 self.files.shot_pending = true;
@@ -477,14 +508,30 @@ impl DivlabApp {
                         action = Some(Action::HistoryJson);
                     }
                 });
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     ui.label("Canvas");
+                    let idle = !self.files.shot_pending && !self.files.hires.busy();
                     if ui
-                        .add_enabled(!self.files.shot_pending, egui::Button::new("canvas (PNG)"))
+                        .add_enabled(idle, egui::Button::new("canvas (PNG)"))
                         .on_hover_text("The panels as a PNG, at the screen's resolution")
                         .clicked()
                     {
-                        action = Some(Action::CanvasPng);
+                        action = Some(Action::CanvasPng(1));
+                    }
+                    for scale in [2u8, 4] {
+                        if ui
+                            .add_enabled(
+                                idle && self.files.hires.available(),
+                                egui::Button::new(format!("{scale}×")),
+                            )
+                            .on_hover_text(format!(
+                                "The panels at {scale} × the screen's resolution: drawn again \
+                                 offscreen (text keeps the screen's glyphs, magnified)"
+                            ))
+                            .clicked()
+                        {
+                            action = Some(Action::CanvasPng(scale));
+                        }
                     }
                 });
                 ui.small(format!(

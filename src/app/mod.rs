@@ -6,6 +6,7 @@ mod compute;
 mod files;
 mod health;
 pub mod heatmap;
+mod hires;
 mod host;
 mod looks;
 mod overlays;
@@ -155,7 +156,7 @@ impl DivlabApp {
             overlay_caches: Vec::new(),
             dropped_image: None,
             drops: host::DropReader::default(),
-            files: files::FileState::default(),
+            files: files::FileState::new(cc.wgpu_render_state.clone()),
             looks: looks::LookState::default(),
             plots: plots::PlotsWindow::default(),
         };
