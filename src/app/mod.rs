@@ -3,8 +3,10 @@
 //! steps-per-frame setting, and density grids are recomputed only when the target changes.
 
 mod compute;
+mod files;
 mod health;
 pub mod heatmap;
+mod hires;
 mod host;
 mod looks;
 mod overlays;
@@ -91,6 +93,8 @@ pub struct DivlabApp {
     dropped_image: Option<(String, crate::core::target::GrayImage)>,
     /// Reads files dropped onto the window.
     drops: host::DropReader,
+    /// The File section: opened and saved files, exports.
+    files: files::FileState,
     /// Colormap, theme, text size, the help overlay and the phone layout.
     looks: looks::LookState,
     /// The Plots window of the selected panel (battery over steps, f(t)).
@@ -171,6 +175,7 @@ impl DivlabApp {
             overlay_caches: Vec::new(),
             dropped_image: None,
             drops: host::DropReader::default(),
+            files: files::FileState::new(cc.wgpu_render_state.clone()),
             looks: looks::LookState::default(),
             plots: plots::PlotsWindow::default(),
             embed: state::Embed::default(),
@@ -526,15 +531,15 @@ impl DivlabApp {
         }
     }
 
-    /// A PNG dropped onto the window (natively or in the browser) becomes the target of every panel, as a
-    /// density (brighter = more mass); the fits go on toward it. Other files are refused with a message.
-    /// In the browser the file is read asynchronously and taken on a later frame.
+    /// Files dropped onto the window (natively or in the browser) or opened, and finished exports: a
+    /// `.ron`/`.json` scenario, a `.csv` of points or a PNG (see `files`). In the browser a file is read
+    /// asynchronously and taken on a later frame.
     fn take_dropped_files(&mut self, ctx: &egui::Context) {
-        if let Some((name, bytes)) = self.drops.take(ctx) {
-            self.take_image_bytes(name, bytes);
-        }
+        self.poll_files(ctx);
     }
 
+    /// A PNG becomes the target of every panel, as a density (brighter = more mass); the fits go on toward
+    /// it. Other bytes are refused with a message.
     fn take_image_bytes(&mut self, name: String, bytes: Result<Vec<u8>, String>) {
         match bytes.and_then(|b| crate::assets::decode_gray(&b)) {
             Ok(image) => {
@@ -1251,6 +1256,10 @@ impl DivlabApp {
             ui.separator();
             self.parameters_ui(ui);
         }
+        if self.embed.shows("file") {
+            self.drawn_controls.push("file");
+            self.file_ui(ui);
+        }
     }
 
     /// Draws panel `i` into `rects[i]`: its header and its scene.
@@ -1261,6 +1270,7 @@ impl DivlabApp {
         textures: &[Option<egui::TextureId>],
     ) {
         self.heatmap_rects = vec![None; rects.len()];
+        self.files.canvas = rects.iter().copied().reduce(egui::Rect::union);
         self.bbox_on_screen = vec![None; rects.len()];
         let was_on = self.editor.on;
         self.overlay_toggles
