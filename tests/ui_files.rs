@@ -37,7 +37,7 @@ fn drop_file(h: &mut Harness<'static, DivlabApp>, path: &std::path::Path, bytes:
     h.run_steps(3);
 }
 
-/// The app with two panels (a window tall enough for the File section), the File section open, and saves going into a fresh folder.
+/// The app with two panels, saves going into a fresh folder.
 fn harness(test: &str) -> (Harness<'static, DivlabApp>, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("divlab-ui-files-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -46,12 +46,18 @@ fn harness(test: &str) -> (Harness<'static, DivlabApp>, std::path::PathBuf) {
     h.state_mut().set_save_dir(Some(dir.clone()));
     h.state_mut().command(Command::SetLayout(Layout::Two));
     h.run_steps(2);
-    // Parameters folded, so that the File section below it is on screen.
-    h.get_by_label("Parameters").click();
-    h.run_steps(2);
-    h.get_by_label("File").click();
-    h.run_steps(2);
     (h, dir)
+}
+
+/// Opens the File menu and clicks `label` in it.
+fn file_menu(h: &mut Harness<'static, DivlabApp>, label: &str) {
+    h.get_by_label("File").click();
+    h.run_steps(3);
+    h.render()
+        .unwrap()
+        .save(ui_support::shots_dir().join("files_menu.png"))
+        .unwrap();
+    h.get_by_label(label).click();
 }
 
 fn steps(h: &mut Harness<'static, DivlabApp>, n: usize) {
@@ -77,9 +83,9 @@ fn saved(dir: &std::path::Path, suffix: &str) -> std::path::PathBuf {
 fn a_saved_scenario_loads_back_into_the_panel_and_its_target_and_seed_into_every_panel() {
     let (mut h, dir) = harness("roundtrip");
     let before: Vec<Scenario> = h.state().panel_scenarios().to_vec();
-    h.get_by_label("save scenario (RON)").click();
+    file_menu(&mut h, "save scenario (RON)");
     h.run_steps(2);
-    h.get_by_label("save scenario (JSON)").click();
+    file_menu(&mut h, "save scenario (JSON)");
     h.run_steps(2);
     let status = h.state().file_status().unwrap_or_default().to_owned();
     assert!(
@@ -204,9 +210,9 @@ fn history_exports_have_a_row_per_step_per_panel_and_the_canvas_png_its_size() {
     steps(&mut h, 5);
     let taken: Vec<usize> = h.state().runs().iter().map(Run::steps_taken).collect();
     assert_eq!(taken, vec![5, 5]);
-    h.get_by_label("history (CSV)").click();
+    file_menu(&mut h, "history (CSV)");
     h.run_steps(2);
-    h.get_by_label("history (JSON)").click();
+    file_menu(&mut h, "history (JSON)");
     h.run_steps(2);
     let csv = std::fs::read_to_string(saved(&dir, "_history.csv")).unwrap();
     let mut lines = csv.lines();
@@ -233,7 +239,7 @@ fn history_exports_have_a_row_per_step_per_panel_and_the_canvas_png_its_size() {
         assert_eq!(p["records"][4]["step"], 5);
     }
     // The canvas: eframe's screenshot (kittest renders it), cropped to the panels.
-    h.get_by_label("canvas (PNG)").click();
+    file_menu(&mut h, "canvas (PNG)");
     h.run_steps(4);
     assert!(h.state().message().is_none(), "{:?}", h.state().message());
     let png = saved(&dir, "_canvas.png");
@@ -271,11 +277,11 @@ fn history_exports_have_a_row_per_step_per_panel_and_the_canvas_png_its_size() {
 fn the_canvas_at_2x_and_4x_is_drawn_again_at_that_resolution() {
     let (mut h, dir) = harness("hires");
     steps(&mut h, 3);
-    h.get_by_label("canvas (PNG)").click();
+    file_menu(&mut h, "canvas (PNG)");
     h.run_steps(4);
     let one = image::open(saved(&dir, "_canvas.png")).unwrap().to_rgba8();
     for scale in [2u32, 4] {
-        h.get_by_label(&format!("{scale}×")).click();
+        file_menu(&mut h, &format!("{scale}×"));
         h.run_steps(4);
         assert!(h.state().message().is_none(), "{:?}", h.state().message());
         let path = saved(&dir, &format!("_canvas_{scale}x.png"));

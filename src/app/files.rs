@@ -468,9 +468,7 @@ impl DivlabApp {
         let n = self.panels.len();
         let letter = panel::panel_letter(self.edited_panel.min(n.saturating_sub(1)));
         let mut action = None;
-        egui::CollapsingHeader::new("File")
-            .id_salt("file")
-            .show(ui, |ui| {
+        ui.menu_button("File", |ui| {
                 ui.label(if n > 1 {
                     format!("Scenario of panel {letter} (the panel Parameters edits)")
                 } else {
@@ -539,9 +537,6 @@ impl DivlabApp {
                      share its target and seed), a .csv of x,y points (every panel's target) or a .png \
                      (a density)."
                 ));
-                if let Some(status) = &self.files.status {
-                    ui.small(displayable(status));
-                }
             });
         if let Some(action) = action {
             self.act(ui.ctx(), action);

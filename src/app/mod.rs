@@ -866,8 +866,7 @@ impl DivlabApp {
                     .on_hover_text("The selected panel's battery over steps, and f(t)");
             }
         });
-        if self.embed.shows("link") {
-            self.drawn_controls.push("link");
+        if self.embed.shows("link") || self.embed.shows("file") {
             self.link_ui(ui);
         }
         if self.embed.shows("layout") {
@@ -942,37 +941,47 @@ impl DivlabApp {
         self.where_ui(ui);
     }
 
-    /// "Copy link" and "Reset everything".
+    /// "Copy link", "Reset everything" and the File menu.
     fn link_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            if ui
-                .button("Copy link")
-                .on_hover_text(
-                    "The whole state (panels, every parameter, seed, view, step) as a link; opening it \
-                     runs to the same step",
-                )
-                .clicked()
-            {
-                let link = format!("{}#{}", host::link_base(), self.link());
-                self.message = Some(format!(
-                    "Link copied ({} characters){}",
-                    link.len(),
-                    if cfg!(target_arch = "wasm32") {
-                        "."
-                    } else {
-                        ": paste it after the web app's address, or open it with divlab open '<link>'."
-                    }
-                ));
-                ui.ctx().copy_text(link);
+            if self.embed.shows("link") {
+                self.drawn_controls.push("link");
+                if ui
+                    .button("Copy link")
+                    .on_hover_text(
+                        "The whole state (panels, every parameter, seed, view, step) as a link; opening it \
+                         runs to the same step",
+                    )
+                    .clicked()
+                {
+                    let link = format!("{}#{}", host::link_base(), self.link());
+                    self.message = Some(format!(
+                        "Link copied ({} characters){}",
+                        link.len(),
+                        if cfg!(target_arch = "wasm32") {
+                            "."
+                        } else {
+                            ": paste it after the web app's address, or open it with divlab open '<link>'."
+                        }
+                    ));
+                    ui.ctx().copy_text(link);
+                }
+                if ui
+                    .button("Reset everything")
+                    .on_hover_text("The default scenario, one panel, the default view")
+                    .clicked()
+                {
+                    self.commands.push(Command::ResetEverything);
+                }
             }
-            if ui
-                .button("Reset everything")
-                .on_hover_text("The default scenario, one panel, the default view")
-                .clicked()
-            {
-                self.commands.push(Command::ResetEverything);
+            if self.embed.shows("file") {
+                self.drawn_controls.push("file");
+                self.file_ui(ui);
             }
         });
+        if let Some(status) = self.file_status() {
+            ui.small(displayable(status));
+        }
     }
 
     /// What the heatmap shows: the target's samples, q or p, the colour scale.
@@ -1255,10 +1264,6 @@ impl DivlabApp {
             self.drawn_controls.push("parameters");
             ui.separator();
             self.parameters_ui(ui);
-        }
-        if self.embed.shows("file") {
-            self.drawn_controls.push("file");
-            self.file_ui(ui);
         }
     }
 
