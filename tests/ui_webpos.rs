@@ -2,7 +2,8 @@
 //! and its "forward KL(p||q)" entry at fixed positions of a 1200×800 canvas, because a canvas has no DOM to
 //! query. egui lays the page out as it does natively, so this test finds both widgets in the native layout
 //! and fails, with the new positions, when a layout change moves them: update `B_PICKER` / `B_FORWARD_KL`
-//! in the browser test to what it prints.
+//! in the browser test to what it prints. Likewise the File menu and its "canvas (PNG)" entry, which the
+//! download test clicks.
 
 use divlab::app::{Command, DivlabApp, Layout};
 use egui_kittest::Harness;
@@ -11,6 +12,9 @@ use egui_kittest::kittest::Queryable as _;
 /// The positions `web/e2e.test.mjs` clicks.
 const B_PICKER: egui::Pos2 = egui::pos2(822.0, 44.0);
 const B_FORWARD_KL: egui::Pos2 = egui::pos2(858.0, 71.0);
+/// The File menu and its "canvas (PNG)" entry (the browser test of the PNG download).
+const FILE_MENU: egui::Pos2 = egui::pos2(224.0, 510.0);
+const CANVAS_PNG: egui::Pos2 = egui::pos2(297.0, 619.0);
 
 #[test]
 fn the_browser_tests_click_positions_are_panel_bs_picker_and_its_forward_kl_entry() {
@@ -50,5 +54,19 @@ fn the_browser_tests_click_positions_are_panel_bs_picker_and_its_forward_kl_entr
             divlab::core::fdiv::FDivKind::ForwardKl
         )
         .method
+    );
+    let file = h.get_by_label("File").rect();
+    assert!(
+        file.contains(FILE_MENU),
+        "the File menu is now at {file:?} (centre {:?}): update FILE_MENU here and in web/e2e.test.mjs",
+        file.center()
+    );
+    h.get_by_label("File").click();
+    h.run_steps(3);
+    let png = h.get_by_label("canvas (PNG)").rect();
+    assert!(
+        png.contains(CANVAS_PNG),
+        "its canvas (PNG) entry is now at {png:?} (centre {:?}): update CANVAS_PNG here and in web/e2e.test.mjs",
+        png.center()
     );
 }

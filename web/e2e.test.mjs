@@ -258,6 +258,13 @@ test('a link opens two linked panels, survives a reload and the next visit; ui=m
   await page.waitForFunction(() => document.body.dataset.divlabControls === 'run', null, { timeout: 60_000 });
   const min = path.join(shots, 'web-link-ui-min.png');
   await page.screenshot({ path: min });
+  // The same, embedded in another page's iframe (a lecture slide).
+  await page.setContent(`<iframe src="${base}#v=1&preset=two_modes_reverse_kl&ui=min&autoplay=1"
+    width="900" height="560"></iframe>`);
+  const frame = await (await page.waitForSelector('iframe')).contentFrame();
+  await frame.waitForFunction(() => document.body.dataset.divlabControls === 'run' &&
+    Number(document.body.dataset.divlabSteps) > 0, null, { timeout: 120_000 });
+  await page.screenshot({ path: path.join(shots, 'web-link-iframe.png') });
   // A bad link: the default view stays, and the message names the key and the valid values.
   await page.goto(`${base}#v=1&layout=3`);
   await page.reload();
@@ -268,6 +275,38 @@ test('a link opens two linked panels, survives a reload and the next visit; ui=m
   assert.match(message, /layout = `3`: valid values are 1, 2 and 4/);
   await page.screenshot({ path: path.join(shots, 'web-link-refused.png') });
   await context.close();
+  assert.deepEqual(errors, [], 'console or page errors');
+});
+
+// The File menu and its "canvas (PNG)" entry in a 1200×800 window (checked by tests/ui_webpos.rs).
+const FILE_MENU = { x: 224, y: 510 };
+const CANVAS_PNG = { x: 297, y: 619 };
+
+test('the File menu downloads the canvas as a PNG of the canvas size', async () => {
+  const { context, page, errors } = await open();
+  await page.goto(`${base}?scenario=two_modes_reverse_kl&layout=2`);
+  await page.waitForFunction(() => document.body.dataset.divlabHeatmap === 'drawn', null, { timeout: 120_000 });
+  await page.waitForTimeout(1000);
+  await page.mouse.click(FILE_MENU.x, FILE_MENU.y);
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(shots, 'web-file-menu.png') });
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 60_000 }),
+    page.mouse.click(CANVAS_PNG.x, CANVAS_PNG.y),
+  ]);
+  const file = path.join(shots, 'web-download-canvas.png');
+  await download.saveAs(file);
+  const bytes = fs.readFileSync(file);
+  const published = await page.evaluate(() => document.body.dataset.divlabDownload);
+  await context.close();
+  // A PNG: the signature, then the IHDR's width and height (big-endian).
+  assert.equal(bytes.subarray(1, 4).toString(), 'PNG');
+  const [w, h] = [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+  console.log(`download ${download.suggestedFilename()}: ${bytes.length} bytes, ${w}×${h}; page says "${published}"`);
+  assert.match(download.suggestedFilename(), /\.png$/);
+  assert.ok(published.endsWith(`${bytes.length}`), `the page published "${published}", the file has ${bytes.length} bytes`);
+  // The canvas right of the side panel at the page's resolution (1200×800 points, device scale 1).
+  assert.ok(w > 800 && w < 1000 && h > 700 && h <= 800, `${w}×${h}`);
   assert.deepEqual(errors, [], 'console or page errors');
 });
 
