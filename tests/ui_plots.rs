@@ -13,10 +13,12 @@ use egui_kittest::kittest::Queryable as _;
 mod ui_support;
 use ui_support::{cpu_harness as harness, shots_dir, snapshot};
 
-/// Frames until the battery's snapshot in progress is complete.
+/// Frames until the battery's snapshot in progress is complete (each waits for the rows computed on
+/// another thread first).
 fn settle(h: &mut Harness<'static, DivlabApp>) {
     for _ in 0..400 {
         h.run_steps(1);
+        h.state_mut().finish_background_work();
         let busy = h
             .state()
             .battery_track()

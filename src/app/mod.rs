@@ -1022,7 +1022,7 @@ impl DivlabApp {
                         &mut self.commands,
                         toggles,
                     );
-                    cache.refresh(run, *toggles, self.running, accent);
+                    cache.refresh(ui.ctx(), run, *toggles, self.running, accent);
                     if !cache.drawing.captions.is_empty() {
                         ui.horizontal_wrapped(|ui| {
                             for caption in &cache.drawing.captions {

@@ -21,6 +21,7 @@ pub mod load;
 pub mod lockstep;
 pub mod overlay;
 pub mod track;
+pub mod worker;
 
 use std::fmt;
 
