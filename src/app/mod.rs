@@ -449,6 +449,7 @@ impl DivlabApp {
             for notice in run.take_notices() {
                 self.message = Some(displayable(&notice));
             }
+            run.poll_stop_cause();
         }
     }
 
@@ -513,19 +514,18 @@ impl DivlabApp {
             } else {
                 "Stopped".to_owned()
             };
-            let cause = self
-                .panels
-                .get(i)
-                .and_then(params_ui::halved_step)
-                .map_or_else(
-                    || "change a parameter and press Reset".to_owned(),
-                    |(setting, _)| {
-                        format!(
-                            "the likely cause is {setting}: \"retry with half the step size\" in the \
-                             panel halves it, or set it under Parameters"
-                        )
-                    },
-                );
+            // What retrying the refused step from the last good state showed (run::diagnose).
+            let cause = match self.lockstep.runs[i].stop_cause() {
+                None => {
+                    "working out the cause (retrying the step from the last good state)".to_owned()
+                }
+                Some(c) if c.halving_fixes() => format!(
+                    "{}: \"retry with half the step size\" in the panel halves it, or set it under \
+                     Parameters",
+                    c.describe()
+                ),
+                Some(c) => format!("{}; change a parameter and press Reset", c.describe()),
+            };
             self.message = Some(displayable(&format!(
                 "{which} at step {}: {}. Your scenario and the last good state are kept; {cause}.",
                 stop.step, stop.reason

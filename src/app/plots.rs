@@ -173,11 +173,14 @@ impl DivlabApp {
         self.plots.f.as_ref().map(|f| &f.data)
     }
 
-    /// Waits for the background work of the overlays and of the Plots window (the transport plans, the
-    /// battery's snapshot in progress) and takes its results, so that the next frame draws them. For tests.
+    /// Waits for the background work of the overlays, the stopped runs and the Plots window (the transport
+    /// plans, the retries behind a stop's cause, the battery's snapshot in progress) and takes its results, so that the next frame draws them. For tests.
     pub fn finish_background_work(&mut self) {
         for cache in &mut self.overlay_caches {
             cache.finish_pending();
+        }
+        for run in &mut self.lockstep.runs {
+            run.finish_stop_cause();
         }
         let n = self.lockstep.runs.len();
         if let Some(t) = &mut self.plots.tracked

@@ -16,6 +16,7 @@
 //! moves *this run only* to the CPU core, from the last completed GPU step, with a notice.
 
 pub mod caps;
+pub mod diagnose;
 pub mod history;
 pub mod load;
 pub mod lockstep;
@@ -169,6 +170,10 @@ pub struct Run {
     history: History,
     placement: Placement,
     stop: Option<Stop>,
+    /// Why the stop happened, once the retries of [`diagnose::diagnose`] are done.
+    cause: Option<diagnose::StopCause>,
+    /// Those retries while they run (off the frame thread where there are threads).
+    diagnosis: Option<worker::Worker<diagnose::StopCause>>,
     notices: Vec<String>,
     trail: Trail,
 }
@@ -237,6 +242,8 @@ impl Run {
             history: History::default(),
             placement: Placement::cpu(None),
             stop: None,
+            cause: None,
+            diagnosis: None,
             notices: Vec::new(),
             trail,
         };
@@ -430,7 +437,68 @@ impl Run {
             step: self.steps_taken() + 1,
             reason,
         });
+        self.start_diagnosis();
         Progress::Stopped
+    }
+
+    /// Retries the refused step from the last good state ([`diagnose::diagnose`]) on a [`worker::Worker`].
+    fn start_diagnosis(&mut self) {
+        let mut last_good = self.sim.clone();
+        let on_gpu = self.gpu.is_some();
+        if let Some(twin) = &self.gpu
+            && let Err(e) =
+                last_good.resume_particles(twin.flow.particles().to_vec(), twin.flow.steps_taken())
+        {
+            self.cause = Some(diagnose::StopCause::Unknown {
+                why: format!("the CPU core could not take the GPU's last good state: {e}"),
+            });
+            return;
+        }
+        self.cause = None;
+        self.diagnosis = Some(worker::Worker::once(
+            "diagnosis",
+            move || diagnose::diagnose(last_good, on_gpu),
+            None,
+        ));
+        self.poll_stop_cause();
+    }
+
+    /// Why the run stopped, once known: what retrying the refused step from the last good state with a
+    /// smaller step size showed ([`diagnose`]). `None` while the retries run or if the run did not stop.
+    pub fn stop_cause(&self) -> Option<&diagnose::StopCause> {
+        self.cause.as_ref()
+    }
+
+    /// Takes the stop's cause if its retries are done; whether it just arrived. Never blocks (call it once
+    /// a frame while [`Self::stopped`]).
+    pub fn poll_stop_cause(&mut self) -> bool {
+        let Some(w) = &mut self.diagnosis else {
+            return false;
+        };
+        match w.try_next() {
+            Some(cause) => {
+                self.cause = Some(cause);
+                self.diagnosis = None;
+                true
+            }
+            None => {
+                if !w.is_running() {
+                    self.diagnosis = None;
+                }
+                false
+            }
+        }
+    }
+
+    /// Waits for the stop's cause (tests and headless use).
+    pub fn finish_stop_cause(&mut self) -> Option<&diagnose::StopCause> {
+        if let Some(w) = &mut self.diagnosis {
+            if let Some(cause) = w.wait_next() {
+                self.cause = Some(cause);
+            }
+            self.diagnosis = None;
+        }
+        self.cause.as_ref()
     }
 
     fn poll_gpu(&mut self) -> Progress {

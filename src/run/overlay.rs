@@ -1537,6 +1537,15 @@ mod tests {
                 );
             };
             line("one CPU step", step_ms, true);
+            let (ms, r) = time(|| plan_inputs(&run, DEFAULT_MAX_POINTS));
+            line("plan snapshot (300)", ms, r.is_ok());
+            let (ms, r) = time(|| plan_overlay(&run, 100, DEFAULT_TOP_K));
+            line("plan (100, web)", ms, r.is_ok());
+            if let Ok(plan) = r {
+                let grid = Grid::square(run.target().bbox(), 64).unwrap();
+                let (ms, r) = time(|| plan.potential_on_grid(&grid));
+                line("potential f (64², 100)", ms, r.is_ok());
+            }
             let (ms, r) = time(|| plan_overlay(&run, DEFAULT_MAX_POINTS, DEFAULT_TOP_K));
             line("plan (300, top 3)", ms, r.is_ok());
             if let Ok(plan) = r {
@@ -1576,6 +1585,20 @@ mod tests {
                 }
             });
             line("battery, live settings", total, true);
+            line(&format!("  slowest row {}", slowest.1), slowest.0, true);
+            let web = crate::run::track::SINGLE_THREAD_LIVE_SETTINGS;
+            let mut slowest = (0.0, "");
+            let (total, _) = time(|| {
+                for (i, id) in crate::core::measure::row_ids().into_iter().enumerate() {
+                    let (ms, _) = time(|| {
+                        measure_row(run.target(), ModelRef::from(run.model()), seed, &web, i)
+                    });
+                    if ms > slowest.0 {
+                        slowest = (ms, id);
+                    }
+                }
+            });
+            line("battery, web settings", total, true);
             line(&format!("  slowest row {}", slowest.1), slowest.0, true);
             let sinkhorn = crate::core::measure::row_ids()
                 .iter()
