@@ -199,11 +199,11 @@ fn a_panel_whose_step_is_refused_stops_alone_and_says_which() {
     h.run_steps(1);
     let message = h.state().message().unwrap_or_default().to_owned();
     assert!(message.contains("Panel B stopped at step"), "{message}");
-    // The message names the cause the retry found, and the panel offers the fix.
+    // The message names the cause the retries found, and the panel offers the fix: the particles had run
+    // off, so nothing goes on from the last good state, but half the step size from the start does.
     assert!(
-        message.contains(
-            "the cause is the step size step_size = 1: from the last good state, half of it"
-        ),
+        message.contains("the cause is the step size step_size = 1: the model had run off")
+            && message.contains("half of it from the start goes to step"),
         "{message}"
     );
     h.key_press(egui::Key::Space);

@@ -21,17 +21,29 @@ pub const RETRY_FACTORS: [f64; 2] = [0.5, 0.125];
 /// What retrying a refused step says about its cause.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StopCause {
-    /// With the step size times `factor` the refused step and the next ones stay finite.
+    /// With the step size times `factor` the refused step and the next ones stay finite: from the last
+    /// good state, or (`from_start`) from the run's first state, past the refused step.
     StepSize {
         /// E.g. "the learning rate lr = 0.05".
         setting: String,
         factor: f64,
+        from_start: bool,
+        /// The step the retry reached without a non-finite value.
+        reached: usize,
     },
     /// The CPU core takes the refused step as it is: the GPU's f32 arithmetic overflowed, most likely.
     GpuPrecision,
+    /// No smaller step goes on from the last good state, and a restart with half the step size did not get
+    /// past the refused step within the time allowed: most likely the step size (the model had run off over
+    /// the previous steps), not shown.
+    LikelyStepSize {
+        setting: String,
+        factor: f64,
+        reached: usize,
+    },
     /// A smaller step size does not help: the settings that are likely instead (possibly none known).
     NotStepSize {
-        /// E.g. "half and an eighth of the learning rate lr = 0.05".
+        /// E.g. "half and an eighth of the learning rate lr = 0.05 from the last good state".
         tried: String,
         suspects: Vec<String>,
     },
@@ -43,43 +55,72 @@ impl StopCause {
     /// One sentence for the user.
     pub fn describe(&self) -> String {
         match self {
-            Self::StepSize { setting, factor } if *factor == 0.5 => format!(
-                "the cause is {setting}: from the last good state, half of it takes the refused step and \
-                 the next {} without a non-finite value",
-                RETRY_STEPS - 1
-            ),
-            Self::StepSize { setting, factor } => format!(
-                "the cause is {setting}, by far: half of it still fails from the last good state, {} of it \
-                 takes the refused step and the next {} (set it under Parameters)",
+            Self::StepSize {
+                setting,
+                factor,
+                from_start: false,
+                reached,
+            } => format!(
+                "the cause is {setting}: from the last good state, {} of it goes on to step {reached} \
+                 without a non-finite value{}",
                 fraction_words(*factor),
-                RETRY_STEPS - 1
+                if *factor < 0.5 {
+                    " (half of it does not: set it under Parameters)"
+                } else {
+                    ""
+                }
+            ),
+            Self::StepSize {
+                setting,
+                factor,
+                from_start: true,
+                reached,
+            } => format!(
+                "the cause is {setting}: the model had run off, so no retry from the last good state goes on, \
+                 but {} of it from the start goes to step {reached} without a non-finite value{}",
+                fraction_words(*factor),
+                if *factor < 0.5 {
+                    " (half of it does not: set it under Parameters)"
+                } else {
+                    ""
+                }
             ),
             Self::GpuPrecision => {
                 "the step size is not the cause: the CPU core (f64) takes the refused step \
                  as it is, so the GPU's f32 arithmetic overflowed; compute on the CPU core"
                     .to_owned()
             }
+            Self::LikelyStepSize {
+                setting,
+                factor,
+                reached,
+            } => format!(
+                "the likely cause is {setting} (not shown): no retry from the last good state goes on, and a \
+                 restart with {} of it reached step {reached} in the time allowed without a non-finite value",
+                fraction_words(*factor)
+            ),
             Self::NotStepSize { tried, suspects } if suspects.is_empty() => format!(
-                "the step size is not the cause ({tried} fail as well from the last good state); the cause is \
-                 unknown"
+                "the step size alone is not the cause ({tried} fail as well); the cause is unknown"
             ),
             Self::NotStepSize { tried, suspects } => format!(
-                "the step size is not the cause ({tried} fail as well from the last good state); likely \
-                 instead: {}",
+                "the step size alone is not the cause ({tried} fail as well); likely instead: {}",
                 suspects.join("; or ")
             ),
             Self::Unknown { why } => format!("the cause is unknown: {why}"),
         }
     }
 
-    /// Whether halving the step size is the fix (then the app offers "retry with half the step size").
+    /// Whether halving the step size was shown to be the fix (then the app offers "retry with half the
+    /// step size").
     pub fn halving_fixes(&self) -> bool {
         matches!(self, Self::StepSize { factor, .. } if *factor == 0.5)
     }
 }
 
 fn fraction_words(f: f64) -> String {
-    if f == 0.125 {
+    if f == 0.5 {
+        "half".to_owned()
+    } else if f == 0.125 {
         "an eighth".to_owned()
     } else {
         format!("×{}", display_number(f))
@@ -104,9 +145,40 @@ fn stays_finite(mut sim: Simulation, n: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// How a restart went: to `goal`, refused, or out of time.
+enum Restart {
+    Reached(usize),
+    Refused(usize),
+    OutOfTime(usize),
+}
+
+/// Steps `sim` until it has taken `goal` steps, a step is refused, or `budget_s` seconds are spent.
+fn restart(mut sim: Simulation, goal: usize, budget_s: f64) -> Restart {
+    let start = web_time::Instant::now();
+    while sim.steps_taken() < goal {
+        if start.elapsed().as_secs_f64() > budget_s {
+            return Restart::OutOfTime(sim.steps_taken());
+        }
+        if sim.step().is_err() {
+            return Restart::Refused(sim.steps_taken());
+        }
+    }
+    Restart::Reached(sim.steps_taken())
+}
+
 /// Why the step after `last_good` was refused. `last_good` is the simulation at its last good step (for a
-/// GPU run: the CPU core resumed from the GPU's particles); `on_gpu` says that the GPU refused it.
-pub fn diagnose(last_good: Simulation, on_gpu: bool) -> StopCause {
+/// GPU run: the CPU core resumed from the GPU's particles); `first`, if known, the run's first state (step
+/// 0); `on_gpu` says that the GPU refused the step. Tried in order: the refused step on the CPU core as it
+/// is (GPU stops only); from the last good state each of [`RETRY_FACTORS`] times the step size for
+/// [`RETRY_STEPS`] steps; then from `first` half the step size to [`RETRY_STEPS`] − 1 steps past the
+/// refused one, within `budget_s` seconds (a model that ran off over many steps cannot be rescued from its
+/// last state, but a smaller step from the start may never run off).
+pub fn diagnose(
+    last_good: Simulation,
+    first: Option<Simulation>,
+    on_gpu: bool,
+    budget_s: f64,
+) -> StopCause {
     if on_gpu && stays_finite(last_good.clone(), 1).is_ok() {
         return StopCause::GpuPrecision;
     }
@@ -117,6 +189,7 @@ pub fn diagnose(last_good: Simulation, on_gpu: bool) -> StopCause {
                 .to_owned(),
         };
     };
+    let refused = last_good.steps_taken() + 1;
     for factor in RETRY_FACTORS {
         let mut smaller = last_good.clone();
         if let Err(e) = smaller.scale_step_size(factor) {
@@ -125,11 +198,49 @@ pub fn diagnose(last_good: Simulation, on_gpu: bool) -> StopCause {
             };
         }
         if stays_finite(smaller, RETRY_STEPS).is_ok() {
-            return StopCause::StepSize { setting, factor };
+            return StopCause::StepSize {
+                setting,
+                factor,
+                from_start: false,
+                reached: last_good.steps_taken() + RETRY_STEPS,
+            };
+        }
+    }
+    let mut tried = format!("half and an eighth of {setting} from the last good state");
+    if let Some(first) = first.filter(|f| f.steps_taken() == 0 && refused > 1) {
+        let start = web_time::Instant::now();
+        for factor in RETRY_FACTORS {
+            let mut from = first.clone();
+            if from.scale_step_size(factor).is_err() {
+                break;
+            }
+            let left = budget_s - start.elapsed().as_secs_f64();
+            match restart(from, refused + RETRY_STEPS - 1, left) {
+                Restart::Reached(reached) => {
+                    return StopCause::StepSize {
+                        setting,
+                        factor,
+                        from_start: true,
+                        reached,
+                    };
+                }
+                Restart::OutOfTime(reached) => {
+                    return StopCause::LikelyStepSize {
+                        setting,
+                        factor,
+                        reached,
+                    };
+                }
+                Restart::Refused(at) => tried.push_str(&format!(
+                    ", {} of it from the start (refused at step {})",
+                    fraction_words(factor),
+                    at + 1
+                )),
+            }
         }
     }
     StopCause::NotStepSize {
-        tried: format!("half and an eighth of {setting}"),
+        tried,
         suspects: suspects(&last_good),
     }
 }
@@ -212,7 +323,8 @@ mod tests {
     use super::*;
     use crate::core::fdiv::FDivKind;
     use crate::core::mixture::MixtureInit;
-    use crate::core::scenario::{ModelSpec, Scenario};
+    use crate::core::scenario::{ModelSpec, ParticleInit, Scenario};
+    use crate::core::target::{GaussianMixtureSpec, TargetSpec};
     use crate::run::load;
 
     fn scenario(name: &str) -> Scenario {
@@ -233,76 +345,101 @@ mod tests {
         None
     }
 
-    #[test]
-    fn a_step_size_too_large_is_named_and_a_smaller_one_goes_on() {
-        // Underdamped Langevin on the funnel with its step size doubled until the run blows up.
-        let mut s = scenario("funnel_langevin");
-        let Method::Flow { flow } = &mut s.method else {
-            panic!("a flow");
-        };
-        let mut found = None;
-        for _ in 0..12 {
-            flow.set_step_size(flow.step_size() * 2.0);
-            let mut t = s.clone();
-            t.method = Method::Flow { flow: flow.clone() };
-            if t.validate().is_err() {
-                break;
-            }
-            if let Some(sim) = last_good_before_refusal(&t, 400) {
-                found = Some(sim);
-                break;
-            }
+    /// Particles from N(0, 1) under a flow of the given step size: `flow(h)`.
+    fn flow_scenario(base: &str, target_std_normal: bool, flow: FlowConfig) -> Scenario {
+        let mut s = scenario(base);
+        if target_std_normal {
+            s.target = TargetSpec::GaussianMixture(GaussianMixtureSpec {
+                weights: vec![1.0],
+                means: vec![[0.0, 0.0]],
+                covariances: vec![[[1.0, 0.0], [0.0, 1.0]]],
+            });
         }
-        let sim = found.expect("a step size that blows up");
-        let cause = diagnose(sim.clone(), false);
-        let StopCause::StepSize { setting, factor } = &cause else {
-            panic!("{cause:?}");
+        s.model = ModelSpec::Particles {
+            count: 50,
+            init: ParticleInit::Gaussian {
+                mean: [0.0, 0.0],
+                std: 1.0,
+            },
         };
-        assert!(
-            setting.starts_with("the step size step_size = "),
-            "{setting}"
-        );
-        assert!(RETRY_FACTORS.contains(factor));
-        assert!(cause.describe().starts_with("the cause is the step size"));
-        // And it is true: the retry it names does go on.
-        let mut retry = sim;
-        retry.scale_step_size(*factor).unwrap();
-        for _ in 0..RETRY_STEPS {
-            retry.step().unwrap_or_else(|e| panic!("{e}"));
-        }
+        s.method = Method::Flow { flow };
+        s
+    }
+
+    fn cause_of(s: &Scenario) -> (Simulation, StopCause) {
+        let first = Simulation::new(s, None).unwrap_or_else(|e| panic!("{e}"));
+        let sim = last_good_before_refusal(s, 3000).expect("the run is refused");
+        let cause = diagnose(sim.clone(), Some(first), false, 60.0);
+        (sim, cause)
     }
 
     #[test]
-    fn halving_is_named_as_the_fix_when_it_is_one() {
-        // Gradient descent on the reverse KL with a learning rate it cannot take; the state is the start.
-        let mut s = scenario("two_modes_reverse_kl");
-        let Method::Gradient { optimizer, .. } = &mut s.method else {
-            panic!("a gradient fit");
+    fn halving_the_step_size_is_named_as_the_fix_when_it_is_one() {
+        // Langevin with η = 3 on N(0, I): x ← x − 3x + noise doubles |x| a step until it overflows (step
+        // 509); no smaller step can rescue particles at 1e150, but η = 1.5 contracts from the start.
+        let s = flow_scenario(
+            "funnel_langevin",
+            true,
+            FlowConfig::Langevin { step_size: 3.0 },
+        );
+        let (sim, cause) = cause_of(&s);
+        assert!(sim.steps_taken() > 100, "{}", sim.steps_taken());
+        let StopCause::StepSize {
+            setting,
+            factor,
+            from_start,
+            reached,
+        } = &cause
+        else {
+            panic!("{cause:?}");
         };
-        let mut lr = optimizer.lr();
-        let mut cause = None;
-        for _ in 0..40 {
-            lr *= 2.0;
-            let mut t = s.clone();
-            if let Method::Gradient { optimizer, .. } = &mut t.method {
-                optimizer.set_lr(lr);
-            }
-            if t.validate().is_err() {
-                break;
-            }
-            if let Some(sim) = last_good_before_refusal(&t, 60) {
-                cause = Some(diagnose(sim, false));
-                break;
-            }
+        assert_eq!(setting, "the step size step_size = 3");
+        assert_eq!((*factor, *from_start), (0.5, true));
+        assert!(cause.halving_fixes());
+        assert!(
+            cause
+                .describe()
+                .starts_with("the cause is the step size step_size = 3")
+        );
+        // True: half the step size from the start passes the refused step.
+        let mut retry = Simulation::new(&s, None).unwrap_or_else(|e| panic!("{e}"));
+        retry.scale_step_size(0.5).unwrap();
+        for _ in 0..*reached {
+            retry.step().unwrap_or_else(|e| panic!("{e}"));
         }
-        // Whichever factor the search found, a step-size cause is named and worded truthfully.
-        let cause = cause.expect("a learning rate that blows up");
-        match &cause {
-            StopCause::StepSize { setting, factor } => {
-                assert!(setting.starts_with("the learning rate lr = "), "{setting}");
-                assert_eq!(cause.halving_fixes(), *factor == 0.5);
-            }
-            other => panic!("{other:?}"),
+        assert!(*reached > sim.steps_taken() + 1);
+    }
+
+    #[test]
+    fn when_half_is_not_enough_the_smaller_step_that_works_is_named_without_the_one_click_fix() {
+        // Underdamped Langevin with η = 2 on the funnel is refused at step 4; from step 3, an eighth of it
+        // goes on, half of it does not.
+        let s = flow_scenario(
+            "funnel_langevin",
+            false,
+            FlowConfig::UnderdampedLangevin {
+                step_size: 2.0,
+                friction: 1.0,
+            },
+        );
+        let (sim, cause) = cause_of(&s);
+        let StopCause::StepSize {
+            factor, from_start, ..
+        } = &cause
+        else {
+            panic!("{cause:?}");
+        };
+        assert_eq!((*factor, *from_start), (0.125, false));
+        assert!(!cause.halving_fixes());
+        assert!(
+            cause.describe().contains("half of it does not"),
+            "{}",
+            cause.describe()
+        );
+        let mut retry = sim;
+        retry.scale_step_size(0.125).unwrap();
+        for _ in 0..RETRY_STEPS {
+            retry.step().unwrap_or_else(|e| panic!("{e}"));
         }
     }
 
@@ -325,7 +462,7 @@ mod tests {
         };
         let sim = last_good_before_refusal(&s, 5).expect("the first step is refused");
         assert_eq!(sim.steps_taken(), 0);
-        let cause = diagnose(sim, false);
+        let cause = diagnose(sim, None, false, 60.0);
         let StopCause::NotStepSize { tried, suspects } = &cause else {
             panic!("{cause:?}");
         };
@@ -335,7 +472,7 @@ mod tests {
         assert!(
             cause
                 .describe()
-                .starts_with("the step size is not the cause"),
+                .starts_with("the step size alone is not the cause"),
             "{}",
             cause.describe()
         );
@@ -344,7 +481,7 @@ mod tests {
     #[test]
     fn em_has_no_step_size_and_says_so() {
         let sim = Simulation::new(&scenario("mixture_em"), None).unwrap_or_else(|e| panic!("{e}"));
-        let cause = diagnose(sim, false);
+        let cause = diagnose(sim, None, false, 60.0);
         assert!(matches!(cause, StopCause::Unknown { .. }), "{cause:?}");
         assert!(cause.describe().contains("EM has no step size"));
     }

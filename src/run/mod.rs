@@ -163,6 +163,10 @@ struct GpuTwin {
 #[cfg(not(target_arch = "wasm32"))]
 pub const GPU_STEP_TIMEOUT_S: f64 = 120.0;
 
+/// Most seconds a stop's diagnosis may spend restarting from step 0 with half the step size
+/// ([`diagnose::diagnose`], on its own thread; 0.03 s on the web, where it runs within a frame).
+pub const DIAGNOSIS_BUDGET_S: f64 = 3.0;
+
 /// A scenario running on a backend. See the module docs.
 pub struct Run {
     sim: Simulation,
@@ -174,6 +178,8 @@ pub struct Run {
     cause: Option<diagnose::StopCause>,
     /// Those retries while they run (off the frame thread where there are threads).
     diagnosis: Option<worker::Worker<diagnose::StopCause>>,
+    /// The simulation at step 0 (retargeted with it), for the diagnosis' restart with half the step size.
+    first: Option<Box<Simulation>>,
     notices: Vec<String>,
     trail: Trail,
 }
@@ -244,9 +250,11 @@ impl Run {
             stop: None,
             cause: None,
             diagnosis: None,
+            first: None,
             notices: Vec::new(),
             trail,
         };
+        run.first = Some(Box::new(run.sim.clone()));
         if choice == BackendChoice::Cpu {
             return Ok(run);
         }
@@ -389,6 +397,11 @@ impl Run {
                 .map_err(|e| e.to_string())?;
         }
         self.sim.retarget(spec, image).map_err(|e| e.to_string())?;
+        if let Some(first) = &mut self.first
+            && first.retarget(spec, image).is_err()
+        {
+            self.first = None;
+        }
         let Some(twin) = self.gpu.take() else {
             return Ok(());
         };
@@ -444,7 +457,14 @@ impl Run {
     /// Retries the refused step from the last good state ([`diagnose::diagnose`]) on a [`worker::Worker`].
     fn start_diagnosis(&mut self) {
         let mut last_good = self.sim.clone();
+        let first = self.first.as_deref().cloned();
         let on_gpu = self.gpu.is_some();
+        // Off the frame thread natively; within a frame on the web.
+        let budget_s = if worker::THREADED {
+            DIAGNOSIS_BUDGET_S
+        } else {
+            0.03
+        };
         if let Some(twin) = &self.gpu
             && let Err(e) =
                 last_good.resume_particles(twin.flow.particles().to_vec(), twin.flow.steps_taken())
@@ -457,7 +477,7 @@ impl Run {
         self.cause = None;
         self.diagnosis = Some(worker::Worker::once(
             "diagnosis",
-            move || diagnose::diagnose(last_good, on_gpu),
+            move || diagnose::diagnose(last_good, first, on_gpu, budget_s),
             None,
         ));
         self.poll_stop_cause();

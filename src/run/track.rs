@@ -36,15 +36,15 @@ pub const LIVE_SETTINGS: MeasureSettings = MeasureSettings {
 };
 
 /// [`LIVE_SETTINGS`] where the rows are computed on the frame thread (the web): the Sinkhorn row on at
-/// most [`SINGLE_THREAD_SINKHORN_POINTS`] points of each cloud (a sixteenth of the work or less, ~5–25 ms
-/// in the dev profile), the rest the same.
+/// most [`SINGLE_THREAD_SINKHORN_POINTS`] points of each cloud (a 64th of the work or less: ~2–20 ms in
+/// the dev profile where every point takes 0.1–0.4 s), the rest the same.
 pub const SINGLE_THREAD_LIVE_SETTINGS: MeasureSettings = MeasureSettings {
     sinkhorn_points: Some(SINGLE_THREAD_SINKHORN_POINTS),
     ..LIVE_SETTINGS
 };
 
 /// Most points per cloud of the Sinkhorn row in [`SINGLE_THREAD_LIVE_SETTINGS`].
-pub const SINGLE_THREAD_SINKHORN_POINTS: usize = 64;
+pub const SINGLE_THREAD_SINKHORN_POINTS: usize = 32;
 
 /// The live settings for this build: [`LIVE_SETTINGS`] where a track can compute on another thread
 /// ([`THREADED`]), else [`SINGLE_THREAD_LIVE_SETTINGS`].
