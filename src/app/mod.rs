@@ -281,6 +281,10 @@ impl DivlabApp {
         match built {
             Ok((runs, picture)) => {
                 publish("divlab-flow", runs[0].placement().label());
+                publish(
+                    "divlab-target",
+                    &target_edit::published_target(&panels[0].target),
+                );
                 let steps = panels[0].steps;
                 if self.panels.first().map(|s| s.steps) != Some(steps)
                     || self.lockstep.runs.is_empty()
@@ -436,6 +440,7 @@ impl DivlabApp {
         for s in &mut self.panels {
             s.target = spec.clone();
         }
+        publish("divlab-target", &target_edit::published_target(spec));
         if let Some(run) = self.lockstep.runs.first() {
             match target_picture(ctx, run.target(), self.scale, self.looks.look.colormap) {
                 Ok(p) => self.picture = Some(p),
