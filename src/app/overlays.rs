@@ -17,9 +17,9 @@ use crate::run::overlay::{self, ContourLevel};
 use crate::run::worker::{Notify, THREADED, Worker};
 
 /// Points of each cloud the plan and the witness use (evenly subsampled; the captions say so). Natively
-/// the plan is solved on another thread, so 300; on the web it is solved within a frame, so 100
-/// (a ninth of the work: about 20 ms where 300 take up to ~180 ms).
-pub const MAX_POINTS: usize = if THREADED { 300 } else { 100 };
+/// the plan is solved on another thread, so 300; on the web it is solved within a frame, so 64 (a 22nd of
+/// the work: 3–20 ms in the dev profile where 300 take 56–184 ms; `run::overlay` `timings`).
+pub const MAX_POINTS: usize = if THREADED { 300 } else { 64 };
 /// Couplings drawn per model point.
 pub const TOP_K: usize = 3;
 /// Cells per side of the potential's and the witness' grids.

@@ -1539,12 +1539,12 @@ mod tests {
             line("one CPU step", step_ms, true);
             let (ms, r) = time(|| plan_inputs(&run, DEFAULT_MAX_POINTS));
             line("plan snapshot (300)", ms, r.is_ok());
-            let (ms, r) = time(|| plan_overlay(&run, 100, DEFAULT_TOP_K));
-            line("plan (100, web)", ms, r.is_ok());
+            let (ms, r) = time(|| plan_overlay(&run, 64, DEFAULT_TOP_K));
+            line("plan (64, web)", ms, r.is_ok());
             if let Ok(plan) = r {
                 let grid = Grid::square(run.target().bbox(), 64).unwrap();
                 let (ms, r) = time(|| plan.potential_on_grid(&grid));
-                line("potential f (64², 100)", ms, r.is_ok());
+                line("potential f (64², 64)", ms, r.is_ok());
             }
             let (ms, r) = time(|| plan_overlay(&run, DEFAULT_MAX_POINTS, DEFAULT_TOP_K));
             line("plan (300, top 3)", ms, r.is_ok());
