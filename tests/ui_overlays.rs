@@ -36,7 +36,9 @@ fn toggle(h: &mut Harness<'static, DivlabApp>, i: usize, label: &str) {
     h.run_steps(2);
 }
 
-fn summary(h: &Harness<'static, DivlabApp>, i: usize) -> (Vec<String>, usize, usize) {
+/// What panel `i`'s overlays draw once the transport plan, computed off the frame thread, is in.
+fn summary(h: &mut Harness<'static, DivlabApp>, i: usize) -> (Vec<String>, usize, usize) {
+    h.state_mut().finish_background_work();
     h.state().overlay_summary(i).expect("panel")
 }
 
@@ -81,18 +83,18 @@ fn every_overlay_of_a_particle_flow_toggles_and_draws_on_its_panel_only() {
     ];
     for (label, caption, lines, arrows) in cases {
         toggle(&mut h, 0, label);
-        let (captions, n_lines, n_arrows) = summary(&h, 0);
+        let (captions, n_lines, n_arrows) = summary(&mut h, 0);
         assert_eq!(captions.len(), 1, "{label}: {captions:?}");
         assert!(captions[0].starts_with(caption), "{label}: {captions:?}");
         assert_eq!(n_lines > 0, lines, "{label}: {n_lines} lines");
         assert_eq!(n_arrows > 0, arrows, "{label}: {n_arrows} arrow sets");
         // Panel B draws nothing.
-        let (b, b_lines, b_arrows) = summary(&h, 1);
+        let (b, b_lines, b_arrows) = summary(&mut h, 1);
         assert!(b.is_empty() && b_lines == 0 && b_arrows == 0, "{b:?}");
         // Off again.
         toggle(&mut h, 0, label);
         assert_eq!(
-            summary(&h, 0),
+            summary(&mut h, 0),
             (Vec::new(), 0, 0),
             "{label} did not turn off"
         );
@@ -103,7 +105,7 @@ fn every_overlay_of_a_particle_flow_toggles_and_draws_on_its_panel_only() {
         "Monte Carlo gradient spread",
     ] {
         toggle(&mut h, 1, label);
-        let (captions, n_lines, _) = summary(&h, 1);
+        let (captions, n_lines, _) = summary(&mut h, 1);
         assert!(captions[0].contains("not drawn"), "{captions:?}");
         assert_eq!(n_lines, 0);
         toggle(&mut h, 1, label);
@@ -112,14 +114,15 @@ fn every_overlay_of_a_particle_flow_toggles_and_draws_on_its_panel_only() {
     toggle(&mut h, 0, "particle displacement (arrows)");
     step(&mut h, 2);
     assert!(
-        summary(&h, 0).0[0].starts_with("displacement over step 5"),
+        summary(&mut h, 0).0[0].starts_with("displacement over step 5"),
         "{:?}",
-        summary(&h, 0)
+        summary(&mut h, 0)
     );
     // For a person to look at: plan and displacement on A, witness on B.
     toggle(&mut h, 0, "transport plan (strongest couplings)");
     toggle(&mut h, 1, "MMD witness (contours)");
     h.remove_cursor();
+    h.state_mut().finish_background_work();
     h.run_steps(1);
     let img = h.render().expect("render");
     img.save(shots_dir().join("overlays_flow.png")).unwrap();
@@ -141,7 +144,7 @@ fn a_monte_carlo_fit_shows_its_gradient_spread_and_density_contours() {
     step(&mut h, 2);
     toggle(&mut h, 0, "Monte Carlo gradient spread");
     toggle(&mut h, 0, "q's density contours (50%, 90%)");
-    let (captions, n_lines, n_arrows) = summary(&h, 0);
+    let (captions, n_lines, n_arrows) = summary(&mut h, 0);
     assert_eq!(captions.len(), 2, "{captions:?}");
     assert!(
         captions[0].starts_with("gradient spread at step 2"),

@@ -194,11 +194,16 @@ fn a_panel_whose_step_is_refused_stops_alone_and_says_which() {
     let a = h.state().runs()[0].steps_taken();
     assert!(a >= stop.step, "A at {a}, B stopped at {}", stop.step);
     assert!(h.state().runs()[0].stopped().is_none());
+    // The cause comes from retrying the refused step from the last good state (off the frame thread).
+    h.state_mut().finish_background_work();
+    h.run_steps(1);
     let message = h.state().message().unwrap_or_default().to_owned();
     assert!(message.contains("Panel B stopped at step"), "{message}");
-    // The message names the likely cause, and the panel offers the fix.
+    // The message names the cause the retries found, and the panel offers the fix: the particles had run
+    // off, so nothing goes on from the last good state, but half the step size from the start does.
     assert!(
-        message.contains("the likely cause is the step size step_size = 1"),
+        message.contains("the cause is the step size step_size = 1: the model had run off")
+            && message.contains("half of it from the start goes to step"),
         "{message}"
     );
     h.key_press(egui::Key::Space);

@@ -13,10 +13,12 @@ use egui_kittest::kittest::Queryable as _;
 mod ui_support;
 use ui_support::{cpu_harness as harness, shots_dir, snapshot};
 
-/// Frames until the battery's snapshot in progress is complete.
+/// Frames until the battery's snapshot in progress is complete (each waits for the rows computed on
+/// another thread first).
 fn settle(h: &mut Harness<'static, DivlabApp>) {
     for _ in 0..400 {
         h.run_steps(1);
+        h.state_mut().finish_background_work();
         let busy = h
             .state()
             .battery_track()
@@ -241,4 +243,63 @@ fn timings() {
         .expect("render")
         .save(shots_dir().join("plots_flow.png"))
         .unwrap();
+}
+
+/// Wall time of each frame while a run plays with the transport plan and dual potential overlays on and the
+/// Plots window open (battery tab), with the background work as it is (picked up when done) and with every
+/// frame waiting for it (what a frame did before that work moved off the frame thread). Prints mean, 95th
+/// percentile and largest (`--ignored --nocapture`; timings depend on the machine and the profile).
+#[test]
+#[ignore]
+fn frame_times_with_the_plan_overlay_and_the_battery() {
+    fn toggle(h: &mut Harness<'static, DivlabApp>, label: &str) {
+        h.get_all_by_label_contains("overlays")
+            .next()
+            .expect("overlay menu")
+            .click();
+        h.run_steps(2);
+        h.get_by_label(label).click();
+        h.run_steps(2);
+        h.key_press(egui::Key::Escape);
+        h.run_steps(2);
+    }
+    for name in ["two_modes_reverse_kl", "ring8_mmd_flow"] {
+        // None: neither the overlays nor the window, for comparison.
+        for blocking in [Some(true), Some(false), None] {
+            let mut h = harness(1400.0, 860.0);
+            open_scenario(&mut h, name);
+            if blocking.is_some() {
+                toggle(&mut h, "transport plan (strongest couplings)");
+                toggle(&mut h, "dual potential f (contours)");
+                h.get_by_label("plots").click();
+                h.run_steps(2);
+            }
+            h.state_mut().finish_background_work();
+            h.key_press(egui::Key::Space);
+            let mut ms = Vec::new();
+            for _ in 0..120 {
+                let t = std::time::Instant::now();
+                h.run_steps(1);
+                if blocking == Some(true) {
+                    h.state_mut().finish_background_work();
+                }
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            h.key_press(egui::Key::Space);
+            let steps = h.state().steps_taken();
+            let snapshots = h.state().battery_track().map_or(0, |t| t.completed());
+            ms.sort_by(f64::total_cmp);
+            let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+            println!(
+                "{name:<22} {:<28} frame mean {mean:6.1} ms, p95 {:6.1} ms, max {:6.1} ms ({steps} steps, {snapshots} battery snapshots)",
+                match blocking {
+                    Some(true) => "waiting for the work (before)",
+                    Some(false) => "background (after)",
+                    None => "no overlay, no Plots window",
+                },
+                ms[ms.len() * 95 / 100],
+                ms[ms.len() - 1],
+            );
+        }
+    }
 }

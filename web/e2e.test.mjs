@@ -308,6 +308,64 @@ test('the File menu downloads the canvas as a PNG of the canvas size', async () 
   // The canvas right of the side panel at the page's resolution (1200×800 points, device scale 1).
   assert.ok(w > 800 && w < 1000 && h > 700 && h <= 800, `${w}×${h}`);
   assert.deepEqual(errors, [], 'console or page errors');
+// Phone positions in a 390×844 viewport (tests/ui_webtouch.rs checks them against the native layout and plays
+// the same gestures with the pointer): the Controls toggle, the "edit the target on the canvas" checkbox
+// once the controls are open, and component 0's centre of the default target once they are folded again.
+const PHONE_CONTROLS = { x: 320, y: 12 };
+const PHONE_EDIT_CHECKBOX = { x: 60, y: 455 };
+const PHONE_CENTRE = { x: 154, y: 229 };
+const PHONE_DRAG = { x: 50, y: -40 };
+
+/** The default target's component means as published by the app ("x,y;x,y;…"). */
+async function targetMeans(page) {
+  const text = await page.evaluate(() => document.body.dataset.divlabTarget);
+  assert.ok(text, 'no data-divlab-target');
+  return text.split(';').map((p) => p.split(',').map(Number));
+}
+
+test('on a phone, a touch drag moves a target component', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true,
+    deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  await page.goto(base);
+  await page.waitForFunction(() => document.body.dataset.divlabHeatmap === 'drawn', null, { timeout: 120_000 });
+  await page.waitForTimeout(1000);
+  const before = await targetMeans(page);
+  await page.touchscreen.tap(PHONE_CONTROLS.x, PHONE_CONTROLS.y);
+  await page.waitForTimeout(700);
+  await page.screenshot({ path: path.join(shots, 'web-phone-controls.png') });
+  await page.touchscreen.tap(PHONE_EDIT_CHECKBOX.x, PHONE_EDIT_CHECKBOX.y);
+  await page.waitForTimeout(700);
+  await page.touchscreen.tap(PHONE_CONTROLS.x, PHONE_CONTROLS.y);
+  await page.waitForTimeout(700);
+  await page.screenshot({ path: path.join(shots, 'web-phone-edit-before.png') });
+  // A real touch drag: touchStart on the centre, touchMoves along the way, touchEnd (CDP, as a finger would).
+  const cdp = await context.newCDPSession(page);
+  const point = (k, n) => ({ x: PHONE_CENTRE.x + (PHONE_DRAG.x * k) / n, y: PHONE_CENTRE.y + (PHONE_DRAG.y * k) / n,
+    id: 1, radiusX: 4, radiusY: 4, force: 1 });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point(0, 1)] });
+  await page.waitForTimeout(150);
+  const n = 10;
+  for (let k = 1; k <= n; k++) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [point(k, n)] });
+    await page.waitForTimeout(80);
+  }
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await page.waitForTimeout(1000);
+  const file = path.join(shots, 'web-phone-touch-drag.png');
+  await page.screenshot({ path: file });
+  const after = await targetMeans(page);
+  await context.close();
+  console.log(`touch drag: component 0 ${JSON.stringify(before[0])} -> ${JSON.stringify(after[0])}; screenshot ${file}`);
+  assert.deepEqual(errors, [], 'console or page errors');
+  assert.equal(after.length, before.length);
+  // Dragged right and up on screen: x and y of the centre grow; the other components stay.
+  assert.ok(after[0][0] - before[0][0] > 0.1 && after[0][1] - before[0][1] > 0.1,
+    `component 0 did not follow the finger: ${before[0]} -> ${after[0]}`);
+  assert.deepEqual(after.slice(1), before.slice(1));
 });
 
 test('says so in plain words when neither WebGPU nor WebGL2 exists', async () => {

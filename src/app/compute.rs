@@ -8,7 +8,7 @@ use eframe::wgpu;
 use crate::core::grid::Grid;
 use crate::core::mixture::Mixture;
 use crate::gpu::backend::{BackendChoice, BackendStatus, resolve};
-use crate::gpu::context::{GpuContext, GpuError, GpuResult};
+use crate::gpu::context::{AdapterSummary, GpuContext, GpuError, GpuResult};
 use crate::gpu::heatmap::GpuHeatmap;
 use crate::gpu::mixture_grid::GpuMixtureGrid;
 
@@ -73,7 +73,7 @@ impl Compute {
     /// Short words for the status bar.
     pub fn describe(&self) -> String {
         match (&self.gpu, &self.status.reason) {
-            (Some(g), _) => format!("compute: GPU ({})", g.ctx.adapter),
+            (Some(g), _) => format!("compute: GPU ({})", adapter_words(&g.ctx.adapter)),
             (None, Some(reason)) => format!("compute: CPU core ({reason})"),
             (None, None) => "compute: CPU core".to_owned(),
         }
@@ -111,6 +111,29 @@ impl Compute {
     }
 }
 
+/// The adapter in a few words for the status bar: its name when the platform gives one (browsers do not),
+/// the API and whether it is a software device, e.g. "llvmpipe (LLVM 15.0.6, 256 bits), Vulkan, software"
+/// or "WebGPU, software" ([`AdapterSummary`]'s own `Display` is for logs and JSON).
+pub fn adapter_words(a: &AdapterSummary) -> String {
+    let api = match a.backend.as_str() {
+        "browser_webgpu" => "WebGPU",
+        "vulkan" => "Vulkan",
+        "metal" => "Metal",
+        "dx12" => "DX12",
+        "gl" => "GL",
+        other => other,
+    };
+    let mut words: Vec<&str> = Vec::new();
+    if !a.name.trim().is_empty() {
+        words.push(a.name.trim());
+    }
+    words.push(api);
+    if a.is_software {
+        words.push("software");
+    }
+    words.join(", ")
+}
+
 impl GpuParts {
     fn new(ctx: GpuContext, rs: &RenderState) -> GpuResult<Self> {
         let grid_kernel = GpuMixtureGrid::new(&ctx)?;
@@ -146,5 +169,39 @@ impl GpuParts {
             log_scale,
             &self.texture,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, backend: &str, is_software: bool) -> AdapterSummary {
+        AdapterSummary {
+            name: name.into(),
+            backend: backend.into(),
+            device_type: if is_software { "Cpu" } else { "DiscreteGpu" }.into(),
+            driver: String::new(),
+            is_software,
+            has_timestamps: false,
+        }
+    }
+
+    #[test]
+    fn the_status_bar_names_the_adapter_without_doubled_parentheses() {
+        // The browser hides the adapter's name: the API alone (it used to read "GPU ((browser_webgpu, Cpu,
+        // software))").
+        let web = summary("", "browser_webgpu", true);
+        let words = format!("compute: GPU ({})", adapter_words(&web));
+        assert_eq!(words, "compute: GPU (WebGPU, software)");
+        assert!(!words.contains("(("), "{words}");
+        assert_eq!(
+            adapter_words(&summary("llvmpipe (LLVM 15.0.6, 256 bits)", "vulkan", true)),
+            "llvmpipe (LLVM 15.0.6, 256 bits), Vulkan, software"
+        );
+        assert_eq!(
+            adapter_words(&summary("Apple M2", "metal", false)),
+            "Apple M2, Metal"
+        );
     }
 }

@@ -438,6 +438,10 @@ impl DivlabApp {
         match built {
             Ok((runs, picture)) => {
                 publish("divlab-flow", runs[0].placement().label());
+                publish(
+                    "divlab-target",
+                    &target_edit::published_target(&panels[0].target),
+                );
                 let steps = panels[0].steps;
                 if self.panels.first().map(|s| s.steps) != Some(steps)
                     || self.lockstep.runs.is_empty()
@@ -595,6 +599,7 @@ impl DivlabApp {
         for s in &mut self.panels {
             s.target = spec.clone();
         }
+        publish("divlab-target", &target_edit::published_target(spec));
         if let Some(run) = self.lockstep.runs.first() {
             match target_picture(ctx, run.target(), self.scale, self.looks.look.colormap) {
                 Ok(p) => self.picture = Some(p),
@@ -608,6 +613,7 @@ impl DivlabApp {
             for notice in run.take_notices() {
                 self.message = Some(displayable(&notice));
             }
+            run.poll_stop_cause();
         }
     }
 
@@ -672,19 +678,18 @@ impl DivlabApp {
             } else {
                 "Stopped".to_owned()
             };
-            let cause = self
-                .panels
-                .get(i)
-                .and_then(params_ui::halved_step)
-                .map_or_else(
-                    || "change a parameter and press Reset".to_owned(),
-                    |(setting, _)| {
-                        format!(
-                            "the likely cause is {setting}: \"retry with half the step size\" in the \
-                             panel halves it, or set it under Parameters"
-                        )
-                    },
-                );
+            // What retrying the refused step from the last good state showed (run::diagnose).
+            let cause = match self.lockstep.runs[i].stop_cause() {
+                None => {
+                    "working out the cause (retrying the step from the last good state)".to_owned()
+                }
+                Some(c) if c.halving_fixes() => format!(
+                    "{}: \"retry with half the step size\" in the panel halves it, or set it under \
+                     Parameters",
+                    c.describe()
+                ),
+                Some(c) => format!("{}; change a parameter and press Reset", c.describe()),
+            };
             self.message = Some(displayable(&format!(
                 "{which} at step {}: {}. Your scenario and the last good state are kept; {cause}.",
                 stop.step, stop.reason
@@ -1312,7 +1317,7 @@ impl DivlabApp {
                         &mut self.commands,
                         toggles,
                     );
-                    cache.refresh(run, *toggles, self.running, accent);
+                    cache.refresh(ui.ctx(), run, *toggles, self.running, accent);
                     if !cache.drawing.captions.is_empty() {
                         ui.horizontal_wrapped(|ui| {
                             for caption in &cache.drawing.captions {

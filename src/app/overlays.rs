@@ -8,12 +8,18 @@
 
 use egui::Color32;
 
-use crate::core::grid::Grid;
+use std::sync::Arc;
+
+use crate::core::grid::{BBox, Grid};
+use crate::core::scenario::Scenario;
 use crate::run::Run;
 use crate::run::overlay::{self, ContourLevel};
+use crate::run::worker::{Notify, THREADED, Worker};
 
-/// Points of each cloud the plan and the witness use (evenly subsampled).
-pub const MAX_POINTS: usize = 300;
+/// Points of each cloud the plan and the witness use (evenly subsampled; the captions say so). Natively
+/// the plan is solved on another thread, so 300; on the web it is solved within a frame, so 64 (a 22nd of
+/// the work: 3–20 ms in the dev profile where 300 take 56–184 ms; `run::overlay` `timings`).
+pub const MAX_POINTS: usize = if THREADED { 300 } else { 64 };
 /// Couplings drawn per model point.
 pub const TOP_K: usize = 3;
 /// Cells per side of the potential's and the witness' grids.
@@ -94,7 +100,28 @@ impl Toggles {
     pub fn any(&self) -> bool {
         self.0.iter().any(|b| *b)
     }
+
+    /// These toggles with the plan's three ([`PLAN_OVERLAYS`]) alone.
+    fn plan_only(&self) -> Toggles {
+        let mut t = Toggles::default();
+        for o in PLAN_OVERLAYS {
+            t.set(o, self.get(o));
+        }
+        t
+    }
+
+    /// These toggles without the plan's three.
+    fn without_plan(&self) -> Toggles {
+        let mut t = *self;
+        for o in PLAN_OVERLAYS {
+            t.set(o, false);
+        }
+        t
+    }
 }
+
+/// The overlays drawn from the transport plan (computed off the frame thread).
+const PLAN_OVERLAYS: [Overlay; 3] = [Overlay::Plan, Overlay::Barycentric, Overlay::Potential];
 
 /// A polyline to draw, in data coordinates.
 #[derive(Debug, Clone)]
@@ -123,6 +150,25 @@ pub struct Drawing {
     pub captions: Vec<String>,
 }
 
+/// The plan, barycentric map and dual potential of one step, computed off the frame thread.
+#[derive(Debug)]
+struct PlanPart {
+    /// Which of the three it drew (the other toggles cleared).
+    toggles: Toggles,
+    step: usize,
+    scenario: Scenario,
+    drawing: Drawing,
+}
+
+/// A plan part being computed, with what it is for.
+#[derive(Debug)]
+struct PlanJob {
+    toggles: Toggles,
+    step: usize,
+    scenario: Scenario,
+    worker: Worker<Drawing>,
+}
+
 /// A panel's overlays as last computed.
 #[derive(Debug, Default)]
 pub struct Cache {
@@ -130,32 +176,155 @@ pub struct Cache {
     step: Option<usize>,
     computed_at: Option<web_time::Instant>,
     pub drawing: Drawing,
+    /// Every overlay but the plan's three, as last computed on the frame thread.
+    rest: Drawing,
+    plan: Option<PlanPart>,
+    plan_job: Option<PlanJob>,
 }
 
 impl Cache {
     /// Recomputes the drawing if `toggles` changed, or the step did (at most every
-    /// [`REFRESH_WHILE_RUNNING_S`] while `running`). `accent` colours the model's overlays.
-    pub fn refresh(&mut self, run: &Run, toggles: Toggles, running: bool, accent: Color32) {
+    /// [`REFRESH_WHILE_RUNNING_S`] while `running`). `accent` colours the model's overlays. The plan, its
+    /// barycentric map and the dual potential (tens to ~200 ms) are solved by a [`Worker`] from a snapshot
+    /// of the run and drawn from a later frame on (`ctx` is asked to repaint when they are ready); until
+    /// then the last one is drawn, its caption naming its step, or a caption says it is being computed.
+    pub fn refresh(
+        &mut self,
+        ctx: &egui::Context,
+        run: &Run,
+        toggles: Toggles,
+        running: bool,
+        accent: Color32,
+    ) {
+        let mut changed = self.poll_plan();
         if !toggles.any() {
-            self.drawing = Drawing::default();
-            self.toggles = toggles;
-            self.step = None;
+            *self = Self::default();
             return;
         }
         let step = run.steps_taken();
+        if self
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.step > step || p.scenario != *run.scenario())
+        {
+            // The run was rebuilt: that plan is of another run.
+            self.plan = None;
+            changed = true;
+        }
         let due = toggles != self.toggles
             || (self.step != Some(step)
                 && (!running
                     || self
                         .computed_at
                         .is_none_or(|t| t.elapsed().as_secs_f64() >= REFRESH_WHILE_RUNNING_S)));
-        if !due {
-            return;
+        if due {
+            self.rest = draw(run, toggles.without_plan(), accent);
+            self.toggles = toggles;
+            self.step = Some(step);
+            self.computed_at = Some(web_time::Instant::now());
+            changed = true;
         }
-        self.drawing = draw(run, toggles, accent);
-        self.toggles = toggles;
-        self.step = Some(step);
-        self.computed_at = Some(web_time::Instant::now());
+        let wanted = toggles.plan_only();
+        if wanted.any() && self.plan_job.is_none() {
+            let at = self.step.unwrap_or(step);
+            let fresh = self.plan.as_ref().is_some_and(|p| {
+                p.toggles == wanted && p.step >= at && p.scenario == *run.scenario()
+            });
+            if !fresh {
+                self.spawn_plan(ctx, run, wanted);
+                changed |= self.poll_plan();
+            }
+        }
+        if changed {
+            self.compose();
+        }
+    }
+
+    /// Waits for the plan being computed, if any, and draws it (for tests and headless use).
+    pub fn finish_pending(&mut self) {
+        if let Some(job) = &mut self.plan_job
+            && let Some(drawing) = job.worker.wait_next()
+        {
+            self.plan = Some(PlanPart {
+                toggles: job.toggles,
+                step: job.step,
+                scenario: job.scenario.clone(),
+                drawing,
+            });
+        }
+        self.plan_job = None;
+        self.compose();
+    }
+
+    fn spawn_plan(&mut self, ctx: &egui::Context, run: &Run, wanted: Toggles) {
+        let step = run.steps_taken();
+        let bbox = run.target().bbox();
+        let inputs = overlay::plan_inputs(run, MAX_POINTS);
+        let ctx = ctx.clone();
+        let notify: Notify = Arc::new(move || ctx.request_repaint());
+        let worker = Worker::once(
+            "plan-overlay",
+            move || draw_plan(inputs, wanted, step, bbox),
+            Some(notify),
+        );
+        self.plan_job = Some(PlanJob {
+            toggles: wanted,
+            step,
+            scenario: run.scenario().clone(),
+            worker,
+        });
+    }
+
+    /// Takes the plan part if its worker is done; whether it was.
+    fn poll_plan(&mut self) -> bool {
+        let Some(job) = &mut self.plan_job else {
+            return false;
+        };
+        let Some(drawing) = job.worker.try_next() else {
+            if !job.worker.is_running() {
+                self.plan_job = None;
+            }
+            return false;
+        };
+        self.plan = Some(PlanPart {
+            toggles: job.toggles,
+            step: job.step,
+            scenario: job.scenario.clone(),
+            drawing,
+        });
+        self.plan_job = None;
+        true
+    }
+
+    /// The drawing: the plan part (if it is of the overlays now on), then the rest.
+    fn compose(&mut self) {
+        let wanted = self.toggles.plan_only();
+        let mut d = Drawing::default();
+        match &self.plan {
+            Some(p) if p.toggles == wanted => {
+                d.lines.extend(p.drawing.lines.iter().cloned());
+                d.arrows.extend(p.drawing.arrows.iter().cloned());
+                d.captions.extend(p.drawing.captions.iter().cloned());
+            }
+            _ => {
+                let at = self
+                    .plan_job
+                    .as_ref()
+                    .map(|j| j.step)
+                    .or(self.step)
+                    .unwrap_or(0);
+                for o in PLAN_OVERLAYS {
+                    if wanted.get(o) {
+                        d.captions
+                            .push(format!("{}: computing at step {at}…", o.label()));
+                    }
+                }
+            }
+        }
+        d.lines.extend(self.rest.lines.iter().cloned());
+        d.arrows.extend(self.rest.arrows.iter().cloned());
+        d.captions.extend(self.rest.captions.iter().cloned());
+        self.drawing = d;
     }
 }
 
@@ -179,83 +348,93 @@ fn contour_lines(
         .collect()
 }
 
-/// Every enabled overlay of `run` at its current step.
+fn fail(d: &mut Drawing, o: Overlay, why: String) {
+    d.captions.push(format!("{}: not drawn: {why}", o.label()));
+}
+
+/// The plan, barycentric map and dual potential that `t` enables, from the plan's inputs at `step` (run
+/// on a [`Worker`]: it owns everything it reads).
+fn draw_plan(
+    inputs: overlay::OverlayResult<overlay::PlanInputs>,
+    t: Toggles,
+    step: usize,
+    bbox: BBox,
+) -> Drawing {
+    let mut d = Drawing::default();
+    match inputs.and_then(|i| i.solve(TOP_K)) {
+        Ok(plan) => {
+            let what = plan.describe();
+            if t.get(Overlay::Plan) {
+                for s in &plan.segments {
+                    d.lines.push(DrawnLine {
+                        name: "transport plan".into(),
+                        points: vec![s.from, s.to],
+                        color: LIGHT.gamma_multiply((0.15 + 0.6 * s.mass) as f32),
+                        width: (0.5 + 1.5 * s.mass) as f32,
+                    });
+                }
+                d.captions.push(format!("plan at step {step}: {what}"));
+            }
+            if t.get(Overlay::Barycentric) {
+                d.arrows.push(DrawnArrows {
+                    name: "barycentric map".into(),
+                    origins: plan.barycentric.iter().map(|a| a[0]).collect(),
+                    tips: plan.barycentric.iter().map(|a| a[1]).collect(),
+                    color: LIGHT,
+                });
+                d.captions.push(format!(
+                    "barycentric map at step {step}: each of {} model points to the mean of where the plan \
+                     sends it",
+                    plan.barycentric.len()
+                ));
+            }
+            if t.get(Overlay::Potential) {
+                match Grid::square(bbox, FIELD_RESOLUTION)
+                    .map_err(|e| e.to_string())
+                    .and_then(|g| plan.potential_on_grid(&g))
+                {
+                    Ok(field) => match field.finite_range() {
+                        Some((lo, hi)) => {
+                            let levels = overlay::nice_levels(lo, hi, 8);
+                            match overlay::contour_lines(&field.values, &field.grid, &levels) {
+                                Ok(lines) => {
+                                    d.lines.extend(contour_lines(
+                                        "dual potential f",
+                                        &lines,
+                                        |_| LIGHT.gamma_multiply(0.7),
+                                    ));
+                                    d.captions.push(format!(
+                                        "dual potential f at step {step}: {} levels from {lo:.3} to {hi:.3} \
+                                         (cost units), on a {FIELD_RESOLUTION}² grid",
+                                        levels.len()
+                                    ));
+                                }
+                                Err(e) => fail(&mut d, Overlay::Potential, e),
+                            }
+                        }
+                        None => fail(&mut d, Overlay::Potential, "no finite value".into()),
+                    },
+                    Err(e) => fail(&mut d, Overlay::Potential, e),
+                }
+            }
+        }
+        Err(e) => {
+            for o in PLAN_OVERLAYS {
+                if t.get(o) {
+                    fail(&mut d, o, e.clone());
+                }
+            }
+        }
+    }
+    d
+}
+
+/// Every enabled overlay of `run` at its current step but the plan's three ([`draw_plan`]).
 fn draw(run: &Run, t: Toggles, accent: Color32) -> Drawing {
     let mut d = Drawing::default();
     let step = run.steps_taken();
     let bbox = run.target().bbox();
     let side = bbox.width().min(bbox.height());
-    let fail = |d: &mut Drawing, o: Overlay, why: String| {
-        d.captions.push(format!("{}: not drawn: {why}", o.label()));
-    };
-
-    if t.get(Overlay::Plan) || t.get(Overlay::Barycentric) || t.get(Overlay::Potential) {
-        match overlay::plan_overlay(run, MAX_POINTS, TOP_K) {
-            Ok(plan) => {
-                let what = plan.describe();
-                if t.get(Overlay::Plan) {
-                    for s in &plan.segments {
-                        d.lines.push(DrawnLine {
-                            name: "transport plan".into(),
-                            points: vec![s.from, s.to],
-                            color: LIGHT.gamma_multiply((0.15 + 0.6 * s.mass) as f32),
-                            width: (0.5 + 1.5 * s.mass) as f32,
-                        });
-                    }
-                    d.captions.push(format!("plan at step {step}: {what}"));
-                }
-                if t.get(Overlay::Barycentric) {
-                    d.arrows.push(DrawnArrows {
-                        name: "barycentric map".into(),
-                        origins: plan.barycentric.iter().map(|a| a[0]).collect(),
-                        tips: plan.barycentric.iter().map(|a| a[1]).collect(),
-                        color: LIGHT,
-                    });
-                    d.captions.push(format!(
-                        "barycentric map at step {step}: each of {} model points to the mean of where the plan \
-                         sends it",
-                        plan.barycentric.len()
-                    ));
-                }
-                if t.get(Overlay::Potential) {
-                    match Grid::square(bbox, FIELD_RESOLUTION)
-                        .map_err(|e| e.to_string())
-                        .and_then(|g| plan.potential_on_grid(&g))
-                    {
-                        Ok(field) => match field.finite_range() {
-                            Some((lo, hi)) => {
-                                let levels = overlay::nice_levels(lo, hi, 8);
-                                match overlay::contour_lines(&field.values, &field.grid, &levels) {
-                                    Ok(lines) => {
-                                        d.lines.extend(contour_lines(
-                                            "dual potential f",
-                                            &lines,
-                                            |_| LIGHT.gamma_multiply(0.7),
-                                        ));
-                                        d.captions.push(format!(
-                                            "dual potential f at step {step}: {} levels from {lo:.3} to {hi:.3} \
-                                             (cost units), on a {FIELD_RESOLUTION}² grid",
-                                            levels.len()
-                                        ));
-                                    }
-                                    Err(e) => fail(&mut d, Overlay::Potential, e),
-                                }
-                            }
-                            None => fail(&mut d, Overlay::Potential, "no finite value".into()),
-                        },
-                        Err(e) => fail(&mut d, Overlay::Potential, e),
-                    }
-                }
-            }
-            Err(e) => {
-                for o in [Overlay::Plan, Overlay::Barycentric, Overlay::Potential] {
-                    if t.get(o) {
-                        fail(&mut d, o, e.clone());
-                    }
-                }
-            }
-        }
-    }
 
     if t.get(Overlay::Witness) {
         match overlay::witness_overlay(run, MAX_POINTS, FIELD_RESOLUTION) {
@@ -277,9 +456,12 @@ fn draw(run: &Run, t: Toggles, accent: Color32) -> Drawing {
                                 }));
                             d.captions.push(format!(
                                 "MMD witness at step {step} ({:?} kernel): model-coloured where the model has more \
-                                 mass than the target, white where it has less; {} levels from {lo:.2e} to {hi:.2e}",
+                                 mass than the target, white where it has less; {} levels from {lo:.2e} to {hi:.2e}; \
+                                 from {} and {}",
                                 w.kernel_source,
-                                levels.len()
+                                levels.len(),
+                                w.model.count_words(),
+                                w.target.count_words(),
                             ));
                         }
                         Err(e) => fail(&mut d, Overlay::Witness, e),

@@ -232,9 +232,21 @@ pub fn header_ui(
                 ui.visuals().error_fg_color,
                 super::displayable(&stop.to_string()),
             );
-            // The likely cause is the step size: the fix is one click away.
-            if let Some((setting, halved)) = super::params_ui::halved_step(scenario)
+            match run.stop_cause() {
+                Some(cause) => {
+                    ui.small(super::displayable(&cause.describe()));
+                }
+                None => {
+                    ui.small("working out the cause…");
+                    // The retries run off the frame thread: look again soon.
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_millis(50));
+                }
+            }
+            // Halving the step size was retried and goes on: the fix is one click away.
+            if run.stop_cause().is_some_and(|c| c.halving_fixes())
                 && embed.shows("panel")
+                && let Some((setting, halved)) = super::params_ui::halved_step(scenario)
                 && ui
                     .small_button("retry with half the step size")
                     .on_hover_text(format!("{setting}: restart this panel with half of it"))

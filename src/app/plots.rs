@@ -7,6 +7,8 @@
 //! a long one), and [`overlay::f_data`] again when the step changed, at most every [`F_REFRESH_S`] while
 //! running (about 0.3 ms).
 
+use std::sync::Arc;
+
 use egui_plot::{Bar, BarChart, Corner, Legend, Line, Plot, PlotPoints, VLine};
 
 use crate::core::measure::{BATTERY_LEN, Outcome};
@@ -71,6 +73,7 @@ impl PlotsWindow {
     /// Brings the track and the f(t) data up to `run` (panel `i`, built from `scenario`).
     fn update(
         &mut self,
+        ctx: &egui::Context,
         i: usize,
         scenario: &Scenario,
         run: &Run,
@@ -85,7 +88,11 @@ impl PlotsWindow {
             self.tracked = Some(Tracked {
                 panel: i,
                 scenario: scenario.clone(),
-                track: BatteryTrack::live(every_for(run_until)),
+                track: {
+                    let ctx = ctx.clone();
+                    BatteryTrack::live(every_for(run_until))
+                        .in_background(Arc::new(move || ctx.request_repaint()))
+                },
             });
         }
         if let Some(t) = &mut self.tracked {
@@ -166,6 +173,23 @@ impl DivlabApp {
         self.plots.f.as_ref().map(|f| &f.data)
     }
 
+    /// Waits for the background work of the overlays, the stopped runs and the Plots window (the transport
+    /// plans, the retries behind a stop's cause, the battery's snapshot in progress) and takes its results, so that the next frame draws them. For tests.
+    pub fn finish_background_work(&mut self) {
+        for cache in &mut self.overlay_caches {
+            cache.finish_pending();
+        }
+        for run in &mut self.lockstep.runs {
+            run.finish_stop_cause();
+        }
+        let n = self.lockstep.runs.len();
+        if let Some(t) = &mut self.plots.tracked
+            && t.panel < n
+        {
+            t.track.finish_pending(&self.lockstep.runs[t.panel]);
+        }
+    }
+
     /// Milliseconds the Plots window took in the last frame: computing (battery poll and f data), drawing.
     pub fn plots_cost_ms(&self) -> (f64, f64) {
         self.plots.cost_ms
@@ -185,10 +209,17 @@ impl DivlabApp {
         let start = web_time::Instant::now();
         let run = &self.lockstep.runs[i];
         self.plots
-            .update(i, &self.panels[i], run, self.run_until, self.running);
+            .update(ctx, i, &self.panels[i], run, self.run_until, self.running);
         let computed = start.elapsed().as_secs_f64() * 1e3;
-        if self.plots.busy() {
-            // Paused, egui repaints only on input: keep going until the snapshot is complete.
+        if self.plots.busy()
+            && !self
+                .plots
+                .tracked
+                .as_ref()
+                .is_some_and(|t| t.track.is_background())
+        {
+            // Paused, egui repaints only on input: keep going until the snapshot is complete (a
+            // background track asks for a repaint after each row itself).
             ctx.request_repaint();
         }
         let start = web_time::Instant::now();
@@ -237,17 +268,26 @@ fn outcome_words(o: &Outcome) -> &'static str {
 fn battery_ui(ui: &mut egui::Ui, track: &BatteryTrack, letter: char) {
     let s = track.settings();
     let last = track.series().iter().filter_map(|s| s.last_step).max();
+    let how = if track.is_background() {
+        "computed on another thread".to_owned()
+    } else {
+        format!("computed at most {:.0} ms a frame", POLL_BUDGET_S * 1e3)
+    };
     ui.label(displayable(&format!(
         "Every divergence of the battery between p and panel {letter}'s model, tracked over the steps: \
          does minimizing one lower the others? A snapshot every {} steps (or at the step reached when \
-         the previous one is done), its {BATTERY_LEN} rows computed at most {:.0} ms a frame while this \
-         window is open.",
+         the previous one is done), its {BATTERY_LEN} rows {how} while this window is open.",
         track.every(),
-        POLL_BUDGET_S * 1e3,
     )));
+    let sinkhorn = match s.sinkhorn_points {
+        Some(m) => format!(
+            "; the Sinkhorn row on at most {m} points of each side (to keep frames short without threads)"
+        ),
+        None => String::new(),
+    };
     ui.small(format!(
         "Settings: f-divergences and Cauchy–Schwarz on a {}² grid, {} samples of p (and of a mixture q), \
-         {} slices for sliced W2.",
+         {} slices for sliced W2{sinkhorn}.",
         s.resolution, s.samples, s.directions
     ));
     let progress = match track.in_progress() {

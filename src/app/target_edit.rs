@@ -194,6 +194,23 @@ pub fn delete_component(spec: &GaussianMixtureSpec, k: usize) -> Option<Gaussian
     Some(out)
 }
 
+/// The target in a few words for the page's `data-divlab-target` attribute (browser tests read it): a
+/// mixture's component means as "x,y;x,y;…" (4 decimals), else the target's kind.
+pub fn published_target(spec: &TargetSpec) -> String {
+    match spec {
+        TargetSpec::GaussianMixture(m) => m
+            .means
+            .iter()
+            .map(|p| format!("{:.4},{:.4}", p[0], p[1]))
+            .collect::<Vec<_>>()
+            .join(";"),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v["kind"].as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    }
+}
+
 /// The mixture a Gaussian-mixture target is (presets like two modes, ring of 8 or the 5×5 grid are), as an
 /// editable spec; `None` when it is not a mixture or has more than [`MAX_EDITABLE_COMPONENTS`] components.
 pub fn as_editable_mixture(target: &crate::core::target::Target) -> Option<GaussianMixtureSpec> {
@@ -334,6 +351,16 @@ enum Edited {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_published_target_lists_a_mixtures_means() {
+        let spec = TargetSpec::GaussianMixture(GaussianMixtureSpec {
+            weights: vec![0.5, 0.5],
+            means: vec![[1.0, -2.5], [0.125, 3.0]],
+            covariances: vec![[[1.0, 0.0], [0.0, 1.0]]; 2],
+        });
+        assert_eq!(published_target(&spec), "1.0000,-2.5000;0.1250,3.0000");
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12

@@ -116,6 +116,30 @@ pub enum FlowConfig {
 }
 
 impl FlowConfig {
+    /// The step size of every flow (length² units per step for the score flows, time for Langevin).
+    pub fn step_size(&self) -> f64 {
+        match self {
+            Self::Mmd { step_size, .. }
+            | Self::SlicedRiesz { step_size, .. }
+            | Self::Sinkhorn { step_size, .. }
+            | Self::Svgd { step_size, .. }
+            | Self::Langevin { step_size }
+            | Self::UnderdampedLangevin { step_size, .. } => *step_size,
+        }
+    }
+
+    /// Sets the step size (not validated here).
+    pub fn set_step_size(&mut self, new: f64) {
+        match self {
+            Self::Mmd { step_size, .. }
+            | Self::SlicedRiesz { step_size, .. }
+            | Self::Sinkhorn { step_size, .. }
+            | Self::Svgd { step_size, .. }
+            | Self::Langevin { step_size }
+            | Self::UnderdampedLangevin { step_size, .. } => *step_size = new,
+        }
+    }
+
     /// The snake_case kind name.
     pub fn kind_name(&self) -> &'static str {
         match self {
@@ -398,6 +422,16 @@ impl ParticleFlow {
 
     pub fn config(&self) -> &FlowConfig {
         &self.cfg
+    }
+
+    /// Changes the step size without resetting the state (an adaptive MMD step is capped at the new one).
+    pub fn set_step_size(&mut self, step_size: f64) -> CoreResult<()> {
+        let mut c = self.cfg.clone();
+        c.set_step_size(step_size);
+        c.validate()?;
+        self.cfg = c;
+        self.adaptive_eta = self.adaptive_eta.min(step_size);
+        Ok(())
     }
 
     /// Forgets what the flow cached about its target (the Sinkhorn warm start and the self-terms), for a

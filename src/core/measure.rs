@@ -58,6 +58,9 @@ pub struct MeasureSettings {
     pub samples: usize,
     /// Slices of the sliced Wasserstein distance.
     pub directions: usize,
+    /// Most points of each cloud in the Sinkhorn row (evenly subsampled, weights renormalized; its
+    /// diagnostics give the counts used), `None`: every point. Its cost is O(N·M) per iteration.
+    pub sinkhorn_points: Option<usize>,
 }
 
 impl Default for MeasureSettings {
@@ -66,6 +69,7 @@ impl Default for MeasureSettings {
             resolution: 256,
             samples: 1000,
             directions: 64,
+            sinkhorn_points: None,
         }
     }
 }
@@ -626,7 +630,10 @@ impl<'a> Ctx<'a> {
             epsilon: self.epsilon,
             ..SinkhornConfig::default()
         };
-        let c = self.clouds(rng)?;
+        let mut c = self.clouds(rng)?;
+        if let Some(max) = self.settings.sinkhorn_points {
+            c = c.at_most(max);
+        }
         let s = sinkhorn_divergence(&c.x, &c.a, &c.y, &c.b, &cfg)?;
         Ok((
             s.value,
@@ -672,7 +679,36 @@ struct Clouds {
     b: Vec<f64>,
 }
 
+/// At most `max` (at least 1) of `points` with their weights, evenly spaced in index, the weights
+/// renormalized to sum to 1.
+fn subsample_weighted(points: Vec<Vec2>, weights: Vec<f64>, max: usize) -> (Vec<Vec2>, Vec<f64>) {
+    let (n, max) = (points.len(), max.max(1));
+    if n <= max {
+        return (points, weights);
+    }
+    let picked: Vec<usize> = (0..max).map(|i| i * n / max).collect();
+    let total: f64 = picked.iter().map(|&i| weights[i]).sum();
+    let w = picked
+        .iter()
+        .map(|&i| {
+            if total > 0.0 {
+                weights[i] / total
+            } else {
+                1.0 / max as f64
+            }
+        })
+        .collect();
+    (picked.iter().map(|&i| points[i]).collect(), w)
+}
+
 impl Clouds {
+    /// Both clouds cut to at most `max` points each ([`subsample_weighted`]).
+    fn at_most(self, max: usize) -> Self {
+        let (x, a) = subsample_weighted(self.x, self.a, max);
+        let (y, b) = subsample_weighted(self.y, self.b, max);
+        Self { x, a, y, b }
+    }
+
     fn diagnostics(&self) -> Diagnostics {
         Diagnostics {
             samples_q: Some(self.x.len()),
@@ -737,6 +773,7 @@ mod tests {
             resolution: 64,
             samples: 200,
             directions: 16,
+            sinkhorn_points: None,
         }
     }
 
@@ -1010,5 +1047,37 @@ mod tests {
         assert_eq!(chi2.outcome.tag(), "infinite", "{:?}", chi2.outcome);
         assert!(chi2.outcome.reason().unwrap().contains("overflows"));
         assert_eq!(get(&rows, "forward_kl").outcome.tag(), "value");
+    }
+
+    #[test]
+    fn sinkhorn_points_caps_the_sinkhorn_row_alone() {
+        let t = two_modes();
+        let q = q();
+        let capped = MeasureSettings {
+            sinkhorn_points: Some(50),
+            ..small()
+        };
+        let (all, cut) = (
+            measure(&t, ModelRef::Mixture(&q), 5, &small()),
+            measure(&t, ModelRef::Mixture(&q), 5, &capped),
+        );
+        for (a, c) in all.iter().zip(&cut) {
+            if a.id == "sinkhorn" {
+                let Outcome::Value { diagnostics, .. } = &c.outcome else {
+                    panic!("{:?}", c.outcome);
+                };
+                assert_eq!(
+                    (diagnostics.samples_q, diagnostics.samples_p),
+                    (Some(50), Some(50))
+                );
+                let (va, vc) = (a.outcome.value().unwrap(), c.outcome.value().unwrap());
+                assert!((va - vc).abs() < 0.5 * va.abs().max(0.05), "{va} vs {vc}");
+            } else {
+                assert_eq!(a, c, "{}", a.id);
+            }
+        }
+        let (p, w) = subsample_weighted(vec![[0.0, 0.0]; 10], vec![0.1; 10], 4);
+        assert_eq!(p.len(), 4);
+        assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
 }

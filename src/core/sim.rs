@@ -85,6 +85,7 @@ impl<'a> From<ModelView<'a>> for ModelRef<'a> {
     }
 }
 
+#[derive(Clone)]
 enum State {
     Gradient {
         q: Mixture,
@@ -100,7 +101,8 @@ enum State {
     },
 }
 
-/// A running scenario.
+/// A running scenario (a clone goes on from the same state: same model, optimizer state and step count).
+#[derive(Clone)]
 pub struct Simulation {
     scenario: Scenario,
     target: Target,
@@ -270,6 +272,39 @@ impl Simulation {
         }
         self.scenario = scenario;
         self.target = target;
+        Ok(())
+    }
+
+    /// The method's step size (an optimizer's learning rate, a flow's step size); `None` for EM.
+    pub fn step_size(&self) -> Option<f64> {
+        match &self.scenario.method {
+            Method::Gradient { optimizer, .. } => Some(optimizer.lr()),
+            Method::Flow { flow } => Some(flow.step_size()),
+            Method::Em { .. } => None,
+        }
+    }
+
+    /// Multiplies the step size by `factor` from the next step on, keeping the state (the model, the
+    /// optimizer's moments, the particles' velocities and the step count) and the scenario in agreement.
+    /// Errors for EM (no step size) or a step size the method's ranges refuse.
+    pub fn scale_step_size(&mut self, factor: f64) -> CoreResult<()> {
+        let Some(old) = self.step_size() else {
+            return Err(CoreError::not_applicable("EM has no step size"));
+        };
+        let new = old * factor;
+        let mut scenario = self.scenario.clone();
+        match &mut scenario.method {
+            Method::Gradient { optimizer, .. } => optimizer.set_lr(new),
+            Method::Flow { flow } => flow.set_step_size(new),
+            Method::Em { .. } => {}
+        }
+        scenario.validate()?;
+        match &mut self.state {
+            State::Gradient { optimizer, .. } => optimizer.set_lr(new)?,
+            State::Flow { flow, .. } => flow.set_step_size(new)?,
+            State::Em { .. } => {}
+        }
+        self.scenario = scenario;
         Ok(())
     }
 

@@ -16,11 +16,13 @@
 //! moves *this run only* to the CPU core, from the last completed GPU step, with a notice.
 
 pub mod caps;
+pub mod diagnose;
 pub mod history;
 pub mod load;
 pub mod lockstep;
 pub mod overlay;
 pub mod track;
+pub mod worker;
 
 use std::fmt;
 
@@ -161,6 +163,10 @@ struct GpuTwin {
 #[cfg(not(target_arch = "wasm32"))]
 pub const GPU_STEP_TIMEOUT_S: f64 = 120.0;
 
+/// Most seconds a stop's diagnosis may spend restarting from step 0 with half the step size
+/// ([`diagnose::diagnose`], on its own thread; 0.03 s on the web, where it runs within a frame).
+pub const DIAGNOSIS_BUDGET_S: f64 = 3.0;
+
 /// A scenario running on a backend. See the module docs.
 pub struct Run {
     sim: Simulation,
@@ -168,6 +174,12 @@ pub struct Run {
     history: History,
     placement: Placement,
     stop: Option<Stop>,
+    /// Why the stop happened, once the retries of [`diagnose::diagnose`] are done.
+    cause: Option<diagnose::StopCause>,
+    /// Those retries while they run (off the frame thread where there are threads).
+    diagnosis: Option<worker::Worker<diagnose::StopCause>>,
+    /// The simulation at step 0 (retargeted with it), for the diagnosis' restart with half the step size.
+    first: Option<Box<Simulation>>,
     notices: Vec<String>,
     trail: Trail,
 }
@@ -236,9 +248,13 @@ impl Run {
             history: History::default(),
             placement: Placement::cpu(None),
             stop: None,
+            cause: None,
+            diagnosis: None,
+            first: None,
             notices: Vec::new(),
             trail,
         };
+        run.first = Some(Box::new(run.sim.clone()));
         if choice == BackendChoice::Cpu {
             return Ok(run);
         }
@@ -381,6 +397,11 @@ impl Run {
                 .map_err(|e| e.to_string())?;
         }
         self.sim.retarget(spec, image).map_err(|e| e.to_string())?;
+        if let Some(first) = &mut self.first
+            && first.retarget(spec, image).is_err()
+        {
+            self.first = None;
+        }
         let Some(twin) = self.gpu.take() else {
             return Ok(());
         };
@@ -429,7 +450,75 @@ impl Run {
             step: self.steps_taken() + 1,
             reason,
         });
+        self.start_diagnosis();
         Progress::Stopped
+    }
+
+    /// Retries the refused step from the last good state ([`diagnose::diagnose`]) on a [`worker::Worker`].
+    fn start_diagnosis(&mut self) {
+        let mut last_good = self.sim.clone();
+        let first = self.first.as_deref().cloned();
+        let on_gpu = self.gpu.is_some();
+        // Off the frame thread natively; within a frame on the web.
+        let budget_s = if worker::THREADED {
+            DIAGNOSIS_BUDGET_S
+        } else {
+            0.03
+        };
+        if let Some(twin) = &self.gpu
+            && let Err(e) =
+                last_good.resume_particles(twin.flow.particles().to_vec(), twin.flow.steps_taken())
+        {
+            self.cause = Some(diagnose::StopCause::Unknown {
+                why: format!("the CPU core could not take the GPU's last good state: {e}"),
+            });
+            return;
+        }
+        self.cause = None;
+        self.diagnosis = Some(worker::Worker::once(
+            "diagnosis",
+            move || diagnose::diagnose(last_good, first, on_gpu, budget_s),
+            None,
+        ));
+        self.poll_stop_cause();
+    }
+
+    /// Why the run stopped, once known: what retrying the refused step from the last good state with a
+    /// smaller step size showed ([`diagnose`]). `None` while the retries run or if the run did not stop.
+    pub fn stop_cause(&self) -> Option<&diagnose::StopCause> {
+        self.cause.as_ref()
+    }
+
+    /// Takes the stop's cause if its retries are done; whether it just arrived. Never blocks (call it once
+    /// a frame while [`Self::stopped`]).
+    pub fn poll_stop_cause(&mut self) -> bool {
+        let Some(w) = &mut self.diagnosis else {
+            return false;
+        };
+        match w.try_next() {
+            Some(cause) => {
+                self.cause = Some(cause);
+                self.diagnosis = None;
+                true
+            }
+            None => {
+                if !w.is_running() {
+                    self.diagnosis = None;
+                }
+                false
+            }
+        }
+    }
+
+    /// Waits for the stop's cause (tests and headless use).
+    pub fn finish_stop_cause(&mut self) -> Option<&diagnose::StopCause> {
+        if let Some(w) = &mut self.diagnosis {
+            if let Some(cause) = w.wait_next() {
+                self.cause = Some(cause);
+            }
+            self.diagnosis = None;
+        }
+        self.cause.as_ref()
     }
 
     fn poll_gpu(&mut self) -> Progress {

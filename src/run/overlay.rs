@@ -91,6 +91,16 @@ pub struct Cloud {
 }
 
 impl Cloud {
+    /// "300 points (particles)", or "100 of 300 points (particles)" when subsampled.
+    pub fn count_words(&self) -> String {
+        let n = self.points.len();
+        if self.of > n {
+            format!("{n} of {} points ({})", self.of, self.source.describe())
+        } else {
+            format!("{n} points ({})", self.source.describe())
+        }
+    }
+
     fn uniform_weights(&self) -> Vec<f64> {
         vec![1.0 / self.points.len().max(1) as f64; self.points.len()]
     }
@@ -250,13 +260,11 @@ impl PlanOverlay {
             )
         };
         format!(
-            "entropic OT plan (ε = {}, {eps_from}): {} strongest couplings of each of {} points ({}) to {} points ({}); {conv}",
+            "entropic OT plan (ε = {}, {eps_from}): {} strongest couplings of each of {} to {}; {conv}",
             display_number(self.epsilon),
             self.top_k,
-            self.model.points.len(),
-            self.model.source.describe(),
-            self.target.points.len(),
-            self.target.source.describe(),
+            self.model.count_words(),
+            self.target.count_words(),
         )
     }
 
@@ -319,14 +327,41 @@ pub const BATTERY_PLAN_TOLERANCE: f64 = 1e-3;
 /// couplings and the barycentric map of each model point. Cost: the solver's iterations × O(N·M) plus
 /// O(N·M) for the view, N, M ≤ `max_points` (300 by default: tens of milliseconds).
 pub fn plan_overlay(run: &Run, max_points: usize, top_k: usize) -> OverlayResult<PlanOverlay> {
-    let (cfg, source) = plan_config(run);
-    plan_between(
-        model_cloud(run, max_points)?,
-        target_cloud(run, max_points)?,
-        &cfg,
-        source,
-        top_k,
-    )
+    plan_inputs(run, max_points)?.solve(top_k)
+}
+
+/// What [`plan_overlay`] needs from a run, owned (a snapshot that another thread can solve while the run
+/// goes on): the two clouds and the solver's configuration. Cost: that of the clouds, O(max_points · K).
+#[derive(Debug, Clone)]
+pub struct PlanInputs {
+    pub model: Cloud,
+    pub target: Cloud,
+    pub config: SinkhornConfig,
+    pub epsilon_source: EpsilonSource,
+}
+
+/// The snapshot [`plan_overlay`] solves: [`model_cloud`], [`target_cloud`] and [`plan_config`].
+pub fn plan_inputs(run: &Run, max_points: usize) -> OverlayResult<PlanInputs> {
+    let (config, epsilon_source) = plan_config(run);
+    Ok(PlanInputs {
+        model: model_cloud(run, max_points)?,
+        target: target_cloud(run, max_points)?,
+        config,
+        epsilon_source,
+    })
+}
+
+impl PlanInputs {
+    /// [`plan_between`] these clouds: the dear part of [`plan_overlay`].
+    pub fn solve(self, top_k: usize) -> OverlayResult<PlanOverlay> {
+        plan_between(
+            self.model,
+            self.target,
+            &self.config,
+            self.epsilon_source,
+            top_k,
+        )
+    }
 }
 
 /// [`plan_overlay`] between given clouds (sources `model`, targets `target`, uniform weights).
@@ -1502,6 +1537,15 @@ mod tests {
                 );
             };
             line("one CPU step", step_ms, true);
+            let (ms, r) = time(|| plan_inputs(&run, DEFAULT_MAX_POINTS));
+            line("plan snapshot (300)", ms, r.is_ok());
+            let (ms, r) = time(|| plan_overlay(&run, 64, DEFAULT_TOP_K));
+            line("plan (64, web)", ms, r.is_ok());
+            if let Ok(plan) = r {
+                let grid = Grid::square(run.target().bbox(), 64).unwrap();
+                let (ms, r) = time(|| plan.potential_on_grid(&grid));
+                line("potential f (64², 64)", ms, r.is_ok());
+            }
             let (ms, r) = time(|| plan_overlay(&run, DEFAULT_MAX_POINTS, DEFAULT_TOP_K));
             line("plan (300, top 3)", ms, r.is_ok());
             if let Ok(plan) = r {
@@ -1541,6 +1585,20 @@ mod tests {
                 }
             });
             line("battery, live settings", total, true);
+            line(&format!("  slowest row {}", slowest.1), slowest.0, true);
+            let web = crate::run::track::SINGLE_THREAD_LIVE_SETTINGS;
+            let mut slowest = (0.0, "");
+            let (total, _) = time(|| {
+                for (i, id) in crate::core::measure::row_ids().into_iter().enumerate() {
+                    let (ms, _) = time(|| {
+                        measure_row(run.target(), ModelRef::from(run.model()), seed, &web, i)
+                    });
+                    if ms > slowest.0 {
+                        slowest = (ms, id);
+                    }
+                }
+            });
+            line("battery, web settings", total, true);
             line(&format!("  slowest row {}", slowest.1), slowest.0, true);
             let sinkhorn = crate::core::measure::row_ids()
                 .iter()
