@@ -38,7 +38,9 @@ async function open(initScript) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   const page = await context.newPage();
   const errors = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
+  });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('response', (res) => { if (res.status() >= 400) errors.push(`http ${res.status()}: ${res.url()}`); });
   if (initScript) await page.addInitScript(initScript);
@@ -259,7 +261,7 @@ test('a link opens two linked panels, survives a reload and the next visit; ui=m
   const min = path.join(shots, 'web-link-ui-min.png');
   await page.screenshot({ path: min });
   // The same, embedded in another page's iframe (a lecture slide).
-  await page.setContent(`<iframe src="${base}#v=1&preset=two_modes_reverse_kl&ui=min&autoplay=1"
+  await page.setContent(`<link rel="icon" href="data:,"><iframe src="${base}#v=1&preset=two_modes_reverse_kl&ui=min&autoplay=1"
     width="900" height="560"></iframe>`);
   const frame = await (await page.waitForSelector('iframe')).contentFrame();
   await frame.waitForFunction(() => document.body.dataset.divlabControls === 'run' &&
@@ -308,6 +310,8 @@ test('the File menu downloads the canvas as a PNG of the canvas size', async () 
   // The canvas right of the side panel at the page's resolution (1200×800 points, device scale 1).
   assert.ok(w > 800 && w < 1000 && h > 700 && h <= 800, `${w}×${h}`);
   assert.deepEqual(errors, [], 'console or page errors');
+});
+
 // Phone positions in a 390×844 viewport (tests/ui_webtouch.rs checks them against the native layout and plays
 // the same gestures with the pointer): the Controls toggle, the "edit the target on the canvas" checkbox
 // once the controls are open, and component 0's centre of the default target once they are folded again.
@@ -328,7 +332,9 @@ test('on a phone, a touch drag moves a target component', async () => {
     deviceScaleFactor: 1 });
   const page = await context.newPage();
   const errors = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
+  });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   await page.goto(base);
   await page.waitForFunction(() => document.body.dataset.divlabHeatmap === 'drawn', null, { timeout: 120_000 });

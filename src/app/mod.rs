@@ -107,6 +107,8 @@ pub struct DivlabApp {
     link_due_s: f64,
     /// The message last published to the page (`data-divlab-message`).
     published_message: Option<String>,
+    /// The session's link as last saved.
+    session_saved: String,
     /// The control sections drawn this frame, and as last published (`data-divlab-controls`).
     drawn_controls: Vec<&'static str>,
     published_controls: Vec<&'static str>,
@@ -182,6 +184,7 @@ impl DivlabApp {
             link_seen: None,
             link_due_s: 0.0,
             published_message: None,
+            session_saved: String::new(),
             drawn_controls: Vec::new(),
             published_controls: Vec::new(),
         };
@@ -289,10 +292,25 @@ impl DivlabApp {
     /// Keeps the page address's `#…` equal to the state (no history entries; while running at most every
     /// [`LINK_INTERVAL_S`], when paused on every frame, which egui draws only on input), and opens a link the
     /// user typed into it.
-    fn sync_link(&mut self, ctx: &egui::Context) {
+    fn sync_link(
+        &mut self,
+        ctx: &egui::Context,
+        storage: Option<&mut (dyn eframe::Storage + 'static)>,
+    ) {
         let now = ctx.input(|i| i.time);
         if self.running && now < self.link_due_s {
             return;
+        }
+        // The session is saved as soon as it changes (eframe saves by itself only on exit and on a timer
+        // that idle frames never reach), without the embedding keys.
+        if let Some(storage) = storage {
+            let session =
+                state::to_link(&self.app_state(), &state::Embed::default(), &self.scenarios);
+            if session != self.session_saved {
+                storage.set_string(SESSION_KEY, session.clone());
+                storage.flush();
+                self.session_saved = session;
+            }
         }
         self.link_due_s = now + LINK_INTERVAL_S;
         let address = host::current_link();
@@ -1151,7 +1169,7 @@ impl eframe::App for DivlabApp {
         storage.set_string(SESSION_KEY, link);
     }
 
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         // Shortcuts, taken before any widget sees the keys (so Space does not also press a focused
         // button), except while a text field is being edited.
         if !ui.ctx().egui_wants_keyboard_input() {
@@ -1172,7 +1190,7 @@ impl eframe::App for DivlabApp {
             });
         }
         self.take_dropped_files(ui.ctx());
-        self.sync_link(ui.ctx());
+        self.sync_link(ui.ctx(), frame.storage_mut());
         self.apply_commands(ui.ctx());
         if self.published_message != self.message {
             self.published_message.clone_from(&self.message);
