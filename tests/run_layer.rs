@@ -402,3 +402,22 @@ fn a_retargeted_gpu_run_stays_on_the_gpu_and_matches_the_cpu() {
     eprintln!("step 3 after the edit: GPU {g:e}, CPU {c:e}");
     assert!((g - c).abs() <= 1e-2 * c.abs(), "{g} vs {c}");
 }
+
+#[test]
+fn a_fit_whose_objective_is_infinite_at_the_start_is_refused_with_the_reason() {
+    // Neyman χ² = ∫q²/p − 1 with q = N(·, ½ I) and p's modes of variance ¼: the exponent's form is
+    // 2·2 − 4 = 0, so the integrand does not decay and the objective is +∞ (decided exactly, core::tails).
+    let mut loaded = bundled("two_modes_reverse_kl");
+    loaded.scenario =
+        divlab::app::with_divergence(&loaded.scenario, divlab::core::fdiv::FDivKind::NeymanChi2);
+    let Err(err) = Run::new(&loaded, BackendChoice::Cpu, Err("CPU asked for")) else {
+        panic!("an infinite objective was started");
+    };
+    let err = err.to_string();
+    assert!(err.contains("infinite at the start"), "{err}");
+    assert!(err.contains("p's tails are too light for q's"), "{err}");
+    // Pearson χ² of the same start is finite (2·4 − 2 > 0): it starts.
+    loaded.scenario =
+        divlab::app::with_divergence(&loaded.scenario, divlab::core::fdiv::FDivKind::PearsonChi2);
+    assert!(Run::new(&loaded, BackendChoice::Cpu, Err("CPU asked for")).is_ok());
+}

@@ -500,6 +500,10 @@ impl<'a> Ctx<'a> {
     fn compute(&self, entry: Entry, rng: &mut Rng) -> (Computed, String) {
         let res = self.settings.resolution;
         match entry {
+            Entry::FDiv(kind) if let Some(why) = self.diverges(&kind) => (
+                Ok((f64::INFINITY, estimated(EstimatorKind::ClosedForm))),
+                why,
+            ),
             Entry::FDiv(kind) => (
                 self.fdiv(&kind),
                 format!(
@@ -554,6 +558,18 @@ impl<'a> Ctx<'a> {
     }
 
     /// An f-divergence by the grid (+∞ kept as a value).
+    /// Why the f-divergence `kind` is infinite for this mixture target and mixture model, decided exactly
+    /// ([`super::tails`]); `None` when it is finite or either side is not a mixture.
+    fn diverges(&self, kind: &FDivKind) -> Option<String> {
+        let (ModelRef::Mixture(q), Some(p)) = (
+            self.model,
+            self.target.density().and_then(|d| d.as_mixture()),
+        ) else {
+            return None;
+        };
+        super::tails::divergence_infinite(kind, p, q)
+    }
+
     fn fdiv(&self, kind: &FDivKind) -> Computed {
         let q = self.mixture()?;
         let p = self.density(&kind.name())?;
@@ -925,8 +941,13 @@ mod tests {
                 }
             }
             let two_gaussians = ["bures_w2", "kl_gaussians"].contains(&m.id.as_str());
+            // ∫q²/p (α = −1) for q = N(0, diag(2, ½)) and p's modes of variance ¼: along x the exponent's
+            // form is 2·½ − 1/¼ < 0, so it is infinite (decided exactly, core::tails).
+            let q_too_wide = ["alpha_-1", "neyman_chi2"].contains(&m.id.as_str());
             let want_mix = if two_gaussians {
                 "not_applicable"
+            } else if q_too_wide {
+                "infinite"
             } else {
                 "value"
             };
@@ -1039,13 +1060,20 @@ mod tests {
         assert!(fk.outcome.reason().unwrap().contains("only samples"));
         assert_eq!(get(&rows, "cross_entropy").outcome.tag(), "value");
         assert_eq!(get(&rows, "sinkhorn").outcome.tag(), "value");
-        // A narrow q on one mode: p²/q overflows on the grid → Pearson χ² is infinite, with the reason;
-        // the forward KL stays finite.
+        // A narrow q on one mode: ∫p²/q is infinite (2·4 − 1000 < 0 in every direction), said with the
+        // reason and a direction; the forward KL stays finite.
         let narrow = Mixture::single([2.0, 0.0], [[1e-3, 0.0], [0.0, 1e-3]]).unwrap();
         let rows = measure(&t, ModelRef::Mixture(&narrow), 3, &small());
         let chi2 = get(&rows, "pearson_chi2");
         assert_eq!(chi2.outcome.tag(), "infinite", "{:?}", chi2.outcome);
-        assert!(chi2.outcome.reason().unwrap().contains("overflows"));
+        assert!(
+            chi2.outcome
+                .reason()
+                .unwrap()
+                .contains("q's tails are too light for p's along direction"),
+            "{:?}",
+            chi2.outcome
+        );
         assert_eq!(get(&rows, "forward_kl").outcome.tag(), "value");
     }
 

@@ -24,4 +24,5 @@ pub mod scenario;
 pub mod sim;
 pub mod sinkhorn;
 pub mod sliced;
+pub mod tails;
 pub mod target;

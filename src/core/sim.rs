@@ -181,6 +181,28 @@ impl Simulation {
         self.steps_taken
     }
 
+    /// Why the fit's objective is +∞ at its current q, so that it has no gradient to follow (an
+    /// f-divergence of the χ² or α family between mixtures, decided exactly by [`super::tails`]); `None`
+    /// when it is finite or not of that kind. The run layer refuses to start such a fit.
+    pub fn objective_infinite(&self) -> Option<String> {
+        let (State::Gradient { q, .. }, Method::Gradient { objective, .. }) =
+            (&self.state, &self.scenario.method)
+        else {
+            return None;
+        };
+        let super::fit::Objective::FDivergence { divergence, .. } = objective else {
+            return None;
+        };
+        let p = self.target.density().and_then(|d| d.as_mixture())?;
+        super::tails::divergence_infinite(divergence, p, q).map(|why| {
+            format!(
+                "method.objective: {} is infinite at the start, so it cannot be fitted: {why}; start q \
+                 wider (model.init) or pick another divergence",
+                divergence.name()
+            )
+        })
+    }
+
     pub fn model(&self) -> ModelView<'_> {
         match &self.state {
             State::Gradient { q, .. } | State::Em { q, .. } => ModelView::Mixture(q),
@@ -433,6 +455,28 @@ mod tests {
             objective: (kind: "f_divergence", divergence: (kind: "reverse_kl"),
                 estimator: (kind: "monte_carlo", samples: 256)),
             optimizer: (kind: "adam", lr: 0.05)))"#;
+
+    #[test]
+    fn an_objective_infinite_at_the_start_is_refused_with_the_direction() {
+        // q = N(·, 0.1 I) under p's modes of variance ¼: ∫p²/q has 2·4 − 10 < 0 in every direction.
+        let text = MC_REVERSE_KL
+            .replace("((0.5, 0.0), (0.0, 0.5))", "((0.1, 0.0), (0.0, 0.1))")
+            .replace(
+                r#"divergence: (kind: "reverse_kl"),
+                estimator: (kind: "monte_carlo", samples: 256)"#,
+                r#"divergence: (kind: "pearson_chi2"), estimator: (kind: "grid", resolution: 64)"#,
+            );
+        assert!(text.contains("pearson_chi2"), "{text}");
+        let err = sim(&text).objective_infinite().unwrap();
+        assert!(err.contains("infinite at the start"), "{err}");
+        assert!(
+            err.contains("q's tails are too light for p's along direction"),
+            "{err}"
+        );
+        // Wider, the same objective starts (2·4 − 1/0.5 > 0).
+        let wide = text.replace("((0.1, 0.0), (0.0, 0.1))", "((0.5, 0.0), (0.0, 0.5))");
+        assert_eq!(sim(&wide).objective_infinite(), None);
+    }
 
     const SINKHORN_FLOW: &str = r#"(version: 1, seed: 3, target: (kind: "two_moons"),
         model: (kind: "particles", count: 60, init: (kind: "gaussian", mean: (0.0, -2.0), std: 0.4)),

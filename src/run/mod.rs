@@ -241,6 +241,10 @@ impl Run {
     ) -> Result<Self, RunError> {
         let sim =
             Simulation::new(&loaded.scenario, loaded.image.as_ref()).map_err(RunError::Build)?;
+        // An objective that is +∞ at the start has no gradient to follow: refused, with why.
+        if let Some(why) = sim.objective_infinite() {
+            return Err(RunError::Build(crate::core::error::CoreError::invalid(why)));
+        }
         let trail = Trail::new(sim.model());
         let mut run = Self {
             sim,
