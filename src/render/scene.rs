@@ -519,7 +519,7 @@ mod tests {
 
     #[test]
     fn numbers_read_short() {
-        assert_eq!(short_number(0.693147), "0.6931");
+        assert_eq!(short_number(0.702_913), "0.7029");
         assert_eq!(short_number(12.5), "12.50");
         assert_eq!(short_number(1.5e-6), "1.500e-6");
         assert_eq!(short_number(0.0), "0");
