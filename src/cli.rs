@@ -21,6 +21,14 @@ SUBCOMMANDS:
         the trajectory of the fit (parameters or particles, and the objective); same seed, same bytes.
         N defaults to the scenario's `steps`. A step refused midway prints the trajectory so far and
         a `stopped` record (step, reason), and exits with status 3
+    render SCENARIO --out FILE.png|FILE.svg [--steps N] [--width W --height H --scale S]
+           [--layout 1|2|4 --with SCENARIO…] [--theme light|dark] [--colormap NAME] [--backend cpu|gpu|auto]
+        a figure of the fit after N steps (default: the scenario's `steps`), offscreen: the target's heatmap,
+        the model (particles or 1σ/2σ ellipses), axes, a colour bar and a title per panel. PNG through a CPU
+        rasterizer (same inputs, same bytes), or SVG with vector marks and text. W×H defaults to 1280×720;
+        S multiplies the pixels (at most 16384 a side). --with adds panels side by side (2) or 2×2 (4),
+        all at the same step. --colormap: viridis, cividis, magma, inferno or ygb. The file is written
+        whole or not at all
     caps [--json]
         which method runs on which backend, and why the CPU where it does
     bench em|grid|sinkhorn|sinkhorn-flow|mmd|sliced [--n N] [--iters I] [--json] [--backend cpu|gpu|auto]
@@ -30,7 +38,8 @@ SUBCOMMANDS:
     --version, -V
         print the version
 
-SCENARIO is a .ron or .json file (format: docs/scenario.md; examples in assets/scenarios/).
+SCENARIO is a .ron or .json file (format: docs/scenario.md; examples in assets/scenarios/); render also
+takes a bundled scenario's name (e.g. two_modes_reverse_kl).
 run and measure compute on the CPU core unless --backend says otherwise (deterministic: same bytes on
 any machine with the same build); the output names the backend that took the steps. Measurements are
 always computed by the CPU core.
@@ -91,6 +100,7 @@ pub enum Command {
     Caps {
         json: bool,
     },
+    Render(RenderArgs),
     Bench {
         kind: BenchKind,
         n: Option<usize>,
@@ -100,10 +110,34 @@ pub enum Command {
     },
 }
 
+/// What `divlab render` was asked for.
+#[derive(Debug, PartialEq)]
+pub struct RenderArgs {
+    /// The first panel's scenario, then those of `--with`.
+    pub scenarios: Vec<String>,
+    /// Defaults to the first scenario's `steps`.
+    pub steps: Option<usize>,
+    pub out: String,
+    pub width: u32,
+    pub height: u32,
+    pub scale: f32,
+    pub theme: divlab::render::Theme,
+    pub colormap: divlab::render::Colormap,
+    pub backend: BackendChoice,
+}
+
 /// Flags shared by the subcommands, collected before checking which apply.
 #[derive(Default)]
 struct Flags {
     positional: Vec<String>,
+    out: Option<String>,
+    width: Option<usize>,
+    height: Option<usize>,
+    scale: Option<f32>,
+    layout: Option<usize>,
+    with: Vec<String>,
+    theme: Option<divlab::render::Theme>,
+    colormap: Option<divlab::render::Colormap>,
     steps: Option<usize>,
     every: Option<usize>,
     n: Option<usize>,
@@ -150,6 +184,65 @@ fn parse_flags(sub: &str, rest: &[String], allowed: &[&str]) -> Result<Flags, Us
                 }
                 "--iters" => {
                     flags.iters = Some(parse_count(arg, rest.get(i + 1), 1)?);
+                    i += 1;
+                }
+                "--width" | "--height" | "--layout" => {
+                    let v = Some(parse_count(arg, rest.get(i + 1), 0)?);
+                    match arg {
+                        "--width" => flags.width = v,
+                        "--height" => flags.height = v,
+                        _ => flags.layout = v,
+                    }
+                    i += 1;
+                }
+                "--scale" => {
+                    let v = rest
+                        .get(i + 1)
+                        .ok_or_else(|| UsageError("--scale needs a value".into()))?;
+                    flags.scale = Some(match v.parse::<f32>() {
+                        Ok(s) if s.is_finite() && s > 0.0 => s,
+                        _ => {
+                            return Err(UsageError(format!("--scale {v}: expected a number > 0")));
+                        }
+                    });
+                    i += 1;
+                }
+                "--out" => {
+                    let v = rest
+                        .get(i + 1)
+                        .ok_or_else(|| UsageError("--out needs a file".into()))?;
+                    flags.out = Some(v.clone());
+                    i += 1;
+                }
+                "--with" => {
+                    // One or more scenarios, up to the next flag.
+                    let start = flags.with.len();
+                    while let Some(v) = rest.get(i + 1).filter(|v| !v.starts_with('-')) {
+                        flags.with.push(v.clone());
+                        i += 1;
+                    }
+                    if flags.with.len() == start {
+                        return Err(UsageError("--with needs a SCENARIO".into()));
+                    }
+                }
+                "--theme" => {
+                    let v = rest
+                        .get(i + 1)
+                        .ok_or_else(|| UsageError("--theme needs a value".into()))?;
+                    flags.theme = Some(divlab::render::Theme::parse(v).ok_or_else(|| {
+                        UsageError(format!("--theme {v}: expected light or dark"))
+                    })?);
+                    i += 1;
+                }
+                "--colormap" => {
+                    let v = rest
+                        .get(i + 1)
+                        .ok_or_else(|| UsageError("--colormap needs a value".into()))?;
+                    flags.colormap = Some(divlab::render::Colormap::parse(v).ok_or_else(|| {
+                        UsageError(format!(
+                            "--colormap {v}: expected viridis, cividis, magma, inferno or ygb"
+                        ))
+                    })?);
                     i += 1;
                 }
                 "--backend" => {
@@ -218,6 +311,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 backend: f.backend.unwrap_or(BackendChoice::Cpu),
             })
         }
+        "render" => parse_render(sub, rest),
         "caps" => {
             let f = parse_flags(sub, rest, &["--json"])?;
             if !f.positional.is_empty() {
@@ -261,6 +355,76 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     }
 }
 
+/// `divlab render`'s flags, checked before any step is taken.
+fn parse_render(sub: &str, rest: &[String]) -> Result<Command, UsageError> {
+    let mut f = parse_flags(
+        sub,
+        rest,
+        &[
+            "--steps",
+            "--out",
+            "--width",
+            "--height",
+            "--scale",
+            "--layout",
+            "--with",
+            "--theme",
+            "--colormap",
+            "--backend",
+        ],
+    )?;
+    let first = one_positional(sub, "a SCENARIO (a file or a bundled name)", &mut f)?;
+    let out = f
+        .out
+        .take()
+        .ok_or_else(|| UsageError("`divlab render` needs --out FILE.png or FILE.svg".into()))?;
+    divlab::render::Format::from_path(&out).map_err(UsageError)?;
+    let mut scenarios = vec![first];
+    scenarios.append(&mut f.with);
+    let layout = f.layout.unwrap_or(scenarios.len());
+    if ![1, 2, 4].contains(&layout) {
+        return Err(UsageError(format!(
+            "--layout {layout}: expected 1, 2 or 4 panels"
+        )));
+    }
+    if scenarios.len() != layout {
+        return Err(UsageError(format!(
+            "--layout {layout} needs {layout} scenarios (SCENARIO and {} with --with), got {}",
+            layout - 1,
+            scenarios.len()
+        )));
+    }
+    let side = |flag: &str, v: Option<usize>, default: u32| -> Result<u32, UsageError> {
+        match v {
+            None => Ok(default),
+            Some(v) => u32::try_from(v)
+                .map_err(|_| UsageError(format!("{flag} {v}: too large")))
+                .and_then(|v| {
+                    if v == 0 {
+                        Err(UsageError(format!("{flag} 0: expected at least 1 pixel")))
+                    } else {
+                        Ok(v)
+                    }
+                }),
+        }
+    };
+    let width = side("--width", f.width, 1280)?;
+    let height = side("--height", f.height, 720)?;
+    let scale = f.scale.unwrap_or(1.0);
+    divlab::render::check_size(width, height, scale).map_err(UsageError)?;
+    Ok(Command::Render(RenderArgs {
+        scenarios,
+        steps: f.steps,
+        out,
+        width,
+        height,
+        scale,
+        theme: f.theme.unwrap_or_default(),
+        colormap: f.colormap.unwrap_or_default(),
+        backend: f.backend.unwrap_or(BackendChoice::Cpu),
+    }))
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Running the commands.
 
@@ -296,6 +460,7 @@ fn execute(cmd: Command) -> Result<Ended, String> {
             backend,
         } => run(&scenario, steps, every, json, backend),
         Command::Caps { json } => caps_table(json).map(|()| Ended::Done),
+        Command::Render(args) => render(&args),
         Command::Bench {
             kind,
             n,
@@ -310,6 +475,11 @@ fn execute(cmd: Command) -> Result<Ended, String> {
 /// (`gpu` or `auto`), so the default CPU path prints nothing on stderr.
 fn start(path: &str, backend: BackendChoice) -> Result<(Loaded, Run), String> {
     let loaded = load::from_file(path).map_err(|e| e.to_string())?;
+    start_loaded(loaded, backend)
+}
+
+/// A run of a loaded scenario on the backend asked for (see [`start`]).
+fn start_loaded(loaded: Loaded, backend: BackendChoice) -> Result<(Loaded, Run), String> {
     let device: Result<GpuContext, String> = match backend {
         BackendChoice::Cpu => Err("the CPU core was asked for".into()),
         _ => match select_headless(backend) {
@@ -510,6 +680,98 @@ fn run(
             Ended::Stopped
         }
         None => Ended::Done,
+    })
+}
+
+/// A scenario file, or a bundled scenario by name when no such file exists and the name has no path or
+/// extension.
+fn load_file_or_bundled(name: &str) -> Result<Loaded, String> {
+    let path = std::path::Path::new(name);
+    if path.exists() || name.contains(['/', '\\']) || path.extension().is_some() {
+        load::from_file(name).map_err(|e| e.to_string())
+    } else {
+        load::bundled(name).map_err(|e| e.to_string())
+    }
+}
+
+/// `divlab render`: every panel's run taken to the same step, drawn, encoded, and written through a temporary
+/// file next to the target that is renamed over it (so a failure leaves no partial file).
+fn render(args: &RenderArgs) -> Result<Ended, String> {
+    use divlab::render::{Format, Options, encode, figure};
+    let format = Format::from_path(&args.out)?;
+    let out = std::path::Path::new(&args.out);
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{}: cannot write there: {} is not a folder",
+            args.out,
+            dir.display()
+        ));
+    }
+    if out.is_dir() {
+        return Err(format!("{}: is a folder, not a file", args.out));
+    }
+    let started = std::time::Instant::now();
+    let mut runs = Vec::new();
+    for name in &args.scenarios {
+        let loaded = load_file_or_bundled(name)?;
+        runs.push(start_loaded(loaded, args.backend)?);
+    }
+    let steps = args.steps.unwrap_or(runs[0].0.scenario.steps);
+    let mut stopped = false;
+    for (loaded, run) in &mut runs {
+        for _ in 0..steps {
+            if let Err(stop) = run.step() {
+                eprintln!(
+                    "divlab: {}: the run {stop}; the figure shows step {}",
+                    loaded.origin,
+                    stop.step - 1
+                );
+                stopped = true;
+                break;
+            }
+        }
+    }
+    let stepped = started.elapsed().as_secs_f64();
+    let opts = Options {
+        width: args.width,
+        height: args.height,
+        theme: args.theme,
+        colormap: args.colormap,
+        ..Options::default()
+    };
+    let refs: Vec<&Run> = runs.iter().map(|(_, r)| r).collect();
+    let fig = figure(&refs, &opts)?;
+    let bytes = encode(&fig, format, args.scale)?;
+    write_whole(out, &dir, &bytes)?;
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {} ({}×{} px{}, {} bytes): {steps} steps in {stepped:.2} s, drawn and encoded in {:.2} s",
+        args.out,
+        (args.width as f32 * args.scale).round(),
+        (args.height as f32 * args.scale).round(),
+        if format == Format::Svg { ", SVG" } else { "" },
+        bytes.len(),
+        total - stepped
+    );
+    Ok(if stopped { Ended::Stopped } else { Ended::Done })
+}
+
+/// Writes `bytes` to a temporary file in `dir` and renames it to `out`; on any failure the temporary file
+/// is removed and `out` is left as it was.
+fn write_whole(out: &std::path::Path, dir: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "figure".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, out));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: cannot write the picture: {e}", out.display())
     })
 }
 

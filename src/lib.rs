@@ -3,6 +3,7 @@
 //! - [`core`]: pure numerics (the reference every other path is tested against).
 //! - [`gpu`]: the wgpu compute backend.
 //! - [`run`]: a scenario running on a backend, shared by the app and the CLI.
+//! - [`render`]: headless figures (PNG and SVG) of runs.
 //! - [`app`]: the egui user interface.
 //! - [`assets`]: scenarios and images bundled into the binary and the wasm.
 
@@ -10,6 +11,7 @@ pub mod app;
 pub mod assets;
 pub mod core;
 pub mod gpu;
+pub mod render;
 pub mod run;
 
 #[cfg(target_arch = "wasm32")]
