@@ -1,6 +1,8 @@
-//! Assets bundled into the binary and the wasm: the scenarios the app offers (`assets/scenarios/`) and the
-//! image the `image` target reads by default (`assets/target.png`).
+//! Assets bundled into the binary and the wasm: the scenarios the app offers (`assets/scenarios/`), the
+//! claim presets (`assets/presets/`, links over those scenarios) and the image the `image` target reads by
+//! default (`assets/target.png`).
 
+use crate::core::claim::ClaimPreset;
 use crate::core::scenario::Scenario;
 use crate::core::target::GrayImage;
 
@@ -84,6 +86,67 @@ pub fn bundled_scenarios() -> Vec<(String, Result<Scenario, String>)> {
                 (*name).to_owned(),
                 Scenario::parse(text).map_err(|e| format!("{name}.ron: {e}")),
             )
+        })
+        .collect()
+}
+
+/// (file name, RON text) of every bundled claim preset (`assets/presets/`), in the order the app lists them.
+/// Each is a link over the bundled scenarios above (format: `docs/presets.md`).
+pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
+    (
+        "forward_vs_reverse_kl",
+        include_str!("../assets/presets/forward_vs_reverse_kl.ron"),
+    ),
+    (
+        "js_two_starts",
+        include_str!("../assets/presets/js_two_starts.ron"),
+    ),
+    (
+        "alpha_sweep",
+        include_str!("../assets/presets/alpha_sweep.ron"),
+    ),
+    (
+        "ring8_mode_coverage",
+        include_str!("../assets/presets/ring8_mode_coverage.ron"),
+    ),
+    (
+        "em_vs_gradient",
+        include_str!("../assets/presets/em_vs_gradient.ron"),
+    ),
+];
+
+/// A bundled claim preset as the app lists it: its file name, and its texts and link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresetEntry {
+    /// The file name without `.ron` (`forward_vs_reverse_kl`).
+    pub id: &'static str,
+    pub name: String,
+    /// One sentence.
+    pub claim: String,
+    /// Exact titles of the papers the claim comes from.
+    pub papers: Vec<String>,
+    /// What to watch while it runs.
+    pub look_at: String,
+    /// The link that opens its panels (`v=1&preset=…`, for the app's `Command::OpenLink`).
+    pub link: String,
+}
+
+/// Every bundled claim preset, parsed; a broken one is reported by name (and tested in CI, so none ships
+/// broken).
+pub fn claim_presets() -> Vec<Result<PresetEntry, String>> {
+    BUNDLED_PRESETS
+        .iter()
+        .map(|(id, text)| {
+            ClaimPreset::parse(text)
+                .map(|p| PresetEntry {
+                    id,
+                    link: p.link(),
+                    name: p.name,
+                    claim: p.claim,
+                    papers: p.papers,
+                    look_at: p.look_at,
+                })
+                .map_err(|e| format!("{id}.ron: {e}"))
         })
         .collect()
 }

@@ -1613,6 +1613,28 @@ fn readable_value(v: f64) -> String {
     }
 }
 
+/// The panels a link opens, as the app reads it (`state.rs`), for headless callers (the claim tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkedPanels {
+    /// One scenario per panel (1, 2 or 4), all with the same target and seed.
+    pub panels: Vec<Scenario>,
+    /// The step the link runs to on opening.
+    pub step: usize,
+    /// Where Run stops.
+    pub until: usize,
+}
+
+/// Reads `link` over the bundled scenarios exactly as the app opens it (`Command::OpenLink`); the error is
+/// the app's message (the key, the value and what is valid).
+pub fn open_link_headless(link: &str) -> Result<LinkedPanels, String> {
+    let (s, _) = state::from_link(link, &crate::assets::bundled_scenarios())?;
+    Ok(LinkedPanels {
+        panels: s.panels,
+        step: s.step,
+        until: s.until,
+    })
+}
+
 /// Text the bundled font can draw: notation it lacks is spelled in ASCII (‖ → ||).
 pub fn displayable(text: &str) -> String {
     text.replace('‖', "||")
