@@ -178,6 +178,9 @@ impl DivlabApp {
         let narrow = self.looks.narrow;
         ui.horizontal(|ui| {
             ui.heading("divlab");
+            if self.embed.shows("claims") {
+                self.claims_menu_ui(ui);
+            }
             if self.embed.minimal {
                 // Classroom and embed mode (`ui=min`): the run controls live here.
                 self.run_buttons_ui(ui);

@@ -109,6 +109,9 @@ pub struct DivlabApp {
     published_message: Option<String>,
     /// The session's link as last saved.
     session_saved: String,
+    /// The claim presets (assets/presets), and the one on screen with its claim shown above the panels.
+    claims: Vec<crate::assets::PresetEntry>,
+    claim_open: Option<usize>,
     /// The control sections drawn this frame, and as last published (`data-divlab-controls`).
     drawn_controls: Vec<&'static str>,
     published_controls: Vec<&'static str>,
@@ -185,6 +188,11 @@ impl DivlabApp {
             link_due_s: 0.0,
             published_message: None,
             session_saved: String::new(),
+            claims: crate::assets::claim_presets()
+                .into_iter()
+                .filter_map(Result::ok)
+                .collect(),
+            claim_open: None,
             drawn_controls: Vec::new(),
             published_controls: Vec::new(),
         };
@@ -330,6 +338,49 @@ impl DivlabApp {
         }
     }
 
+    /// The top bar's Claims menu: each preset by name, with its claim on hover; choosing one opens its
+    /// link and shows the claim above the panels.
+    pub(crate) fn claims_menu_ui(&mut self, ui: &mut egui::Ui) {
+        ui.menu_button("Claims", |ui| {
+            ui.label("Presets that show what a paper claims:");
+            for (i, c) in self.claims.iter().enumerate() {
+                if ui
+                    .selectable_label(self.claim_open == Some(i), &c.name)
+                    .on_hover_text(displayable(&c.claim))
+                    .clicked()
+                {
+                    self.claim_open = Some(i);
+                    self.commands.push(Command::OpenLink(c.link.clone()));
+                    ui.close();
+                }
+            }
+        });
+    }
+
+    /// The open claim preset: its claim, what to look at and its papers (with a close button).
+    fn claim_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(c) = self.claim_open.and_then(|i| self.claims.get(i)) else {
+            return;
+        };
+        let mut close = false;
+        ui.horizontal_wrapped(|ui| {
+            ui.strong(displayable(&c.claim));
+            if ui.small_button("close").clicked() {
+                close = true;
+            }
+        });
+        ui.small(displayable(&format!("Look at: {}", c.look_at)));
+        ui.small(displayable(&format!("From: {}", c.papers.join("; "))));
+        if close {
+            self.claim_open = None;
+        }
+    }
+
+    /// The claim presets the Claims menu offers (for tests).
+    pub fn claim_names(&self) -> Vec<String> {
+        self.claims.iter().map(|c| c.name.clone()).collect()
+    }
+
     /// Back to the default scenario in one panel with the default view.
     fn reset_everything(&mut self, ctx: &egui::Context) {
         let start = self
@@ -340,6 +391,7 @@ impl DivlabApp {
             .and_then(|i| self.scenarios[i].1.clone().ok())
             .unwrap_or_else(fallback_scenario);
         self.embed = state::Embed::default();
+        self.claim_open = None;
         self.editor = target_edit::TargetEditor::default();
         self.dropped_image = None;
         self.open_state(ctx, state::AppState::of_preset(DEFAULT_SCENARIO, scenario));
@@ -749,6 +801,7 @@ impl DivlabApp {
         {
             self.running = false;
             self.selected_scenario = Some(i);
+            self.claim_open = None;
             self.load(ui.ctx(), s);
         }
     }
@@ -1207,6 +1260,9 @@ impl eframe::App for DivlabApp {
             ui.ctx().request_repaint();
         }
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
+        if self.claim_open.is_some() {
+            egui::Panel::top("claim_bar").show(ui, |ui| self.claim_ui(ui));
+        }
         let narrow = self.looks.narrow;
         if !narrow {
             if self.embed.shows("status") {

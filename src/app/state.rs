@@ -113,7 +113,11 @@ pub struct Embed {
 
 /// Controls a link can hide (`hide=`) or keep (`ui=min&show=`), besides any parameter of the editor named
 /// by its field (`lr`, `sigma`) or its part (`objective`, `optimizer`, `flow`, `kernel`, `model`).
-pub const CONTROLS_BY_NAME: [(&str, &str); 17] = [
+pub const CONTROLS_BY_NAME: [(&str, &str); 18] = [
+    (
+        "claims",
+        "the Claims menu of presets that show a paper's claim",
+    ),
     ("scenarios", "the list of bundled scenarios"),
     ("target", "the target picker"),
     ("edit", "editing the target on the canvas"),
