@@ -4,7 +4,6 @@
 
 use crate::core::fdiv::{Estimator, FDivKind};
 use crate::core::fit::Objective;
-use crate::core::flows::FlowConfig;
 use crate::core::scenario::{Method, Scenario};
 use crate::run::Run;
 
@@ -104,23 +103,10 @@ pub fn panel_letter(i: usize) -> char {
     char::from(b'A' + (i % 26) as u8)
 }
 
-/// The method in words: "reverse KL(q‖p) (grid 256²), Adam", "EM", "Sinkhorn flow".
+/// The method in words: "reverse KL(q‖p) (grid 256²), Adam", "EM", "Sinkhorn flow" (the render layer's
+/// words, so that a figure and the app name a method alike).
 pub fn method_label(s: &Scenario) -> String {
-    match &s.method {
-        Method::Gradient {
-            objective,
-            optimizer,
-        } => format!("{}, {}", objective.name(), optimizer.name()),
-        Method::Em { samples } => format!("EM on {samples} samples"),
-        Method::Flow { flow } => match flow {
-            FlowConfig::Mmd { .. } => "MMD flow".into(),
-            FlowConfig::SlicedRiesz { .. } => "sliced Riesz flow".into(),
-            FlowConfig::Sinkhorn { .. } => "Sinkhorn-divergence flow".into(),
-            FlowConfig::Svgd { .. } => "SVGD".into(),
-            FlowConfig::Langevin { .. } => "Langevin dynamics".into(),
-            FlowConfig::UnderdampedLangevin { .. } => "underdamped Langevin dynamics".into(),
-        },
-    }
+    crate::render::scene::method_label(s)
 }
 
 /// The f-divergences a gradient fit can switch between (α = ½ and Rényi α = 2 as representatives).
