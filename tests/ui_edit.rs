@@ -178,22 +178,6 @@ fn a_preset_turned_into_points_takes_a_point_per_click() {
     assert_eq!(h.state().runs()[0].target_points().len(), 1001);
 }
 
-/// A file dropped onto the window, as the native integration hands it over.
-#[derive(Debug)]
-struct Dropped {
-    path: std::path::PathBuf,
-    bytes: Vec<u8>,
-}
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        Ok(self.bytes.clone())
-    }
-}
-
 #[test]
 fn a_png_dropped_onto_the_window_becomes_every_panels_target_and_the_fits_go_on() {
     let mut h = harness();
@@ -206,7 +190,7 @@ fn a_png_dropped_onto_the_window_becomes_every_panels_target_and_the_fits_go_on(
     let png = std::fs::read("assets/target.png").unwrap();
     h.input_mut()
         .dropped_files
-        .push(std::sync::Arc::new(Dropped {
+        .push(std::sync::Arc::new(ui_support::Dropped {
             path: "/somewhere/heart.png".into(),
             bytes: png,
         }));
@@ -229,7 +213,7 @@ fn a_png_dropped_onto_the_window_becomes_every_panels_target_and_the_fits_go_on(
     // Something that is not an image is refused with its name, and the target stays.
     h.input_mut()
         .dropped_files
-        .push(std::sync::Arc::new(Dropped {
+        .push(std::sync::Arc::new(ui_support::Dropped {
             path: "notes.txt".into(),
             bytes: b"hello".to_vec(),
         }));

@@ -11,26 +11,10 @@ use egui_kittest::kittest::Queryable as _;
 
 mod ui_support;
 
-/// A file dropped onto the window.
-#[derive(Debug)]
-struct Dropped {
-    path: std::path::PathBuf,
-    bytes: Vec<u8>,
-}
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        Ok(self.bytes.clone())
-    }
-}
-
 fn drop_file(h: &mut Harness<'static, DivlabApp>, path: &std::path::Path, bytes: Vec<u8>) {
     h.input_mut()
         .dropped_files
-        .push(std::sync::Arc::new(Dropped {
+        .push(std::sync::Arc::new(ui_support::Dropped {
             path: path.to_path_buf(),
             bytes,
         }));

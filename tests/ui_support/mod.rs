@@ -43,3 +43,19 @@ pub fn snapshot(img: &image::RgbaImage, name: &str) {
         panic!("{name}: snapshot differs: {err}");
     }
 }
+
+/// A file dropped onto the window, as the native integration hands it over.
+#[derive(Debug)]
+pub struct Dropped {
+    pub path: std::path::PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Ok(self.bytes.clone())
+    }
+}
