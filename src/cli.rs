@@ -27,8 +27,15 @@ SUBCOMMANDS:
         the model (particles or 1σ/2σ ellipses), axes, a colour bar and a title per panel. PNG through a CPU
         rasterizer (same inputs, same bytes), or SVG with vector marks and text. W×H defaults to 1280×720;
         S multiplies the pixels (at most 16384 a side). --with adds panels side by side (2) or 2×2 (4),
-        all at the same step. --colormap: viridis, cividis, magma, inferno or ygb. The file is written
-        whole or not at all
+        all at the same step; --panel I draws only the I-th of them (1-based). --overlays LIST draws
+        overlays on every panel, as the app's menu does (plan, barycentric, potential, witness, velocity,
+        spread, contours; comma-separated), each named in the panel's legend. --colormap: viridis,
+        cividis, magma, inferno or ygb. The file is written whole or not at all
+    render SCENARIO --animate FILE.gif|FILE.png [--frames F] [--every K] [--fps R] [--steps N] [...]
+        the fit as an animation (GIF, or APNG for .png): F frames (default 60, at most 1000), one every K
+        steps (default: spread over the scenario's `steps`), the first at step N (default 0), played at
+        R frames per second (default 15, 1 to 50); W×H defaults to 720×450. The same flags as a still
+        otherwise. A progress bar on a terminal; prints the file's size
     caps [--json]
         which method runs on which backend, and why the CPU where it does
     bench em|grid|sinkhorn|sinkhorn-flow|mmd|sliced [--n N] [--iters I] [--json] [--backend cpu|gpu|auto]
@@ -115,9 +122,17 @@ pub enum Command {
 pub struct RenderArgs {
     /// The first panel's scenario, then those of `--with`.
     pub scenarios: Vec<String>,
-    /// Defaults to the first scenario's `steps`.
+    /// The step drawn (a still) or the first frame's step (an animation). Defaults to the first scenario's
+    /// `steps` for a still and to 0 for an animation.
     pub steps: Option<usize>,
+    /// The file written: a still (`--out`) or an animation (`--animate`).
     pub out: String,
+    /// Set for `--animate`.
+    pub animate: Option<AnimateArgs>,
+    /// Draw only this panel (0-based) of the layout.
+    pub panel: Option<usize>,
+    /// The overlays drawn on every panel.
+    pub overlays: divlab::render::overlays::Toggles,
     pub width: u32,
     pub height: u32,
     pub scale: f32,
@@ -125,6 +140,21 @@ pub struct RenderArgs {
     pub colormap: divlab::render::Colormap,
     pub backend: BackendChoice,
 }
+
+/// `--animate`'s settings.
+#[derive(Debug, PartialEq)]
+pub struct AnimateArgs {
+    pub format: divlab::render::anim::AnimFormat,
+    pub frames: usize,
+    /// Steps between frames; defaults to spreading the frames over the first scenario's `steps`.
+    pub every: Option<usize>,
+    pub fps: u32,
+}
+
+/// Frames of an animation unless `--frames` says otherwise.
+const DEFAULT_FRAMES: usize = 60;
+/// Frames per second of an animation unless `--fps` says otherwise.
+const DEFAULT_FPS: u32 = 15;
 
 /// Flags shared by the subcommands, collected before checking which apply.
 #[derive(Default)]
@@ -140,6 +170,11 @@ struct Flags {
     colormap: Option<divlab::render::Colormap>,
     steps: Option<usize>,
     every: Option<usize>,
+    animate: Option<String>,
+    frames: Option<usize>,
+    fps: Option<usize>,
+    panel: Option<usize>,
+    overlays: Option<divlab::render::overlays::Toggles>,
     n: Option<usize>,
     iters: Option<usize>,
     json: bool,
@@ -207,11 +242,34 @@ fn parse_flags(sub: &str, rest: &[String], allowed: &[&str]) -> Result<Flags, Us
                     });
                     i += 1;
                 }
-                "--out" => {
+                "--out" | "--animate" => {
                     let v = rest
                         .get(i + 1)
-                        .ok_or_else(|| UsageError("--out needs a file".into()))?;
-                    flags.out = Some(v.clone());
+                        .ok_or_else(|| UsageError(format!("{arg} needs a file")))?;
+                    if arg == "--out" {
+                        flags.out = Some(v.clone());
+                    } else {
+                        flags.animate = Some(v.clone());
+                    }
+                    i += 1;
+                }
+                "--overlays" => {
+                    let v = rest
+                        .get(i + 1)
+                        .ok_or_else(|| UsageError("--overlays needs a list".into()))?;
+                    flags.overlays = Some(
+                        divlab::render::overlays::Toggles::parse_list(v)
+                            .map_err(|e| UsageError(format!("--overlays {v}: {e}")))?,
+                    );
+                    i += 1;
+                }
+                "--frames" | "--fps" | "--panel" => {
+                    let v = Some(parse_count(arg, rest.get(i + 1), 1)?);
+                    match arg {
+                        "--frames" => flags.frames = v,
+                        "--fps" => flags.fps = v,
+                        _ => flags.panel = v,
+                    }
                     i += 1;
                 }
                 "--with" => {
@@ -371,14 +429,59 @@ fn parse_render(sub: &str, rest: &[String]) -> Result<Command, UsageError> {
             "--theme",
             "--colormap",
             "--backend",
+            "--animate",
+            "--frames",
+            "--every",
+            "--fps",
+            "--panel",
+            "--overlays",
         ],
     )?;
     let first = one_positional(sub, "a SCENARIO (a file or a bundled name)", &mut f)?;
-    let out = f
-        .out
-        .take()
-        .ok_or_else(|| UsageError("`divlab render` needs --out FILE.png or FILE.svg".into()))?;
-    divlab::render::Format::from_path(&out).map_err(UsageError)?;
+    let (out, animate) = match (f.out.take(), f.animate.take()) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError(
+                "`divlab render` writes a still (--out) or an animation (--animate), not both"
+                    .into(),
+            ));
+        }
+        (None, None) => {
+            return Err(UsageError(
+                "`divlab render` needs --out FILE.png or FILE.svg, or --animate FILE.gif or FILE.png"
+                    .into(),
+            ));
+        }
+        (Some(out), None) => {
+            for flag in [("--frames", f.frames.is_some()), ("--fps", f.fps.is_some())] {
+                if flag.1 {
+                    return Err(UsageError(format!("{} applies to --animate only", flag.0)));
+                }
+            }
+            if f.every.is_some() {
+                return Err(UsageError("--every applies to --animate only".into()));
+            }
+            divlab::render::Format::from_path(&out).map_err(UsageError)?;
+            (out, None)
+        }
+        (None, Some(out)) => {
+            let format = divlab::render::anim::AnimFormat::from_path(&out).map_err(UsageError)?;
+            let frames = f.frames.unwrap_or(DEFAULT_FRAMES);
+            let fps = f.fps.map_or(Ok(DEFAULT_FPS), |v| {
+                u32::try_from(v).map_err(|_| UsageError(format!("--fps {v}: too large")))
+            })?;
+            divlab::render::anim::check_frames(frames, fps)
+                .map_err(|e| UsageError(format!("--frames/--fps: {e}")))?;
+            (
+                out,
+                Some(AnimateArgs {
+                    format,
+                    frames,
+                    every: f.every,
+                    fps,
+                }),
+            )
+        }
+    };
     let mut scenarios = vec![first];
     scenarios.append(&mut f.with);
     let layout = f.layout.unwrap_or(scenarios.len());
@@ -408,14 +511,35 @@ fn parse_render(sub: &str, rest: &[String]) -> Result<Command, UsageError> {
                 }),
         }
     };
-    let width = side("--width", f.width, 1280)?;
-    let height = side("--height", f.height, 720)?;
+    // An animation's default size keeps a GIF of 60 frames to a few megabytes.
+    let (dw, dh) = if animate.is_some() {
+        (720, 450)
+    } else {
+        (1280, 720)
+    };
+    let width = side("--width", f.width, dw)?;
+    let height = side("--height", f.height, dh)?;
+    let panel = match f.panel {
+        None => None,
+        Some(p) if p <= scenarios.len() => Some(p - 1),
+        Some(p) => {
+            return Err(UsageError(format!(
+                "--panel {p}: the layout has {} panel{} (expected 1 to {})",
+                scenarios.len(),
+                if scenarios.len() == 1 { "" } else { "s" },
+                scenarios.len()
+            )));
+        }
+    };
     let scale = f.scale.unwrap_or(1.0);
     divlab::render::check_size(width, height, scale).map_err(UsageError)?;
     Ok(Command::Render(RenderArgs {
         scenarios,
         steps: f.steps,
         out,
+        animate,
+        panel,
+        overlays: f.overlays.unwrap_or_default(),
         width,
         height,
         scale,
@@ -695,10 +819,10 @@ fn load_file_or_bundled(name: &str) -> Result<Loaded, String> {
 }
 
 /// `divlab render`: every panel's run taken to the same step, drawn, encoded, and written through a temporary
-/// file next to the target that is renamed over it (so a failure leaves no partial file).
+/// file next to the target that is renamed over it (so a failure leaves no partial file). With `--animate`,
+/// frames every `every` steps encoded as they come, with a progress bar on a terminal.
 fn render(args: &RenderArgs) -> Result<Ended, String> {
-    use divlab::render::{Format, Options, encode, figure};
-    let format = Format::from_path(&args.out)?;
+    use divlab::render::{Format, Options, encode, figure_with};
     let out = std::path::Path::new(&args.out);
     let dir = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -716,13 +840,48 @@ fn render(args: &RenderArgs) -> Result<Ended, String> {
     }
     let started = std::time::Instant::now();
     let mut runs = Vec::new();
-    for name in &args.scenarios {
+    for (i, name) in args.scenarios.iter().enumerate() {
+        if args.panel.is_some_and(|p| p != i) {
+            continue;
+        }
         let loaded = load_file_or_bundled(name)?;
         runs.push(start_loaded(loaded, args.backend)?);
     }
+    let opts = Options {
+        width: args.width,
+        height: args.height,
+        theme: args.theme,
+        colormap: args.colormap,
+        ..Options::default()
+    };
+    if let Some(anim) = &args.animate {
+        return render_animation(args, anim, runs, opts, out, &dir);
+    }
+    let format = Format::from_path(&args.out)?;
     let steps = args.steps.unwrap_or(runs[0].0.scenario.steps);
+    let stopped = step_all(&mut runs, steps);
+    let stepped = started.elapsed().as_secs_f64();
+    let panels: Vec<(&Run, _)> = runs.iter().map(|(_, r)| (r, args.overlays)).collect();
+    let fig = figure_with(&panels, &opts)?;
+    let bytes = encode(&fig, format, args.scale)?;
+    write_whole(out, &dir, &bytes)?;
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {} ({}×{} px{}, {} bytes): {steps} steps in {stepped:.2} s, drawn and encoded in {:.2} s",
+        args.out,
+        (args.width as f32 * args.scale).round(),
+        (args.height as f32 * args.scale).round(),
+        if format == Format::Svg { ", SVG" } else { "" },
+        bytes.len(),
+        total - stepped
+    );
+    Ok(if stopped { Ended::Stopped } else { Ended::Done })
+}
+
+/// Takes every run `steps` steps (a run that stops is reported and left where it stopped); true if one did.
+fn step_all(runs: &mut [(Loaded, Run)], steps: usize) -> bool {
     let mut stopped = false;
-    for (loaded, run) in &mut runs {
+    for (loaded, run) in runs {
         for _ in 0..steps {
             if let Err(stop) = run.step() {
                 eprintln!(
@@ -735,27 +894,83 @@ fn render(args: &RenderArgs) -> Result<Ended, String> {
             }
         }
     }
-    let stepped = started.elapsed().as_secs_f64();
-    let opts = Options {
-        width: args.width,
-        height: args.height,
-        theme: args.theme,
-        colormap: args.colormap,
-        ..Options::default()
-    };
-    let refs: Vec<&Run> = runs.iter().map(|(_, r)| r).collect();
-    let fig = figure(&refs, &opts)?;
-    let bytes = encode(&fig, format, args.scale)?;
-    write_whole(out, &dir, &bytes)?;
-    let total = started.elapsed().as_secs_f64();
+    stopped
+}
+
+/// `divlab render --animate`: the runs taken to the first frame's step, then one frame every `every` steps.
+fn render_animation(
+    args: &RenderArgs,
+    anim: &AnimateArgs,
+    mut runs: Vec<(Loaded, Run)>,
+    opts: divlab::render::Options,
+    out: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<Ended, String> {
+    use divlab::render::anim::Animation;
+    use std::io::{IsTerminal, Write};
+    let started = std::time::Instant::now();
+    let first = args.steps.unwrap_or(0);
+    let every = anim.every.unwrap_or_else(|| {
+        // Spread the frames over the rest of the scenario's own steps.
+        let span = runs[0].0.scenario.steps.saturating_sub(first);
+        (span / anim.frames.saturating_sub(1).max(1)).max(1)
+    });
+    let mut stopped = step_all(&mut runs, first);
+    let runs: Vec<Run> = runs.into_iter().map(|(_, r)| r).collect();
+    let overlays = vec![args.overlays; runs.len()];
+    let mut animation = Animation::new(
+        runs,
+        overlays,
+        opts,
+        args.scale,
+        anim.format,
+        anim.frames,
+        every,
+        anim.fps,
+    )?;
+    let tty = std::io::stderr().is_terminal();
+    let mut last_step = first;
+    while animation.done() < animation.total() {
+        let f = animation.next_frame()?;
+        last_step = f.step;
+        if tty {
+            let width = 30;
+            let filled = f.done * width / f.total;
+            eprint!(
+                "\r[{}{}] frame {}/{} · step {} · {:.1} s",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                f.done,
+                f.total,
+                f.step,
+                started.elapsed().as_secs_f64()
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    for stop in animation.stops() {
+        eprintln!("divlab: {stop}; the frames after it hold its last state");
+        stopped = true;
+    }
+    let bytes = animation.finish()?;
+    write_whole(out, dir, &bytes)?;
     println!(
-        "wrote {} ({}×{} px{}, {} bytes): {steps} steps in {stepped:.2} s, drawn and encoded in {:.2} s",
+        "wrote {} ({}, {} frames of {}×{} px at {} fps, steps {first} to {last_step} every {every}, {} bytes = {:.2} MB) in {:.2} s",
         args.out,
+        match anim.format {
+            divlab::render::anim::AnimFormat::Gif => "GIF",
+            divlab::render::anim::AnimFormat::Apng => "APNG",
+        },
+        anim.frames,
         (args.width as f32 * args.scale).round(),
         (args.height as f32 * args.scale).round(),
-        if format == Format::Svg { ", SVG" } else { "" },
+        anim.fps,
         bytes.len(),
-        total - stepped
+        bytes.len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
     );
     Ok(if stopped { Ended::Stopped } else { Ended::Done })
 }

@@ -295,6 +295,7 @@ fn bad_render_inputs_fail_clearly_and_leave_no_file() {
     let inside_file = not_a_dir.join("out.png");
     let missing_dir = dir.join("no-such-folder/out.png");
     let jpg = dir.join("out.jpg");
+    let mp4 = dir.join("a.mp4");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["no_such_preset", "--out", out], "no bundled scenario"),
         (vec!["missing/file.ron", "--out", out], "missing/file.ron"),
@@ -363,6 +364,50 @@ fn bad_render_inputs_fail_clearly_and_leave_no_file() {
             vec!["mixture_em", "--steps", "1", "--out", dir.to_str().unwrap()],
             "picture format",
         ),
+        (
+            vec!["mixture_em", "--animate", mp4.to_str().unwrap()],
+            "unknown animation format .mp4",
+        ),
+        (
+            vec!["mixture_em", "--animate", out, "--frames", "0"],
+            "--frames 0",
+        ),
+        (
+            vec!["mixture_em", "--animate", out, "--frames", "1001"],
+            "1 to 1000 frames",
+        ),
+        (
+            vec!["mixture_em", "--animate", out, "--fps", "60"],
+            "1 to 50",
+        ),
+        (
+            vec!["mixture_em", "--animate", out, "--out", out],
+            "not both",
+        ),
+        (
+            vec!["mixture_em", "--out", out, "--every", "3"],
+            "--animate only",
+        ),
+        (
+            vec!["mixture_em", "--out", out, "--frames", "3"],
+            "--animate only",
+        ),
+        (
+            vec![
+                "mixture_em",
+                "--with",
+                "banana_svgd",
+                "--panel",
+                "3",
+                "--out",
+                out,
+            ],
+            "--panel 3: the layout has 2 panels",
+        ),
+        (
+            vec!["mixture_em", "--out", out, "--overlays", "plan,witnes"],
+            "unknown overlay `witnes`",
+        ),
     ];
     for (args, says) in cases {
         let mut full = vec!["render"];
@@ -373,5 +418,213 @@ fn bad_render_inputs_fail_clearly_and_leave_no_file() {
         assert!(err.contains(says), "{args:?}: {err}");
         assert_eq!(files_in(&dir), ["plain-file"], "{args:?} left a file");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The frames of a GIF, decoded to RGBA.
+fn gif_frames(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut d = opts.read_info(bytes).expect("a GIF");
+    let mut frames = Vec::new();
+    while let Some(f) = d.read_next_frame().expect("a GIF frame") {
+        frames.push(f.buffer.to_vec());
+    }
+    frames
+}
+
+/// An APNG's declared frame count (acTL) and its frame-control chunks (fcTL).
+fn apng_frames(bytes: &[u8]) -> (u32, usize) {
+    let actl = bytes
+        .windows(4)
+        .position(|w| w == b"acTL")
+        .expect("an acTL chunk");
+    let n = u32::from_be_bytes(bytes[actl + 4..actl + 8].try_into().unwrap());
+    (n, bytes.windows(4).filter(|w| *w == b"fcTL").count())
+}
+
+#[test]
+fn divlab_render_animates_as_gif_and_apng_with_the_frames_asked_for() {
+    let dir = scratch("anim");
+    let gif_path = dir.join("fit.gif");
+    let args = |out: &Path| {
+        vec![
+            "render".to_owned(),
+            "two_modes_reverse_kl".into(),
+            "--animate".into(),
+            out.to_str().unwrap().into(),
+            "--frames".into(),
+            "6".into(),
+            "--every".into(),
+            "10".into(),
+            "--fps".into(),
+            "5".into(),
+            "--width".into(),
+            "240".into(),
+            "--height".into(),
+            "150".into(),
+        ]
+    };
+    let run = |out: &Path| {
+        let a = args(out);
+        let o = divlab(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let said = run(&gif_path);
+    let bytes = std::fs::read(&gif_path).unwrap();
+    assert!(
+        said.contains("6 frames of 240×150 px at 5 fps, steps 0 to 50 every 10")
+            && said.contains(&format!("{} bytes", bytes.len())),
+        "{said}"
+    );
+    let frames = gif_frames(&bytes);
+    assert_eq!(frames.len(), 6);
+    assert!(frames.iter().all(|f| f.len() == 240 * 150 * 4));
+    // The fit moves: the first and the last frame differ in many pixels; consecutive frames are not all equal.
+    let differing = frames[0]
+        .chunks_exact(4)
+        .zip(frames[5].chunks_exact(4))
+        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 24))
+        .count();
+    assert!(differing > 500, "only {differing} pixels changed");
+    // The same inputs, the same bytes.
+    let again = dir.join("again.gif");
+    run(&again);
+    assert_eq!(std::fs::read(&again).unwrap(), bytes);
+
+    let apng = dir.join("fit.png");
+    run(&apng);
+    let bytes = std::fs::read(&apng).unwrap();
+    assert_eq!(apng_frames(&bytes), (6, 6));
+    // Its default image is the first frame, at step 0: a still of step 0 has the same pixels.
+    let first = image::load_from_memory(&bytes).unwrap().to_rgba8();
+    assert_eq!(first.dimensions(), (240, 150));
+    assert_eq!(
+        files_in(&dir),
+        ["again.gif", "fit.gif", "fit.png"],
+        "no temporary file left"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_animation_steps_between_frames_and_its_last_frame_is_the_still_of_that_step() {
+    use divlab::render::anim::{AnimFormat, Animation};
+    let opts = small(200, 130);
+    let mut anim = Animation::new(
+        vec![run_of("mixture_mmd_flow", 0)],
+        vec![],
+        opts,
+        1.0,
+        AnimFormat::Apng,
+        3,
+        4,
+        10,
+    )
+    .unwrap();
+    let steps: Vec<usize> = (0..3).map(|_| anim.next_frame().unwrap().step).collect();
+    assert_eq!(steps, [0, 4, 8]);
+    assert!(anim.next_frame().is_err(), "a fourth frame of three");
+    let bytes = anim.finish().unwrap();
+    // Decode the last frame's pixels: an APNG of full frames, so the frame data after the last fcTL is the
+    // still of step 8, compressed. Compare by re-rendering through the same path.
+    let still = render::figure(&[&run_of("mixture_mmd_flow", 8)], &opts).unwrap();
+    let want = render::anim::frame_rgba(&still, 1.0).unwrap();
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(&bytes[..]));
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let mut last = Vec::new();
+    for _ in 0..3 {
+        let info = reader.next_frame(&mut buf).unwrap();
+        last = buf[..info.buffer_size()].to_vec();
+    }
+    assert_eq!(last, want, "the last frame is the still of step 8");
+}
+
+#[test]
+fn overlays_are_drawn_in_the_figure_and_named_in_its_legend() {
+    use divlab::render::overlays::{Limits, Toggles, draw_all};
+    let run = run_of("moons_sinkhorn_flow", 3);
+    let toggles = Toggles::parse_list("plan,velocity").unwrap();
+    let drawing = draw_all(&run, toggles, &Limits::default());
+    let ModelView::Particles(p) = run.model() else {
+        panic!("a particle flow");
+    };
+    let arrows: usize = drawing.arrows.iter().map(|a| a.origins.len()).sum();
+    assert!(!drawing.lines.is_empty(), "{:?}", drawing.captions);
+    assert_eq!(arrows, p.len().min(Limits::default().max_arrows));
+    let fig = render::figure_with(&[(&run, toggles)], &small(400, 300)).unwrap();
+    let svg = String::from_utf8(render::encode(&fig, Format::Svg, 1.0).unwrap()).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(
+        count_class(&doc, "polyline", "overlay") + count_class(&doc, "line", "overlay"),
+        drawing.lines.len() + arrows,
+        "one element per overlay line and per arrow"
+    );
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(str::to_owned))
+        .collect();
+    for want in [
+        "q: 300 particles",
+        "transport plan (strongest couplings)",
+        "particle displacement (arrows)",
+    ] {
+        assert!(texts.iter().any(|t| t == want), "{want} not in {texts:?}");
+    }
+    // An overlay that does not apply says why in the legend.
+    let em = run_of("mixture_em", 2);
+    let fig = render::figure_with(
+        &[(&em, Toggles::parse_list("velocity").unwrap())],
+        &small(400, 300),
+    )
+    .unwrap();
+    let said: Vec<String> = fig
+        .walk()
+        .into_iter()
+        .filter_map(|p| match p {
+            render::Prim::Text { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        said.iter()
+            .any(|t| t
+                .starts_with("particle displacement (arrows): not drawn: the model is a mixture")),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn divlab_render_panel_draws_one_panel_of_the_layout() {
+    let dir = scratch("panel");
+    let one = dir.join("one.svg");
+    let o = divlab(&[
+        "render",
+        "mixture_em",
+        "--with",
+        "banana_svgd",
+        "--panel",
+        "2",
+        "--steps",
+        "2",
+        "--out",
+        one.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let svg = std::fs::read_to_string(&one).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(
+        count_class(&doc, "ellipse", "ellipse-1sigma"),
+        0,
+        "not the EM panel"
+    );
+    assert!(
+        count_class(&doc, "circle", "particle") > 0,
+        "the SVGD panel"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

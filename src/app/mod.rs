@@ -21,6 +21,7 @@ use crate::core::grid::{BBox, Grid};
 use crate::core::scenario::Scenario;
 use crate::core::target::{Target, TargetSpec, presets as target_presets};
 use crate::gpu::backend::BackendChoice;
+use crate::render::readable_value;
 use crate::run::{Budget, Lockstep, Run, load};
 use heatmap::{ColorScale, Colormap, DensityImage, density_image};
 use host::{publish, startup_param};
@@ -1376,7 +1377,6 @@ impl DivlabApp {
                 egui::UiBuilder::new().max_rect(rect).id_salt(("panel", i)),
                 |ui| {
                     let panel_count = self.panels.len();
-                    let accent = self.looks.look.colormap.model_color();
                     let (toggles, cache) =
                         (&mut self.overlay_toggles[i], &mut self.overlay_caches[i]);
                     panel::header_ui(
@@ -1391,7 +1391,7 @@ impl DivlabApp {
                         &mut self.commands,
                         toggles,
                     );
-                    cache.refresh(ui.ctx(), run, *toggles, self.running, accent);
+                    cache.refresh(ui.ctx(), run, *toggles, self.running);
                     if !cache.drawing.captions.is_empty() {
                         ui.horizontal_wrapped(|ui| {
                             for caption in &cache.drawing.captions {
@@ -1655,18 +1655,6 @@ fn next_seed(seed: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     let next = (z ^ (z >> 31)) % 1_000_000;
     if next == seed { next + 1 } else { next }
-}
-
-/// A value with five significant digits: fixed-point between 1e-3 and 1e5, scientific otherwise.
-fn readable_value(v: f64) -> String {
-    if v == 0.0 {
-        "0".to_owned()
-    } else if (1e-3..1e5).contains(&v.abs()) {
-        let decimals = (4 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
-        format!("{v:.decimals$}")
-    } else {
-        format!("{v:.4e}")
-    }
 }
 
 /// The panels a link opens, as the app reads it (`state.rs`), for headless callers (the claim tests).

@@ -154,14 +154,14 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
                 for l in &d.lines {
                     plot_ui.line(
                         Line::new(l.name.clone(), l.points.clone())
-                            .color(l.color)
+                            .color(super::overlays::tint_color(l.tint, model_color))
                             .width(l.width),
                     );
                 }
                 for a in &d.arrows {
                     plot_ui.arrows(
                         egui_plot::Arrows::new(a.name.clone(), a.origins.clone(), a.tips.clone())
-                            .color(a.color)
+                            .color(super::overlays::tint_color(a.tint, model_color))
                             .tip_length(6.0),
                     );
                 }

@@ -11,14 +11,28 @@
 //! Everything here is pure: no file I/O, no window, no GPU. The same runs, size and options give the same
 //! [`Figure`] and the same bytes (the rasterizer is deterministic on a given machine and build).
 
+pub mod anim;
 pub mod color;
+pub mod overlays;
 pub mod png;
 pub mod scene;
 pub mod svg;
 pub mod text;
 
 pub use color::{Colormap, Theme};
-pub use scene::{Options, figure};
+pub use scene::{Options, figure, figure_with};
+
+/// A value with about five significant digits (an exponent outside 1e-3 to 1e5), as captions print it.
+pub fn readable_value(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_owned()
+    } else if (1e-3..1e5).contains(&v.abs()) {
+        let decimals = (4 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.4e}")
+    }
+}
 
 /// The largest width or height of a written picture, in pixels (after `scale`).
 pub const MAX_SIDE_PX: u32 = 16384;
@@ -92,6 +106,10 @@ pub enum Role {
     Tick,
     Frame,
     Colorbar,
+    /// An overlay's line or arrow (plan, potential, witness, displacement, spread, q's contours).
+    Overlay,
+    /// A legend's swatch.
+    Legend,
 }
 
 impl Role {
@@ -105,6 +123,8 @@ impl Role {
             Self::Tick => "tick",
             Self::Frame => "frame",
             Self::Colorbar => "colorbar",
+            Self::Overlay => "overlay",
+            Self::Legend => "legend",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the step and the objective's value). Panels: 1, 2 side by side, 3 or 4 in a 2×2 grid.
 
 use super::color::{Colormap, Theme};
+use super::overlays::{Drawing, Limits, Overlay, Tint, Toggles, draw_all};
 use super::text::approx_width;
 use super::{Anchor, Figure, Prim, Raster, Rect, Rgba, Role};
 use crate::core::flows::FlowConfig;
@@ -46,8 +47,16 @@ impl Default for Options {
     }
 }
 
-/// The figure of `runs` (1 to [`MAX_PANELS`]), each in its own panel with its title.
+/// The figure of `runs` (1 to [`MAX_PANELS`]), each in its own panel with its title, without overlays.
 pub fn figure(runs: &[&Run], opts: &Options) -> Result<Figure, String> {
+    let panels: Vec<(&Run, Toggles)> = runs.iter().map(|r| (*r, Toggles::default())).collect();
+    figure_with(&panels, opts)
+}
+
+/// The figure of `panels` (1 to [`MAX_PANELS`]), each run with the overlays its toggles enable (computed
+/// at once with the native [`Limits`]), its title and a legend.
+pub fn figure_with(panels: &[(&Run, Toggles)], opts: &Options) -> Result<Figure, String> {
+    let runs: Vec<&Run> = panels.iter().map(|(r, _)| *r).collect();
     if runs.is_empty() || runs.len() > MAX_PANELS {
         return Err(format!(
             "{} panels: a figure has 1 to {MAX_PANELS}",
@@ -59,9 +68,14 @@ pub fn figure(runs: &[&Run], opts: &Options) -> Result<Figure, String> {
     let rows = runs.len().div_ceil(cols);
     let (pw, ph) = (w / cols as f32, h / rows as f32);
     let mut items = Vec::new();
-    for (i, run) in runs.iter().enumerate() {
+    for (i, (run, toggles)) in panels.iter().enumerate() {
         let cell = Rect::new((i % cols) as f32 * pw, (i / cols) as f32 * ph, pw, ph);
-        items.extend(panel(run, cell, opts)?);
+        let drawing = if toggles.any() {
+            draw_all(run, *toggles, &Limits::default())
+        } else {
+            Drawing::default()
+        };
+        items.extend(panel(run, &drawing, *toggles, cell, opts)?);
     }
     Ok(Figure {
         width: opts.width,
@@ -142,7 +156,81 @@ impl ToPage {
     }
 }
 
-fn panel(run: &Run, cell: Rect, opts: &Options) -> Result<Vec<Prim>, String> {
+/// What the model is drawn as, for the legend.
+fn model_legend(run: &Run) -> String {
+    match run.model() {
+        ModelView::Particles(p) => format!("q: {} particles", p.len()),
+        ModelView::Mixture(q) => {
+            let k = q.weights().len();
+            format!(
+                "q: 1σ and 2σ ellipse of {k} component{}",
+                if k == 1 { "" } else { "s" }
+            )
+        }
+    }
+}
+
+fn tint_rgba(t: Tint, cm: Colormap) -> Rgba {
+    match t {
+        Tint::Light(a) => Rgba::rgb(255, 255, 255).faded(a),
+        Tint::Accent => cm.model_color(),
+    }
+}
+
+/// The legend's entries: a swatch colour and a label (the model, then each overlay that is on: its label,
+/// or why it is not drawn).
+fn legend_entries(
+    run: &Run,
+    drawing: &Drawing,
+    toggles: Toggles,
+    cm: Colormap,
+) -> Vec<(Rgba, String)> {
+    let mut entries = vec![(cm.model_color(), model_legend(run))];
+    for o in Overlay::ALL {
+        if !toggles.get(o) {
+            continue;
+        }
+        let failed = drawing
+            .captions
+            .iter()
+            .find(|c| c.starts_with(&format!("{}: not drawn", o.label())));
+        let tint = match o {
+            Overlay::Velocity | Overlay::Contours => Tint::Accent,
+            _ => Tint::Light(1.0),
+        };
+        entries.push(match failed {
+            Some(c) => (tint_rgba(tint, cm), c.clone()),
+            None => (tint_rgba(tint, cm), o.label().to_owned()),
+        });
+    }
+    entries
+}
+
+/// An arrow from `a` to `b` on the page: its shaft and a two-stroke head `head` long.
+fn arrow(a: [f32; 2], b: [f32; 2], head: f32, color: Rgba, width: f32) -> Prim {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let len = dx.hypot(dy).max(1e-6);
+    let (ux, uy) = (dx / len, dy / len);
+    let h = head.min(len * 0.6);
+    // The head's strokes, ±25° from the shaft.
+    let (c, s) = (25f32.to_radians().cos(), 25f32.to_radians().sin());
+    let left = [b[0] - h * (ux * c - uy * s), b[1] - h * (uy * c + ux * s)];
+    let right = [b[0] - h * (ux * c + uy * s), b[1] - h * (uy * c - ux * s)];
+    Prim::Polyline {
+        points: vec![a, b, left, b, right],
+        color,
+        width,
+        role: Role::Overlay,
+    }
+}
+
+fn panel(
+    run: &Run,
+    drawing: &Drawing,
+    toggles: Toggles,
+    cell: Rect,
+    opts: &Options,
+) -> Result<Vec<Prim>, String> {
     let theme = opts.theme;
     let cm = opts.colormap;
     let base = (cell.w.min(cell.h) / 45.0).clamp(8.0, 28.0);
@@ -173,6 +261,45 @@ fn panel(run: &Run, cell: Rect, opts: &Options) -> Result<Vec<Prim>, String> {
         theme.text(),
         Anchor::Start,
     ));
+    // Legend: a swatch on a chip of the colormap's low end (overlays are white, as in the app), then its
+    // label; entries wrap onto further lines within the panel's width.
+    let legend_size = sub_size * 0.95;
+    let chip = legend_size * 1.1;
+    let mut x = cell.x + pad;
+    y += legend_size * 1.6;
+    let fonts = super::text::Fonts::new()?;
+    for (color, label) in legend_entries(run, drawing, toggles, cm) {
+        let w = chip + legend_size * 0.4 + fonts.width(&label, legend_size) + legend_size * 1.2;
+        if x > cell.x + pad && x + w > cell.right() - pad {
+            x = cell.x + pad;
+            y += legend_size * 1.5;
+        }
+        let r = Rect::new(x, y - chip * 0.85, chip, chip);
+        out.push(Prim::Rect {
+            rect: r,
+            fill: Some(cm.eval(0.0)),
+            stroke: None,
+            role: Role::Legend,
+        });
+        out.push(Prim::Polyline {
+            points: vec![
+                [r.x + chip * 0.15, r.y + chip * 0.5],
+                [r.right() - chip * 0.15, r.y + chip * 0.5],
+            ],
+            color,
+            width: 2.0 * unit,
+            role: Role::Legend,
+        });
+        out.push(text(
+            r.right() + legend_size * 0.4,
+            y,
+            label,
+            legend_size,
+            theme.text(),
+            Anchor::Start,
+        ));
+        x += w;
+    }
     let top = y + pad;
 
     // Room for the axes' labels and the colour bar.
@@ -258,6 +385,20 @@ fn panel(run: &Run, cell: Rect, opts: &Options) -> Result<Vec<Prim>, String> {
                     });
                 }
             }
+        }
+    }
+    for l in &drawing.lines {
+        inside.push(Prim::Polyline {
+            points: l.points.iter().map(|p| to.at(*p)).collect(),
+            color: tint_rgba(l.tint, cm),
+            width: l.width * unit,
+            role: Role::Overlay,
+        });
+    }
+    for a in &drawing.arrows {
+        let color = tint_rgba(a.tint, cm);
+        for (o, t) in a.origins.iter().zip(&a.tips) {
+            inside.push(arrow(to.at(*o), to.at(*t), 6.0 * unit, color, unit));
         }
     }
     out.push(Prim::Clip {
