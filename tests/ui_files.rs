@@ -315,3 +315,72 @@ fn the_canvas_at_2x_and_4x_is_drawn_again_at_that_resolution() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn finish_exports(h: &mut Harness<'static, DivlabApp>) {
+    let ctx = h.ctx.clone();
+    h.state_mut().finish_exports(&ctx);
+    h.run_steps(2);
+}
+
+#[test]
+fn the_figure_and_the_animation_are_drawn_by_the_render_layer_from_the_panels() {
+    let (mut h, dir) = harness("figure");
+    steps(&mut h, 5);
+    file_menu(&mut h, "figure (SVG)");
+    h.run_steps(2);
+    finish_exports(&mut h);
+    assert!(h.state().message().is_none(), "{:?}", h.state().message());
+    let svg = std::fs::read_to_string(saved(&dir, "_figure.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(str::to_owned))
+        .collect();
+    // Both panels, at the step the app shows, each titled with its scenario.
+    let names: Vec<String> = h
+        .state()
+        .runs()
+        .iter()
+        .map(|r| r.scenario().name.clone())
+        .collect();
+    for name in &names {
+        assert!(texts.iter().any(|t| t == name), "{name} not in {texts:?}");
+    }
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("· step 5")).count(),
+        2,
+        "{texts:?}"
+    );
+    file_menu(&mut h, "figure (PNG)");
+    h.run_steps(2);
+    finish_exports(&mut h);
+    let png = saved(&dir, "_figure.png");
+    let image = image::open(&png).unwrap().to_rgba8();
+    let (w, h_px) = image.dimensions();
+    // Two panels of 800 × 720 figure units side by side, at twice the pixels.
+    assert_eq!((w, h_px), (3200, 1440));
+    println!(
+        "figure PNG: {w} x {h_px} pixels, {} bytes",
+        std::fs::metadata(&png).unwrap().len()
+    );
+    file_menu(&mut h, "animation (GIF)");
+    h.run_steps(2);
+    finish_exports(&mut h);
+    assert!(h.state().message().is_none(), "{:?}", h.state().message());
+    assert_eq!(h.state().export_progress(), None);
+    let gif = std::fs::read(saved(&dir, "_animation.gif")).unwrap();
+    let mut decoder = gif::DecodeOptions::new().read_info(&gif[..]).unwrap();
+    let mut frames = 0;
+    while decoder.read_next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    // Steps 0 to 5, one frame a step.
+    assert_eq!(frames, 6);
+    std::fs::copy(
+        &png,
+        ui_support::shots_dir().join("files_figure_export.png"),
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -187,6 +187,8 @@ pub(crate) struct FileState {
     hires: hires::HiresCapture,
     /// The name and size of the last file handed to the host.
     last_export: Option<(String, usize)>,
+    /// Figures and the animation being made ([`super::export`]).
+    pub exports: super::export::ExportState,
 }
 
 impl FileState {
@@ -203,6 +205,7 @@ impl FileState {
             shot_pending: false,
             hires: hires::HiresCapture::new(render_state),
             last_export: None,
+            exports: super::export::ExportState::default(),
         }
     }
 }
@@ -217,6 +220,9 @@ enum Action {
     HistoryJson,
     /// The canvas at 1 (eframe's screenshot), 2 or 4 × the screen's resolution.
     CanvasPng(u8),
+    /// The panels drawn by the render layer, as `divlab render` draws them.
+    Figure(crate::render::Format),
+    Animation,
 }
 
 impl DivlabApp {
@@ -354,7 +360,13 @@ impl DivlabApp {
         }
     }
 
-    fn save(&mut self, ctx: &egui::Context, name: String, mime: &'static str, bytes: Vec<u8>) {
+    pub(super) fn save(
+        &mut self,
+        ctx: &egui::Context,
+        name: String,
+        mime: &'static str,
+        bytes: Vec<u8>,
+    ) {
         self.files.last_export = Some((name.clone(), bytes.len()));
         host::save_file(
             ctx,
@@ -413,6 +425,14 @@ impl DivlabApp {
             }
             Action::Open => {
                 host::open_file(ctx, OPENABLE, self.files.opened.clone());
+                return;
+            }
+            Action::Figure(format) => {
+                self.export_figure(ctx, format);
+                return;
+            }
+            Action::Animation => {
+                self.export_animation(ctx);
                 return;
             }
             Action::CanvasPng(scale @ (2 | 4)) => {
@@ -530,6 +550,50 @@ impl DivlabApp {
                         {
                             action = Some(Action::CanvasPng(scale));
                         }
+                    }
+                });
+                ui.horizontal_wrapped(|ui| {
+                    ui.label("Figure");
+                    let idle = !self.files.exports.busy();
+                    if ui
+                        .add_enabled(idle, egui::Button::new("figure (PNG)"))
+                        .on_hover_text(format!(
+                            "Every panel with its overlays, a legend, axes and a colour bar, drawn as \
+                             `divlab render` draws it: {} × {} pixels a panel",
+                            super::export::FIGURE_CELL.0 * super::export::FIGURE_SCALE as u32,
+                            super::export::FIGURE_CELL.1 * super::export::FIGURE_SCALE as u32
+                        ))
+                        .clicked()
+                    {
+                        action = Some(Action::Figure(crate::render::Format::Png));
+                    }
+                    if ui
+                        .add_enabled(idle, egui::Button::new("figure (SVG)"))
+                        .on_hover_text(
+                            "The same figure as vectors (the heatmap embedded as an image): sharp at \
+                             any zoom, for papers and slides",
+                        )
+                        .clicked()
+                    {
+                        action = Some(Action::Figure(crate::render::Format::Svg));
+                    }
+                    if ui
+                        .add_enabled(idle, egui::Button::new("animation (GIF)"))
+                        .on_hover_text(format!(
+                            "Every panel's scenario replayed from step 0 to this step on the CPU core, {} \
+                             frames at {} fps (particles dragged or targets edited by hand are not replayed)",
+                            super::export::ANIMATION_FRAMES,
+                            super::export::ANIMATION_FPS
+                        ))
+                        .clicked()
+                    {
+                        action = Some(Action::Animation);
+                    }
+                    if let Some((done, total)) = self.files.exports.progress {
+                        ui.add(
+                            egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                                .text(format!("animation: frame {done} of {total}")),
+                        );
                     }
                 });
                 ui.small(format!(

@@ -38,6 +38,17 @@ pub enum Colormap {
 }
 
 impl Colormap {
+    /// The same colormap for the render layer's figures (its colours are equal: `tests/render.rs`).
+    pub fn to_render(self) -> crate::render::Colormap {
+        match self {
+            Self::Viridis => crate::render::Colormap::Viridis,
+            Self::Cividis => crate::render::Colormap::Cividis,
+            Self::Magma => crate::render::Colormap::Magma,
+            Self::Inferno => crate::render::Colormap::Inferno,
+            Self::YellowGreenBlue => crate::render::Colormap::YellowGreenBlue,
+        }
+    }
+
     pub const ALL: [Colormap; 5] = [
         Colormap::Viridis,
         Colormap::Cividis,

@@ -29,6 +29,14 @@ pub enum ThemeChoice {
 }
 
 impl ThemeChoice {
+    /// The same theme for the render layer's figures.
+    pub fn to_render(self) -> crate::render::Theme {
+        match self {
+            Self::Dark => crate::render::Theme::Dark,
+            Self::Light => crate::render::Theme::Light,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Dark => "dark",

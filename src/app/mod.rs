@@ -3,6 +3,7 @@
 //! steps-per-frame setting, and density grids are recomputed only when the target changes.
 
 mod compute;
+mod export;
 mod files;
 mod health;
 pub mod heatmap;
@@ -611,6 +612,7 @@ impl DivlabApp {
     /// asynchronously and taken on a later frame.
     fn take_dropped_files(&mut self, ctx: &egui::Context) {
         self.poll_files(ctx);
+        self.poll_exports(ctx);
     }
 
     /// A PNG becomes the target of every panel, as a density (brighter = more mass); the fits go on toward
