@@ -50,6 +50,8 @@ stage fmt cargo fmt --all -- --check
 stage clippy cargo clippy --all-targets --locked -- -D warnings
 stage clippy-wasm cargo clippy --lib --bins --target wasm32-unknown-unknown --locked -- -D warnings
 stage test cargo test --locked
+# The gallery's pictures against what the code renders now, with the binary the tests just built.
+stage gallery env DIVLAB="$CARGO_TARGET_DIR/debug/divlab" bash scripts/gallery.sh --check
 if [ "$skip_web" = 0 ]; then
   stage web-build bash scripts/build_web.sh
   stage browser-test node --test --test-concurrency=1 web/e2e.test.mjs
