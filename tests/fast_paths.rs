@@ -1,7 +1,8 @@
 //! The fast paths against their references (issue 17): the AVX2 and baseline ("scalar") builds of the f32
 //! inner loops give the same bits; block-sparse Sinkhorn rows give the dense rows' bits (fast exp) or
 //! stay within the documented skipped-mass bound (`f32::exp`); the fast exp's error and flush-to-zero
-//! threshold against `f64::exp`.
+//! threshold against `f64::exp`; a rayon pool of 1 thread and one of 4 give the same bits for every parallel
+//! kernel and every bundled scenario.
 //!
 //! `DIVLAB_PATHS` (the words of `core::paths::Paths::parse`) forces the paths every test here runs under,
 //! except where a test sets both sides of a comparison itself; `scripts/check.sh` runs this file with
@@ -409,4 +410,172 @@ fn fast_exp_error_and_flush_threshold_against_f64_exp() {
         assert!(fe(x).is_normal(), "fast_exp({x}) = {}", fe(x));
         x += 0.37;
     }
+}
+
+/// `f` in a rayon pool of `threads` threads.
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+/// Every parallel kernel's full output, as bits, for one thread count.
+fn kernel_outputs() -> Vec<(String, Vec<u64>)> {
+    use divlab::core::fdiv::{Estimator, FDivKind, fdiv_value_grad};
+    use divlab::core::target::{Target, presets};
+    let mut out = Vec::new();
+    let (x, a) = cloud(11, 1500, [0.0, 0.0], 1.0);
+    let (y, b) = cloud(12, 1300, [0.7, 0.2], 0.8);
+    let d2 = sinkhorn::squared_diameter(&x, &y);
+    for precision in [Precision::F32, Precision::F64] {
+        let c = SinkhornConfig {
+            epsilon: 0.01 * d2,
+            max_iters: 60,
+            precision,
+            ..SinkhornConfig::default()
+        };
+        let s = sinkhorn::sinkhorn_divergence(
+            &x[..600],
+            &renorm(&a[..600]),
+            &y[..500],
+            &renorm(&b[..500]),
+            &c,
+        )
+        .unwrap();
+        let mut v = vec![s.value.to_bits()];
+        for p in [&s.f, &s.g, &s.p_x, &s.p_y, &s.grad_a] {
+            v.extend(bits(p));
+        }
+        v.extend(bits2(&s.grad_x));
+        out.push((format!("sinkhorn {precision:?}"), v));
+        for kernel in kernels() {
+            let (m, gx, ga) = mmd::mmd2_grad_with(&x, &a, &y, &b, &kernel, precision).unwrap();
+            let mut v = vec![m.to_bits()];
+            v.extend(bits2(&gx));
+            v.extend(bits(&ga));
+            v.push(
+                mmd::self_term(&y, &b, &kernel, precision)
+                    .unwrap()
+                    .to_bits(),
+            );
+            out.push((format!("mmd {} {precision:?}", kernel.name()), v));
+        }
+    }
+    let mut r = rng::seeded(13);
+    let dirs = divlab::core::sliced::random_directions(64, &mut r);
+    let sw = divlab::core::sliced::sliced_wasserstein2(&x, &a, &y, &b, &dirs).unwrap();
+    out.push(("sliced W2".into(), vec![sw.to_bits()]));
+    let (e, g) = divlab::core::sliced::sliced_riesz_grad(&x, &a, &y, &b, &dirs).unwrap();
+    let mut v = vec![e.to_bits()];
+    v.extend(bits2(&g));
+    out.push(("sliced Riesz".into(), v));
+    // Grid f-divergences (rows in parallel) and EM (chunks of 2048 samples in parallel).
+    let (_, spec) = presets()
+        .into_iter()
+        .find(|(n, _)| *n == "two_modes")
+        .unwrap();
+    let target = Target::build(&spec, None).unwrap();
+    let p = target.density().unwrap();
+    let q = divlab::core::mixture::Mixture::from_components(
+        &[0.5, 0.3, 0.2],
+        &[[-1.0, 0.5], [1.2, -0.8], [0.3, 1.5]],
+        &[
+            [[0.6, 0.2], [0.2, 0.4]],
+            [[0.3, -0.1], [-0.1, 0.5]],
+            [[1.0, 0.0], [0.0, 0.2]],
+        ],
+    )
+    .unwrap();
+    for kind in [
+        FDivKind::ReverseKl,
+        FDivKind::JensenShannon,
+        FDivKind::Alpha { alpha: 0.5 },
+    ] {
+        let est = Estimator::Grid { resolution: 97 };
+        let f = fdiv_value_grad(&kind, p, &target.bbox(), &q, &est, &mut rng::seeded(0)).unwrap();
+        let mut v = vec![
+            f.value.to_bits(),
+            f.missed_mass_p.to_bits(),
+            f.missed_mass_q.to_bits(),
+        ];
+        v.extend(bits(&f.grad));
+        out.push((format!("grid {kind:?}"), v));
+    }
+    let samples = target.sample(9001, &mut rng::seeded(14));
+    let mut mix = q.clone();
+    let mut v = Vec::new();
+    for _ in 0..3 {
+        v.push(
+            divlab::core::em::em_step(&samples, &mut mix)
+                .unwrap()
+                .to_bits(),
+        );
+    }
+    v.extend(bits(&mix.params()));
+    out.push(("EM 9001 samples".into(), v));
+    out
+}
+
+fn renorm(w: &[f64]) -> Vec<f64> {
+    let s: f64 = w.iter().sum();
+    w.iter().map(|v| v / s).collect()
+}
+
+#[test]
+fn one_thread_and_four_give_the_same_bits_for_every_parallel_kernel() {
+    let _g = lock();
+    let one = in_pool(1, kernel_outputs);
+    let four = in_pool(4, kernel_outputs);
+    assert_eq!(one.len(), four.len());
+    for ((name, u), (_, v)) in one.iter().zip(&four) {
+        assert_eq!(u, v, "{name}: 1 thread and 4 differ");
+    }
+    eprintln!(
+        "threads: {} kernels bit-identical in pools of 1 and 4 (largest difference 0)",
+        one.len()
+    );
+}
+
+/// Two steps of every bundled scenario (the whole state after them, as a checkpoint's JSON, and the step
+/// records), and the measurement battery of a mixture run and of a particle run, for one thread count.
+fn scenario_outputs() -> Vec<(String, String)> {
+    use divlab::core::scenario::Scenario;
+    use divlab::core::sim::Simulation;
+    let img = divlab::assets::bundled_gray_image().unwrap();
+    let mut out = Vec::new();
+    for (name, text) in divlab::assets::BUNDLED {
+        let s = Scenario::parse(text).unwrap();
+        let mut sim = Simulation::new(&s, Some(&img)).unwrap();
+        let steps: Vec<String> = (0..2)
+            .map(|_| serde_json::to_string(&sim.step().unwrap()).unwrap())
+            .collect();
+        out.push((format!("{name} steps"), steps.join("\n")));
+        out.push((
+            format!("{name} state"),
+            serde_json::to_string(&sim.checkpoint()).unwrap(),
+        ));
+        if ["two_modes_reverse_kl", "ring8_mmd_flow"].contains(name) {
+            out.push((
+                format!("{name} battery"),
+                serde_json::to_string(&sim.measure()).unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn one_thread_and_four_give_the_same_bits_for_every_bundled_scenario() {
+    let _g = lock();
+    let one = in_pool(1, scenario_outputs);
+    let four = in_pool(4, scenario_outputs);
+    for ((name, u), (_, v)) in one.iter().zip(&four) {
+        assert!(u == v, "{name}: 1 thread and 4 differ");
+    }
+    eprintln!(
+        "threads: {} scenario outputs (steps, full state, battery) identical in pools of 1 and 4",
+        one.len()
+    );
 }
