@@ -50,6 +50,18 @@ stage fmt cargo fmt --all -- --check
 stage clippy cargo clippy --all-targets --locked -- -D warnings
 stage clippy-wasm cargo clippy --lib --bins --target wasm32-unknown-unknown --locked -- -D warnings
 stage test cargo test --locked
+# tests/fast_paths.rs and tests/scenarios.rs again with each fast path forced (core::paths): the baseline build,
+# dense Sinkhorn rows and f32::exp, then AVX2 where the CPU has it (the default run above takes AVX2, block-sparse
+# rows and the fast exp).
+forced_paths() {
+  DIVLAB_PATHS=scalar,dense,std_exp cargo test --locked --test fast_paths --test scenarios
+  if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+    DIVLAB_PATHS=avx2 cargo test --locked --test fast_paths --test scenarios
+  else
+    echo "forced-paths: this CPU has no AVX2: the AVX2 path is NOT checked here"
+  fi
+}
+stage forced-paths forced_paths
 # The gallery's pictures against what the code renders now, with the binary the tests just built.
 stage gallery env DIVLAB="$CARGO_TARGET_DIR/debug/divlab" bash scripts/gallery.sh --check
 if [ "$skip_web" = 0 ]; then

@@ -7,6 +7,14 @@ mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
+    // Forces the inner loops' paths (`core::paths`: scalar/avx2, dense/sparse, std_exp/fast_exp).
+    if let Ok(words) = std::env::var("DIVLAB_PATHS") {
+        use divlab::core::paths;
+        if let Err(e) = paths::Paths::parse(&words).and_then(paths::set) {
+            eprintln!("divlab: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [] => run_app(None),

@@ -424,3 +424,41 @@ fn a_samples_target_reads_its_csv_source_next_to_the_scenario() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn divlab_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_divlab"));
+    c.args(args).env_remove("DIVLAB_PATHS");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run divlab")
+}
+
+/// `divlab run --json` prints the same bytes on 1 thread and on 4 (rayon reads `RAYON_NUM_THREADS`), and with
+/// the baseline build and dense Sinkhorn rows forced (`DIVLAB_PATHS=scalar,dense`: bit-identical paths); an
+/// unknown `DIVLAB_PATHS` word is refused by name.
+#[test]
+fn run_json_is_the_same_on_any_thread_count_and_forced_paths() {
+    // (One particle scenario, two steps: each run prints the measurement battery, a few seconds in debug;
+    // tests/fast_paths.rs covers every kernel and scenario in-process.)
+    for scenario in ["moons_sinkhorn_flow"] {
+        let path = format!("assets/scenarios/{scenario}.ron");
+        let args = ["run", path.as_str(), "--steps", "2", "--json"];
+        let base = divlab_env(&args, &[("RAYON_NUM_THREADS", "2")]);
+        assert!(base.status.success(), "{scenario}: {}", stderr(&base));
+        for env in [
+            [("RAYON_NUM_THREADS", "1"), ("DIVLAB_PATHS", "")],
+            [("RAYON_NUM_THREADS", "4"), ("DIVLAB_PATHS", "scalar,dense")],
+        ] {
+            let o = divlab_env(&args, &env);
+            assert!(o.status.success(), "{scenario} {env:?}: {}", stderr(&o));
+            assert!(
+                o.stdout == base.stdout,
+                "{scenario} {env:?}: output differs"
+            );
+        }
+    }
+    let o = divlab_env(&["caps"], &[("DIVLAB_PATHS", "scalar,avx512")]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("avx512"), "{}", stderr(&o));
+}

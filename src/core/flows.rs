@@ -274,8 +274,10 @@ pub struct StepReport {
     pub step_size_used: f64,
 }
 
-/// A particle flow: state, configuration and its deterministic noise source.
-#[derive(Debug, Clone)]
+/// A particle flow: state, configuration and its deterministic noise source (serializable, for
+/// [`super::sim::Checkpoint`]: every field, so that a restored flow goes on with the same bits).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ParticleFlow {
     cfg: FlowConfig,
     particles: Vec<Vec2>,
@@ -441,6 +443,64 @@ impl ParticleFlow {
         self.warm = None;
         self.mmd_self_term = None;
         self.sinkhorn_self_term = None;
+    }
+
+    /// Checks a deserialized flow against the configuration and particle count it must have, and that
+    /// every number in it is finite with consistent lengths.
+    pub fn check_restored(&self, cfg: &FlowConfig, count: usize) -> CoreResult<()> {
+        if &self.cfg != cfg {
+            return Err(CoreError::invalid(
+                "checkpoint: the flow's configuration differs from the scenario's",
+            ));
+        }
+        let n = self.particles.len();
+        if n != count || self.velocities.len() != n {
+            return Err(CoreError::invalid(format!(
+                "checkpoint: {n} particles and {} velocities, the scenario has {count} particles",
+                self.velocities.len()
+            )));
+        }
+        if self.warm.as_ref().is_some_and(|(f, _)| f.len() != n) {
+            return Err(CoreError::invalid(
+                "checkpoint: the Sinkhorn warm start does not match the particles",
+            ));
+        }
+        let finite = self
+            .particles
+            .iter()
+            .chain(&self.velocities)
+            .all(|p| is_finite2(*p))
+            && self.adaptive_eta.is_finite()
+            && self
+                .warm
+                .iter()
+                .all(|(f, g)| f.iter().chain(g).all(|v| v.is_finite()));
+        if !finite {
+            return Err(CoreError::non_finite("checkpoint: flow state"));
+        }
+        Ok(())
+    }
+
+    /// Moves the particles to positions computed elsewhere (the GPU twin) after `steps_taken` accepted
+    /// steps. The noise stream goes on from that step (as if the steps had been taken here); the Sinkhorn
+    /// warm start, which belonged to the old positions, is dropped; the velocities, the adaptive step and
+    /// the target's cached self-terms are kept (the GPU runs none of the flows with velocities or an
+    /// adaptive step, so those are still this flow's own). On error nothing changes.
+    pub fn resume_at(&mut self, particles: Vec<Vec2>, steps_taken: u64) -> CoreResult<()> {
+        if particles.len() != self.particles.len() {
+            return Err(CoreError::invalid(format!(
+                "resume: {} particles given, the run has {}",
+                particles.len(),
+                self.particles.len()
+            )));
+        }
+        if particles.iter().any(|p| !is_finite2(*p)) {
+            return Err(CoreError::non_finite("resumed particle positions"));
+        }
+        self.particles = particles;
+        self.steps_taken = steps_taken;
+        self.warm = None;
+        Ok(())
     }
 
     /// Steps accepted so far.

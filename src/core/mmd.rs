@@ -15,7 +15,9 @@
 //!
 //! Computed online (no N×M matrix) and in parallel over evaluation points; every reduction is
 //! serial so results do not depend on the thread count. [`Precision::F32`] runs the Gaussian,
-//! IMQ and Laplace kernels in an f32 vectorizable loop (f64 block sums); Riesz always uses f64.
+//! IMQ and Laplace kernels in an f32 vectorizable loop (f64 block sums); Riesz always uses f64. Its
+//! AVX2 build and fast exp can be switched off ([`super::paths`]); the AVX2 and baseline builds give
+//! the same bits.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,7 +25,8 @@ use serde::{Deserialize, Serialize};
 use super::error::{CoreError, CoreResult};
 use super::math::{Vec2, is_finite2};
 use super::params;
-use super::sinkhorn::{Precision, fast_exp_f32, has_avx2};
+use super::paths::{self, Exp};
+use super::sinkhorn::{Precision, fast_exp_f32};
 
 /// A kernel k(x, y) = κ(|x − y|) (see the module docs for the formulas).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -252,14 +255,46 @@ fn row_f32_avx2<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, kf: &K) -> (f64,
 }
 
 #[inline(always)]
-fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, avx2: bool, kf: K) -> (f64, f64, Vec2) {
+fn row_f32<K: Fn(f32) -> (f32, f32)>(z: Vec2, cols: &Cols, avx2: bool, kf: &K) -> (f64, f64, Vec2) {
     #[cfg(target_arch = "x86_64")]
     if avx2 {
-        // SAFETY: `avx2` is true only when `has_avx2()` detected the feature on this CPU.
-        return unsafe { row_f32_avx2(z, cols, &kf) };
+        // SAFETY: `avx2` is true only when `paths::avx2_available()` detected AVX2 on this CPU.
+        return unsafe { row_f32_avx2(z, cols, kf) };
     }
     let _ = avx2;
-    row_f32_body(z, cols, &kf)
+    row_f32_body(z, cols, kf)
+}
+
+/// The f32 rows at every z, in parallel (one row per point: the result does not depend on the thread count).
+fn rows_f32<K: Fn(f32) -> (f32, f32) + Sync>(
+    z: &[Vec2],
+    cols: &Cols,
+    avx2: bool,
+    kf: K,
+) -> Vec<(f64, f64, Vec2)> {
+    let c = cols.centre;
+    z.par_iter()
+        .map(|p| row_f32([p[0] - c[0], p[1] - c[1]], cols, avx2, &kf))
+        .collect()
+}
+
+/// Gaussian (k, φ) in f32 with the exponential `exp`.
+#[inline(always)]
+fn gaussian_f32(exp: impl Fn(f32) -> f32, inv: f32, inv_s2: f32) -> impl Fn(f32) -> (f32, f32) {
+    move |r2| {
+        let k = exp(-r2 * inv);
+        (k, -k * inv_s2)
+    }
+}
+
+/// Laplace (k, φ) in f32 with the exponential `exp`.
+#[inline(always)]
+fn laplace_f32(exp: impl Fn(f32) -> f32, inv_s: f32) -> impl Fn(f32) -> (f32, f32) {
+    move |r2| {
+        let r = r2.sqrt();
+        let k = exp(-r * inv_s);
+        (k, if r > 0.0 { -k * inv_s / r } else { 0.0 })
+    }
 }
 
 fn witness_rows(
@@ -268,46 +303,40 @@ fn witness_rows(
     kernel: &Kernel,
     precision: Precision,
 ) -> Vec<(f64, f64, Vec2)> {
-    let c = cols.centre;
-    let zc = |p: &Vec2| [p[0] - c[0], p[1] - c[1]];
-    let avx2 = has_avx2();
+    let p = paths::current();
+    let avx2 = p.uses_avx2();
+    let std_exp = p.exp == Exp::Std;
     match (precision, *kernel) {
         (Precision::F32, Kernel::Gaussian { sigma }) => {
             let inv = (0.5 / (sigma * sigma)) as f32;
             let inv_s2 = (1.0 / (sigma * sigma)) as f32;
-            z.par_iter()
-                .map(|p| {
-                    row_f32(zc(p), cols, avx2, |r2| {
-                        let k = fast_exp_f32(-r2 * inv);
-                        (k, -k * inv_s2)
-                    })
-                })
-                .collect()
+            if std_exp {
+                rows_f32(z, cols, avx2, gaussian_f32(f32::exp, inv, inv_s2))
+            } else {
+                rows_f32(z, cols, avx2, gaussian_f32(fast_exp_f32, inv, inv_s2))
+            }
         }
         (Precision::F32, Kernel::InverseMultiquadric { c: cc }) => {
             let inv_c2 = (1.0 / (cc * cc)) as f32;
-            z.par_iter()
-                .map(|p| {
-                    row_f32(zc(p), cols, avx2, |r2| {
-                        let k = 1.0 / (1.0 + r2 * inv_c2).sqrt();
-                        (k, -k * k * k * inv_c2)
-                    })
-                })
-                .collect()
+            rows_f32(z, cols, avx2, |r2| {
+                let k = 1.0 / (1.0 + r2 * inv_c2).sqrt();
+                (k, -k * k * k * inv_c2)
+            })
         }
         (Precision::F32, Kernel::Laplace { sigma }) => {
             let inv_s = (1.0 / sigma) as f32;
+            if std_exp {
+                rows_f32(z, cols, avx2, laplace_f32(f32::exp, inv_s))
+            } else {
+                rows_f32(z, cols, avx2, laplace_f32(fast_exp_f32, inv_s))
+            }
+        }
+        _ => {
+            let c = cols.centre;
             z.par_iter()
-                .map(|p| {
-                    row_f32(zc(p), cols, avx2, |r2| {
-                        let r = r2.sqrt();
-                        let k = fast_exp_f32(-r * inv_s);
-                        (k, if r > 0.0 { -k * inv_s / r } else { 0.0 })
-                    })
-                })
+                .map(|p| row_f64([p[0] - c[0], p[1] - c[1]], cols, kernel))
                 .collect()
         }
-        _ => z.par_iter().map(|p| row_f64(zc(p), cols, kernel)).collect(),
     }
 }
 

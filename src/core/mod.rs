@@ -19,6 +19,7 @@ pub mod mixture;
 pub mod mmd;
 pub mod optim;
 pub mod params;
+pub mod paths;
 pub mod plan;
 pub mod rng;
 pub mod scenario;

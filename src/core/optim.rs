@@ -265,8 +265,9 @@ impl OptimizerConfig {
     }
 }
 
-/// Optimizer state for `n_params` parameters.
-#[derive(Debug, Clone, PartialEq)]
+/// Optimizer state for `n_params` parameters (serializable, for [`super::sim::Checkpoint`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Optimizer {
     cfg: OptimizerConfig,
     n: usize,
@@ -310,6 +311,35 @@ impl Optimizer {
         c.set_lr(lr);
         c.validate()?;
         self.cfg = c;
+        Ok(())
+    }
+
+    /// Checks a deserialized state against the configuration and size it must have: the same config,
+    /// `n_params` entries in each moment, all finite.
+    pub fn check_restored(&self, cfg: &OptimizerConfig, n_params: usize) -> CoreResult<()> {
+        if &self.cfg != cfg {
+            return Err(CoreError::invalid(
+                "checkpoint: the optimizer's configuration differs from the scenario's",
+            ));
+        }
+        if self.n != n_params
+            || [&self.m, &self.v, &self.aux]
+                .iter()
+                .any(|v| v.len() != n_params)
+        {
+            return Err(CoreError::invalid(format!(
+                "checkpoint: the optimizer's state is not for {n_params} parameters"
+            )));
+        }
+        if self
+            .m
+            .iter()
+            .chain(&self.v)
+            .chain(&self.aux)
+            .any(|x| !x.is_finite())
+        {
+            return Err(CoreError::non_finite("checkpoint: optimizer moments"));
+        }
         Ok(())
     }
 

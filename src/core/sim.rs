@@ -1,6 +1,7 @@
 //! The simulation: a scenario advanced in small bounded steps, whose state can be drawn at any moment and
 //! replayed bit-for-bit from its seed. Step `k` draws its randomness from `rng::substream(seed, k)`, so a run
-//! is the same whether it is taken in one go or paused and resumed.
+//! is the same whether it is taken in one go or paused and resumed; a [`Checkpoint`] carries a paused run
+//! through serialization with the same bits.
 //!
 //! A step that would produce a non-finite value is refused: the error says why and the previous state is kept.
 
@@ -98,6 +99,35 @@ enum State {
     Flow {
         flow: Box<ParticleFlow>,
         target_points: Vec<Vec2>,
+    },
+}
+
+/// A paused run ([`Simulation::checkpoint`]), serializable with serde (JSON through `serde_json` keeps
+/// every f64 bit): the scenario as it stands (after any retarget or step-size change), the step count and
+/// the method's internal state — a gradient fit's parameters and optimizer moments (Adam's m and v), EM's
+/// mixture, or the whole particle flow (positions, underdamped Langevin's velocities, the step counter
+/// that picks the noise stream, the adaptive MMD step, the Sinkhorn warm start, the cached self-terms).
+/// What is derived from the scenario (the target, EM's data, a flow's target points) is rebuilt.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub scenario: Scenario,
+    pub steps_taken: usize,
+    state: CheckpointState,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+enum CheckpointState {
+    Gradient {
+        params: Vec<f64>,
+        optimizer: Optimizer,
+    },
+    Em {
+        params: Vec<f64>,
+    },
+    Flow {
+        flow: Box<ParticleFlow>,
     },
 }
 
@@ -229,26 +259,70 @@ impl Simulation {
 
     /// Continues a particle run from positions computed elsewhere (the GPU flow) after `steps_taken` steps:
     /// the flow is rebuilt at these positions, so the CPU core carries on where the GPU stopped.
+    /// The flow's noise goes on from step `steps_taken` and its own state (velocities, adaptive step) is
+    /// kept ([`ParticleFlow::resume_at`]), so a stateless flow continues with the bits of an uninterrupted
+    /// CPU run from those positions.
     pub fn resume_particles(&mut self, particles: Vec<Vec2>, steps_taken: usize) -> CoreResult<()> {
         let State::Flow { flow, .. } = &mut self.state else {
             return Err(CoreError::invalid(
                 "only a particle model can resume from particles",
             ));
         };
-        if particles.len() != flow.particles().len() {
-            return Err(CoreError::invalid(format!(
-                "resume: {} particles given, the run has {}",
-                particles.len(),
-                flow.particles().len()
-            )));
-        }
-        if particles.iter().any(|p| !is_finite2(*p)) {
-            return Err(CoreError::non_finite("resumed particle positions"));
-        }
-        let cfg = flow.config().clone();
-        **flow = ParticleFlow::new(&cfg, particles, self.scenario.seed)?;
+        flow.resume_at(particles, steps_taken as u64)?;
         self.steps_taken = steps_taken;
         Ok(())
+    }
+
+    /// The run as it stands, to serialize and [`Simulation::restore`] later (pause, save, continue).
+    pub fn checkpoint(&self) -> Checkpoint {
+        let state = match &self.state {
+            State::Gradient { q, optimizer } => CheckpointState::Gradient {
+                params: q.params(),
+                optimizer: optimizer.as_ref().clone(),
+            },
+            State::Em { q, .. } => CheckpointState::Em { params: q.params() },
+            State::Flow { flow, .. } => CheckpointState::Flow {
+                flow: Box::new(flow.as_ref().clone()),
+            },
+        };
+        Checkpoint {
+            scenario: self.scenario.clone(),
+            steps_taken: self.steps_taken,
+            state,
+        }
+    }
+
+    /// The run a [`Checkpoint`] holds: built from its scenario (`image` feeds an image target, as in
+    /// [`Simulation::new`]), then given the checkpoint's state, which is checked against the scenario.
+    /// Stepping it gives the bits the checkpointed run would have given.
+    pub fn restore(cp: &Checkpoint, image: Option<&GrayImage>) -> CoreResult<Self> {
+        let mut sim = Self::new(&cp.scenario, image)?;
+        match (&mut sim.state, &cp.state, &cp.scenario.method) {
+            (
+                State::Gradient { q, optimizer },
+                CheckpointState::Gradient {
+                    params,
+                    optimizer: saved,
+                },
+                Method::Gradient { optimizer: cfg, .. },
+            ) => {
+                saved.check_restored(cfg, q.n_params())?;
+                q.set_params(params)?;
+                **optimizer = saved.clone();
+            }
+            (State::Em { q, .. }, CheckpointState::Em { params }, _) => q.set_params(params)?,
+            (State::Flow { flow, .. }, CheckpointState::Flow { flow: saved }, _) => {
+                saved.check_restored(flow.config(), flow.particles().len())?;
+                **flow = saved.as_ref().clone();
+            }
+            _ => {
+                return Err(CoreError::invalid(
+                    "checkpoint: its state is not for the scenario's method",
+                ));
+            }
+        }
+        sim.steps_taken = cp.steps_taken;
+        Ok(sim)
     }
 
     /// Changes the target to `spec` (with `image` for an image target) while the model stays where it is:

@@ -18,7 +18,8 @@
 //! Online: the N×M cost matrix is never stored; each half-iteration recomputes |xᵢ − yⱼ|² in its
 //! inner loop, parallel over rows with rayon. The default [`Precision::F32`] inner loop is written
 //! for auto-vectorization (a polynomial `exp`, lane accumulators) and accumulates each row's sum
-//! in f64; [`Precision::F64`] is the reference path (tests compare the two). Points are centred
+//! in f64; [`Precision::F64`] is the reference path (tests compare the two). Its AVX2 build,
+//! block skipping and fast exp can each be switched off ([`super::paths`]). Points are centred
 //! (translation does not change the cost) before the f32 conversion to keep coordinates small.
 
 use rayon::prelude::*;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{CoreError, CoreResult, check_open};
 use super::math::{Vec2, dot, is_finite2, sub};
 use super::params;
+use super::paths::{self, Blocks, Exp};
 
 /// Floating-point precision of the Sinkhorn inner loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -211,9 +213,10 @@ fn centred(p: &[Vec2], c: Vec2) -> Vec<Vec2> {
 const LOG2E_F32: f32 = std::f32::consts::LOG2_E;
 
 /// exp(x) for x ≤ 0 in f32, ~2e-7 relative error, branch-free so that loops over slices
-/// vectorize. Inputs below −80 (and −∞) return exactly 0.
+/// vectorize. Inputs below −80 (and −∞, and NaN) return exactly 0; −80 itself returns e⁻⁸⁰ ≈ 1.8e-35
+/// (a normal f32). Public for `tests/fast_paths.rs`, which measures it against `f64::exp`.
 #[inline(always)]
-pub(crate) fn fast_exp_f32(x: f32) -> f32 {
+pub fn fast_exp_f32(x: f32) -> f32 {
     // Below −80 the result is flushed to exactly 0: exp(−80) ≈ 2e-35 is negligible wherever
     // it is used, and products of such values with small weights would be f32 denormals, which
     // are ~100× slower on x86.
@@ -263,8 +266,14 @@ struct ColBlock {
 /// Column data for the f32 inner loop: columns sorted along a Morton (Z-order) curve so that each block of
 /// [`BLOCK_COLS`] is spatially compact, padded to whole blocks with h = −∞ (which contributes exactly 0).
 /// Rows then skip whole blocks that cannot matter at small ε, as block-sparse reductions do (KeOps,
-/// GeomLoss); the skipped terms are the ones [`fast_exp_f32`] would flush to 0, so results do not change
-/// beyond the summation order.
+/// GeomLoss). A block is skipped only when an upper bound of its exponents (its largest h minus the
+/// squared distance to its box, over ε, computed in the same f32 operations, which round monotonically)
+/// lies more than [`SKIP_BELOW`] = 80 below the row's largest exponent, so every skipped term is one
+/// [`fast_exp_f32`] flushes to exactly 0; the live blocks are summed in the same column order either way.
+/// Hence, with the fast exp, block-sparse and dense rows give the same bits. With `f32::exp` (no flush,
+/// [`super::paths::Exp::Std`]) the skipped mass is at most (skipped columns)·e⁻⁸⁰ of the row's sum (which
+/// is ≥ 1, its largest term being e⁰), so the log-sum moves by at most that much (≤ 2e-31 for 10⁴ columns,
+/// below an f64 ulp of any potential) — the bound `tests/fast_paths.rs` checks.
 struct ColsF32 {
     y0: Vec<f32>,
     y1: Vec<f32>,
@@ -355,7 +364,15 @@ const LANES: usize = 8;
 /// For one row point r: returns (LSE_j sⱼ, Σⱼ wⱼ yⱼ) with sⱼ = hⱼ − |r − yⱼ|²/ε and w = softmax(s)
 /// (the weighted sum only if `bary`). `buf` has [`ColsF32::len`] entries.
 #[inline(always)]
-fn row_f32_body(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f32]) -> (f64, Vec2) {
+fn row_f32_body<E: Fn(f32) -> f32>(
+    r: Vec2,
+    cols: &ColsF32,
+    inv_eps: f32,
+    bary: bool,
+    dense: bool,
+    exp: &E,
+    buf: &mut [f32],
+) -> (f64, Vec2, u32) {
     let (x0, x1) = (r[0] as f32, r[1] as f32);
     // Upper bound of sⱼ over each block: its largest h minus the squared distance from r to its box.
     let bound = |b: &ColBlock| {
@@ -391,10 +408,10 @@ fn row_f32_body(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f3
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(b, _)| b.start)
     else {
-        return (f64::NEG_INFINITY, [0.0; 2]);
+        return (f64::NEG_INFINITY, [0.0; 2], 0);
     };
     let lower = fill(buf, best);
-    let live = |b: &ColBlock| b.start == best || bound(b) >= lower - SKIP_BELOW;
+    let live = |b: &ColBlock| dense || b.start == best || bound(b) >= lower - SKIP_BELOW;
     let mut m_all = lower;
     for b in &cols.blocks {
         if b.start != best && live(b) {
@@ -402,13 +419,15 @@ fn row_f32_body(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f3
         }
     }
     if m_all == f32::NEG_INFINITY {
-        return (f64::NEG_INFINITY, [0.0; 2]);
+        return (f64::NEG_INFINITY, [0.0; 2], 0);
     }
     let mut sum = 0f64;
     let mut s0 = 0f64;
     let mut s1 = 0f64;
+    let mut n_live = 0u32;
     // Each live block's terms are summed in f32 lanes, then added into f64 accumulators, in column order.
     for b in cols.blocks.iter().filter(|b| live(b)) {
+        n_live += 1;
         let (start, end) = (b.start, b.start + BLOCK_COLS);
         let mut acc = [0f32; LANES];
         if bary {
@@ -420,7 +439,7 @@ fn row_f32_body(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f3
                 .zip(cols.y1[start..end].chunks_exact(LANES))
             {
                 for l in 0..LANES {
-                    let e = fast_exp_f32(c[l] - m_all);
+                    let e = exp(c[l] - m_all);
                     acc[l] += e;
                     acc0[l] += e * q0[l];
                     acc1[l] += e * q1[l];
@@ -433,7 +452,7 @@ fn row_f32_body(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f3
         } else {
             for c in buf[start..end].chunks_exact(LANES) {
                 for l in 0..LANES {
-                    acc[l] += fast_exp_f32(c[l] - m_all);
+                    acc[l] += exp(c[l] - m_all);
                 }
             }
         }
@@ -442,28 +461,62 @@ fn row_f32_body(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f3
         }
     }
     let lse = f64::from(m_all) + sum.ln();
-    (lse, [s0 / sum, s1 / sum])
+    (lse, [s0 / sum, s1 / sum], n_live)
 }
 
 /// [`row_f32_body`] compiled for AVX2 (8 f32 lanes per instruction instead of SSE2's 4). The
-/// arithmetic and its order are the same, so results are bit-identical to the baseline path.
+/// arithmetic and its order are the same (no FMA), so results are bit-identical to the baseline path.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn row_f32_avx2(r: Vec2, cols: &ColsF32, inv_eps: f32, bary: bool, buf: &mut [f32]) -> (f64, Vec2) {
-    row_f32_body(r, cols, inv_eps, bary, buf)
+fn row_f32_avx2<E: Fn(f32) -> f32>(
+    r: Vec2,
+    cols: &ColsF32,
+    inv_eps: f32,
+    bary: bool,
+    dense: bool,
+    exp: &E,
+    buf: &mut [f32],
+) -> (f64, Vec2, u32) {
+    row_f32_body(r, cols, inv_eps, bary, dense, exp, buf)
 }
 
-/// Whether this CPU can run the AVX2 variants of the inner loops.
+/// The paths of one kernel call, resolved once ([`super::paths`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LoopPaths {
+    /// Run the AVX2 build (only ever true when this CPU has AVX2).
+    pub(crate) avx2: bool,
+    pub(crate) dense: bool,
+    pub(crate) exp: Exp,
+}
+
+impl LoopPaths {
+    pub(crate) fn current() -> Self {
+        let p = paths::current();
+        Self {
+            avx2: p.uses_avx2(),
+            dense: p.blocks == Blocks::Dense,
+            exp: p.exp,
+        }
+    }
+}
+
 #[inline]
-pub(crate) fn has_avx2() -> bool {
+fn row_f32_with<E: Fn(f32) -> f32>(
+    r: Vec2,
+    cols: &ColsF32,
+    inv_eps: f32,
+    bary: bool,
+    lp: LoopPaths,
+    exp: &E,
+    buf: &mut [f32],
+) -> (f64, Vec2, u32) {
     #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
+    if lp.avx2 {
+        // SAFETY: `lp.avx2` is true only when `paths::avx2_available()` detected AVX2 on this CPU.
+        return unsafe { row_f32_avx2(r, cols, inv_eps, bary, lp.dense, exp, buf) };
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    let _ = lp.avx2; // (only x86-64 has an AVX2 build)
+    row_f32_body(r, cols, inv_eps, bary, lp.dense, exp, buf)
 }
 
 #[inline]
@@ -473,15 +526,12 @@ fn row_f32(
     inv_eps: f32,
     bary: bool,
     buf: &mut [f32],
-    avx2: bool,
-) -> (f64, Vec2) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: `avx2` is true only when `has_avx2()` detected the feature on this CPU.
-        return unsafe { row_f32_avx2(r, cols, inv_eps, bary, buf) };
+    lp: LoopPaths,
+) -> (f64, Vec2, u32) {
+    match lp.exp {
+        Exp::Fast => row_f32_with(r, cols, inv_eps, bary, lp, &fast_exp_f32, buf),
+        Exp::Std => row_f32_with(r, cols, inv_eps, bary, lp, &f32::exp, buf),
     }
-    let _ = avx2;
-    row_f32_body(r, cols, inv_eps, bary, buf)
 }
 
 #[inline]
@@ -540,7 +590,7 @@ fn softmin_into(
         Precision::F32 => {
             let data = ColsF32::new(cols, h);
             let inv_eps = (1.0 / eps) as f32;
-            let avx2 = has_avx2();
+            let lp = LoopPaths::current();
             let width = data.len();
             out.par_iter_mut()
                 .zip(bary_out.par_iter_mut())
@@ -548,7 +598,7 @@ fn softmin_into(
                 .for_each_init(
                     || vec![0f32; width],
                     |buf, ((o, bo), r)| {
-                        let (lse, t) = row_f32(*r, &data, inv_eps, want_bary, buf, avx2);
+                        let (lse, t, _) = row_f32(*r, &data, inv_eps, want_bary, buf, lp);
                         *o = -eps * lse;
                         *bo = t;
                     },
@@ -613,6 +663,37 @@ pub fn sinkhorn_half_iteration(
     let h = log_weights_plus(b, g, epsilon);
     softmin_into(x, y, &h, epsilon, precision, f_out, None);
     check_finite(f_out, "sinkhorn potential f")
+}
+
+/// How many column blocks the rows of [`sinkhorn_half_iteration`] (f32) evaluate, with the current
+/// [`super::paths`]: (live blocks summed over the rows, rows × blocks). Under [`Blocks::Dense`] every block
+/// is live. A diagnostic for tests of the block-sparse path; it does the half-iteration's work.
+pub fn half_iteration_live_blocks(
+    x: &[Vec2],
+    y: &[Vec2],
+    b: &[f64],
+    g: &[f64],
+    epsilon: f64,
+) -> CoreResult<(u64, u64)> {
+    check_open("epsilon", epsilon, 0.0, f64::INFINITY)?;
+    if y.len() != b.len() || y.len() != g.len() {
+        return Err(CoreError::invalid(
+            "half_iteration_live_blocks: mismatched lengths of y/b/g",
+        ));
+    }
+    let data = ColsF32::new(y, &log_weights_plus(b, g, epsilon));
+    let inv_eps = (1.0 / epsilon) as f32;
+    let lp = LoopPaths::current();
+    let width = data.len();
+    let live: Vec<u32> = x
+        .par_iter()
+        .map_init(
+            || vec![0f32; width],
+            |buf, r| row_f32(*r, &data, inv_eps, false, buf, lp).2,
+        )
+        .collect();
+    let total = (x.len() * data.blocks.len()) as u64;
+    Ok((live.iter().map(|&v| u64::from(v)).sum(), total))
 }
 
 /// The ε of iteration `it` under the annealing schedule.
@@ -934,9 +1015,14 @@ mod tests {
         let g: Vec<f64> = y.iter().map(|p| 0.1 * p[0]).collect();
         let cols = ColsF32::new(&y, &log_weights_plus(&b, &g, 0.05));
         let mut buf = vec![0f32; cols.len()];
+        let lp = |avx2| LoopPaths {
+            avx2,
+            dense: false,
+            exp: Exp::Fast,
+        };
         for &r in &x {
-            let base = row_f32(r, &cols, 20.0, true, &mut buf, false);
-            let fast = row_f32(r, &cols, 20.0, true, &mut buf, has_avx2());
+            let base = row_f32(r, &cols, 20.0, true, &mut buf, lp(false));
+            let fast = row_f32(r, &cols, 20.0, true, &mut buf, lp(paths::avx2_available()));
             assert_eq!(base.0.to_bits(), fast.0.to_bits());
             assert_eq!(base.1[0].to_bits(), fast.1[0].to_bits());
         }
