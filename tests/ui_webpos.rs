@@ -15,6 +15,8 @@ const B_FORWARD_KL: egui::Pos2 = egui::pos2(858.0, 71.0);
 /// The File menu and its "canvas (PNG)" entry (the browser test of the PNG download).
 const FILE_MENU: egui::Pos2 = egui::pos2(224.0, 510.0);
 const CANVAS_PNG: egui::Pos2 = egui::pos2(297.0, 619.0);
+const FIGURE_SVG: egui::Pos2 = egui::pos2(377.0, 642.0);
+const ANIMATION_GIF: egui::Pos2 = egui::pos2(467.0, 642.0);
 
 #[test]
 fn the_browser_tests_click_positions_are_panel_bs_picker_and_its_forward_kl_entry() {
@@ -69,4 +71,15 @@ fn the_browser_tests_click_positions_are_panel_bs_picker_and_its_forward_kl_entr
         "its canvas (PNG) entry is now at {png:?} (centre {:?}): update CANVAS_PNG here and in web/e2e.test.mjs",
         png.center()
     );
+    for (label, at, name) in [
+        ("figure (SVG)", FIGURE_SVG, "FIGURE_SVG"),
+        ("animation (GIF)", ANIMATION_GIF, "ANIMATION_GIF"),
+    ] {
+        let r = h.get_by_label(label).rect();
+        assert!(
+            r.contains(at),
+            "its {label} entry is now at {r:?} (centre {:?}): update {name} here and in web/e2e.test.mjs",
+            r.center()
+        );
+    }
 }

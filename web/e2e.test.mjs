@@ -283,6 +283,8 @@ test('a link opens two linked panels, survives a reload and the next visit; ui=m
 // The File menu and its "canvas (PNG)" entry in a 1200×800 window (checked by tests/ui_webpos.rs).
 const FILE_MENU = { x: 224, y: 510 };
 const CANVAS_PNG = { x: 297, y: 619 };
+const FIGURE_SVG = { x: 377, y: 642 };
+const ANIMATION_GIF = { x: 467, y: 642 };
 
 test('the File menu downloads the canvas as a PNG of the canvas size', async () => {
   const { context, page, errors } = await open();
@@ -309,6 +311,49 @@ test('the File menu downloads the canvas as a PNG of the canvas size', async () 
   assert.ok(published.endsWith(`${bytes.length}`), `the page published "${published}", the file has ${bytes.length} bytes`);
   // The canvas right of the side panel at the page's resolution (1200×800 points, device scale 1).
   assert.ok(w > 800 && w < 1000 && h > 700 && h <= 800, `${w}×${h}`);
+  assert.deepEqual(errors, [], 'console or page errors');
+});
+
+test('the File menu downloads the figure as SVG and the fit as a GIF, drawn by the render layer', async () => {
+  const { context, page, errors } = await open();
+  await page.goto(`${base}#v=1&preset=two_modes_reverse_kl&layout=2&step=10`);
+  await page.waitForFunction(() => document.body.dataset.divlabHeatmap === 'drawn', null, { timeout: 120_000 });
+  await page.waitForFunction(() => /step=10/.test(location.hash), null, { timeout: 60_000 });
+  await page.waitForTimeout(1000);
+  const take = async (at, name) => {
+    await page.mouse.click(FILE_MENU.x, FILE_MENU.y);
+    await page.waitForTimeout(500);
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 120_000 }),
+      page.mouse.click(at.x, at.y),
+    ]);
+    const file = path.join(shots, name);
+    await download.saveAs(file);
+    await page.keyboard.press('Escape');
+    return [download.suggestedFilename(), fs.readFileSync(file)];
+  };
+  const [svgName, svg] = await take(FIGURE_SVG, 'web-download-figure.svg');
+  const text = svg.toString();
+  assert.match(svgName, /_figure\.svg$/);
+  assert.ok(text.startsWith('<svg') || text.includes('<svg '), 'an SVG document');
+  // Both panels, at the step the page shows.
+  assert.equal((text.match(/· step 10/g) || []).length, 2, 'two panel titles at step 10');
+  const started = Date.now();
+  const [gifName, gif] = await take(ANIMATION_GIF, 'web-download-animation.gif');
+  const seconds = (Date.now() - started) / 1000;
+  const published = await page.evaluate(() => document.body.dataset.divlabDownload);
+  await page.screenshot({ path: path.join(shots, 'web-after-animation.png') });
+  await context.close();
+  assert.match(gifName, /_animation\.gif$/);
+  assert.equal(gif.subarray(0, 6).toString(), 'GIF89a');
+  // The logical screen: two panels of 480 × 430 side by side.
+  assert.deepEqual([gif.readUInt16LE(6), gif.readUInt16LE(8)], [960, 430]);
+  // Frames: one Graphic Control Extension (0x21 0xF9 0x04) each; steps 0 to 10, one a step.
+  let frames = 0;
+  for (let i = 0; i + 2 < gif.length; i++) if (gif[i] === 0x21 && gif[i + 1] === 0xf9 && gif[i + 2] === 0x04) frames++;
+  console.log(`figure ${svgName}: ${svg.length} bytes; animation ${gifName}: ${gif.length} bytes, ${frames} frames, ${seconds.toFixed(1)} s`);
+  assert.ok(frames >= 11, `${frames} frames`);
+  assert.ok(published.endsWith(`${gif.length}`), `the page published "${published}"`);
   assert.deepEqual(errors, [], 'console or page errors');
 });
 
