@@ -4,7 +4,9 @@
 //!
 //! All mixture formulas rest on `∫ N(x; a, A) N(x; b, B) dx = N(a − b; 0, A + B)`, summed with
 //! log-sum-exp.
-//! - Cauchy–Schwarz: `D_CS(p, q) = −ln ∫pq + ½ ln ∫p² + ½ ln ∫q²` (≥ 0, symmetric, 0 iff p = q).
+//! - Cauchy–Schwarz: `D_CS(p, q) = −ln[(∫pq)² / (∫p² ∫q²)] = −2 ln ∫pq + ln ∫p² + ln ∫q²` (≥ 0,
+//!   symmetric, 0 iff p = q), the definition of the paper divlab cites ("Cauchy-Schwarz Divergence
+//!   Information Bottleneck for Regression"); before issue 15 divlab computed half of it.
 //! - MMD² with the kernel `k(x, y) = exp(−|x − y|²/(2σ²))` (the same convention as
 //!   [`crate::core::mmd`]): `MMD² = E_pp k + E_qq k − 2 E_pq k`, where
 //!   `E k(X, Y) = 2πσ² Σᵢⱼ aᵢ bⱼ N(μᵢ − νⱼ; 0, Σᵢ + Σⱼ + σ²I)`.
@@ -159,13 +161,13 @@ fn log_self(q: &Mixture, extra: &Mat2, grad: bool) -> CoreResult<(f64, Vec<f64>)
 
 const ZERO: Mat2 = [[0.0; 2]; 2];
 
-/// Cauchy–Schwarz divergence between mixtures and its gradient w.r.t. q's θ.
+/// Cauchy–Schwarz divergence −ln[(∫pq)² / (∫p² ∫q²)] between mixtures and its gradient w.r.t. q's θ.
 pub fn cauchy_schwarz_mixtures(p: &Mixture, q: &Mixture) -> CoreResult<(f64, Vec<f64>)> {
     let (lpq, gpq) = log_cross(p, q, &ZERO, true)?;
     let (lpp, _) = log_self(p, &ZERO, false)?;
     let (lqq, gqq) = log_self(q, &ZERO, true)?;
-    let v = -lpq + 0.5 * lpp + 0.5 * lqq;
-    let g: Vec<f64> = gpq.iter().zip(&gqq).map(|(a, b)| -a + 0.5 * b).collect();
+    let v = -2.0 * lpq + lpp + lqq;
+    let g: Vec<f64> = gpq.iter().zip(&gqq).map(|(a, b)| -2.0 * a + b).collect();
     check(v, &g, "Cauchy–Schwarz divergence")?;
     Ok((v.max(0.0), g))
 }
@@ -201,7 +203,7 @@ fn check(v: f64, g: &[f64], what: &str) -> CoreResult<()> {
     Ok(())
 }
 
-/// Cauchy–Schwarz divergence by the midpoint rule on a `resolution²` grid over `bbox` (for
+/// Cauchy–Schwarz divergence −ln[(∫pq)² / (∫p² ∫q²)] by the midpoint rule on a `resolution²` grid over `bbox` (for
 /// targets that are not mixtures): ∫pq, ∫p², ∫q² all by the grid (so it is exactly 0 at q = p).
 /// Returns the value and its gradient w.r.t. q's θ.
 pub fn cauchy_schwarz_grid(
@@ -260,9 +262,9 @@ pub fn cauchy_schwarz_grid(
         ));
     }
     // The cell area cancels in the value and in the gradient of the logs.
-    let v = -spq.ln() + 0.5 * spp.ln() + 0.5 * sqq.ln();
+    let v = -2.0 * spq.ln() + spp.ln() + sqq.ln();
     let g: Vec<f64> = (0..np)
-        .map(|i| -gpq[i] / spq + 0.5 * gqq[i] / sqq)
+        .map(|i| -2.0 * gpq[i] / spq + gqq[i] / sqq)
         .collect();
     check(v, &g, "Cauchy–Schwarz divergence (grid)")?;
     Ok((v, g))
@@ -354,7 +356,8 @@ mod tests {
         let ipq: f64 = lp.iter().zip(&lq).map(|(x, y)| (x + y).exp()).sum::<f64>() * a;
         let ipp: f64 = lp.iter().map(|x| (2.0 * x).exp()).sum::<f64>() * a;
         let iqq: f64 = lq.iter().map(|x| (2.0 * x).exp()).sum::<f64>() * a;
-        let cs_quad = -ipq.ln() + 0.5 * ipp.ln() + 0.5 * iqq.ln();
+        // The cited definition −ln[(∫pq)² / (∫p² ∫q²)].
+        let cs_quad = -(ipq * ipq / (ipp * iqq)).ln();
         let (cs, _) = cauchy_schwarz_mixtures(&p, &q).unwrap();
         assert!((cs - cs_quad).abs() < 1e-6 * cs, "{cs} vs {cs_quad}");
         // The grid CS with a mixture target agrees too.

@@ -647,11 +647,8 @@ pub fn grid_estimate(
     q: &Mixture,
     want_grad: bool,
 ) -> CoreResult<FDivValue> {
-    let lp_all = if grid.bbox == p.bbox() {
-        p.log_density_on_grid(grid)
-    } else {
-        std::sync::Arc::new(grid.eval(|x| p.log_density(x)))
-    };
+    // Cached for the last grid asked for: the battery measures its f-divergences on one region.
+    let lp_all = p.log_density_on_grid(grid);
     let np = q.n_params();
     let k = q.n_components();
     let nx = grid.nx;
@@ -868,6 +865,34 @@ fn grid_value_raw(
     let grid = Grid::square(*bbox, resolution)?;
     let generator = kind.generator();
     grid_estimate(generator.as_ref(), p, &grid, q, false)
+}
+
+/// Standard deviations, per axis, about each component's mean that [`region_holding`] keeps in the box by
+/// default: a Gaussian puts at most 2Φ(−8) ≈ 1.3e-15 of its mass beyond ±8σ along an axis.
+pub const REGION_SIGMAS: f64 = 8.0;
+
+/// The smallest axis-aligned box that holds `bbox` and, for every component of positive weight of every
+/// mixture in `mixtures`, its mean ± `sigmas` standard deviations along each axis: an integration region
+/// that holds both p and q (the battery's grid, [`super::measure`]), so that q's mass outside the target's
+/// box is integrated cell by cell rather than lumped into the outer cell.
+pub fn region_holding(bbox: &BBox, mixtures: &[&Mixture], sigmas: f64) -> BBox {
+    let mut b = *bbox;
+    for m in mixtures {
+        for ((w, mu), c) in m.weights().iter().zip(m.means()).zip(m.covariances()) {
+            if *w <= 0.0 {
+                continue;
+            }
+            let (sx, sy) = (sigmas * c[0][0].sqrt(), sigmas * c[1][1].sqrt());
+            if !(sx.is_finite() && sy.is_finite() && mu[0].is_finite() && mu[1].is_finite()) {
+                continue;
+            }
+            b.x_min = b.x_min.min(mu[0] - sx);
+            b.x_max = b.x_max.max(mu[0] + sx);
+            b.y_min = b.y_min.min(mu[1] - sy);
+            b.y_max = b.y_max.max(mu[1] + sy);
+        }
+    }
+    b
 }
 
 /// Value only, by the grid (no gradient).

@@ -48,7 +48,8 @@ pub enum Objective {
         #[serde(default = "d_samples")]
         samples: usize,
     },
-    /// Cauchy–Schwarz divergence: closed form when p is a Gaussian mixture, otherwise by the grid.
+    /// Cauchy–Schwarz divergence −ln[(∫pq)²/(∫p²∫q²)]: closed form when p is a Gaussian mixture, otherwise
+    /// by the grid.
     CauchySchwarz {
         #[serde(default = "d_resolution")]
         resolution: usize,
