@@ -145,10 +145,26 @@ fn nearest<'a>(found: &str, candidates: &'a [String]) -> Option<&'a str> {
 
 /// A message for the problems serde words for itself only (a whole number beyond u64, a duplicate field),
 /// or `None` to keep serde's.
-fn reworded(text: &str, problem: &Problem, field: &str, line: Option<usize>) -> Option<String> {
+fn reworded(
+    text: &str,
+    problem: &Problem,
+    field: &str,
+    line: Option<usize>,
+    value: Option<&Value>,
+) -> Option<String> {
     let Problem::Other(m) = problem else {
         return None;
     };
+    let words = reworded_words(text, m, field, line)?;
+    // The declared range, where the field has one.
+    let range = value
+        .and_then(|v| crate::core::params::decl_at(v, field))
+        .map(|d| format!("; valid range is {}", d.range_words()))
+        .unwrap_or_default();
+    Some(format!("{words}{range}"))
+}
+
+fn reworded_words(text: &str, m: &str, field: &str, line: Option<usize>) -> Option<String> {
     if m.contains("Integer is out of bounds")
         || (m.contains("found integer") && m.contains("u128"))
         || m.contains("number out of range")
@@ -167,8 +183,19 @@ fn reworded(text: &str, problem: &Problem, field: &str, line: Option<usize>) -> 
         && matches!(expected, "u64" | "usize" | "u32")
     {
         return Some(format!(
+            "invalid type: found {found}, expected a whole number from 0 to 18446744073709551615 (2^64 − 1) here"
+        ));
+    }
+    if let Some(rest) = m.strip_prefix("invalid value: integer `")
+        && let Some((found, expected)) = rest.split_once("`, expected ")
+        && matches!(expected, "u64" | "usize" | "u32")
+    {
+        return Some(format!(
             "found {found}, expected a whole number from 0 to 18446744073709551615 (2^64 − 1) here"
         ));
+    }
+    if m.starts_with("invalid type: ") {
+        return Some(m.to_owned());
     }
     None
 }
@@ -359,10 +386,10 @@ fn locate(
     native: Problem,
     native_line: Option<usize>,
 ) -> ScenarioError {
-    let refined = value.and_then(|v| {
-        let base = value_error(&v)?;
+    let refined = value.as_ref().and_then(|v| {
+        let base = value_error(v)?;
         let problem = Problem::from_message(&base);
-        let path = refine(&v, path.clone(), &base, &problem);
+        let path = refine(v, path.clone(), &base, &problem);
         Some((path, problem))
     });
     let (path, problem) = refined.unwrap_or_else(|| {
@@ -379,8 +406,8 @@ fn locate(
     });
     let field = path_string(&path);
     let line = line_of_path(text, &field).or(native_line);
-    let message =
-        reworded(text, &problem, &field, line).unwrap_or_else(|| message(&problem, &field));
+    let message = reworded(text, &problem, &field, line, value.as_ref())
+        .unwrap_or_else(|| message(&problem, &field));
     ScenarioError {
         line,
         message,
@@ -465,11 +492,16 @@ pub(super) fn parse_ron(text: &str) -> Result<Scenario, ScenarioError> {
             let native = at.code.to_string();
             // A number serde could not hold: on the line of its field; a syntax error: the parser's.
             let field_line = line_of_path(text, &field).or(line);
-            let (line, message) =
-                match reworded(text, &Problem::Other(native.clone()), &field, field_line) {
-                    Some(m) => (field_line, m),
-                    None => (line, native),
-                };
+            let (line, message) = match reworded(
+                text,
+                &Problem::Other(native.clone()),
+                &field,
+                field_line,
+                None,
+            ) {
+                Some(m) => (field_line, m),
+                None => (line, native),
+            };
             Err(ScenarioError {
                 line,
                 message,
