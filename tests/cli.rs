@@ -462,3 +462,43 @@ fn run_json_is_the_same_on_any_thread_count_and_forced_paths() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("avx512"), "{}", stderr(&o));
 }
+
+#[test]
+fn files_that_are_not_utf8_missing_images_and_byte_order_marks() {
+    let base = std::fs::read_to_string("assets/scenarios/two_modes_reverse_kl.ron").unwrap();
+    let (dir, path) = temp_scenario("bytes", &format!("\u{feff}{base}"));
+    let o = divlab(&["run", path.to_str().unwrap(), "--steps", "1", "--json"]);
+    assert!(o.status.success(), "a BOM is ignored: {}", stderr(&o));
+    let mut bytes = base.clone().into_bytes();
+    let at = base.find("reverse KL").unwrap();
+    bytes[at] = 0xfe;
+    std::fs::write(&path, &bytes).unwrap();
+    let o = divlab(&["run", path.to_str().unwrap(), "--steps", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("byte offset {at}")) && err.contains("line 4"),
+        "{err}"
+    );
+    let image = r#"(version: 1,
+    target: (kind: "image",
+        asset: "nowhere.png"),
+    model: (kind: "particles", count: 20),
+    method: (kind: "flow", flow: (kind: "langevin", step_size: 0.1)))"#;
+    std::fs::write(&path, image).unwrap();
+    let o = divlab(&["run", path.to_str().unwrap(), "--steps", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("line 3, field `target.asset` (nowhere.png): no such file"),
+        "{err}"
+    );
+    std::fs::write(dir.join("nowhere.png"), b"not a png").unwrap();
+    let o = divlab(&["run", path.to_str().unwrap(), "--steps", "1"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("line 3, field `target.asset` (nowhere.png): cannot decode"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -460,3 +460,309 @@ fn bundled_files_with_comments_and_options_locate_errors_too() {
     eprintln!("{err}");
     assert_eq!(err.line, Some(line_of(&json, "0.5,,")), "{err}");
 }
+
+// --- issue 16: every refusal with a position, a path, what was found and what is valid ----------------
+
+/// `cautious` on `grams` (which has no Cautious mask) is refused, as the docs say, in RON and JSON.
+#[test]
+fn cautious_on_grams_is_refused_as_documented() {
+    let bad = GRADIENT.replace("kind: \"adam\"", "kind: \"grams\"");
+    let bad_err = refused(
+        &bad,
+        "beta1: 0.9,",
+        "beta1: 0.9, cautious: true,",
+        "method.optimizer.cautious",
+    );
+    assert!(bad_err.to_string().contains("unknown field"), "{bad_err}");
+    // On adam it is a known field: adam with cautious parses.
+    let adam = GRADIENT.replace("beta1: 0.9,", "beta1: 0.9, cautious: true,");
+    Scenario::parse(&adam).unwrap_or_else(|e| panic!("{e}"));
+    let docs = include_str!("../docs/scenario.md");
+    assert!(
+        docs.contains("each but `grams`"),
+        "docs promise cautious on grams"
+    );
+}
+
+#[test]
+fn a_kind_in_the_wrong_case_or_with_spaces_names_its_kind() {
+    for (from, to, nearest) in [
+        ("\"adam\"", "\"LAPROP\"", "laprop"),
+        ("\"adam\"", "\"adam \"", "adam"),
+        ("\"adam\"", "\" Lion\"", "lion"),
+        ("\"two_modes\"", "\"two-modes\"", "two_modes"),
+    ] {
+        let bad = GRADIENT.replace(from, to);
+        let err = Scenario::parse(&bad).expect_err("refused");
+        let msg = err.to_string();
+        eprintln!("{msg}");
+        assert!(msg.contains(&format!("did you mean {nearest}?")), "{msg}");
+        assert!(msg.contains("valid kinds: "), "{msg}");
+        assert!(msg.contains(&format!("unknown value {to}")), "{msg}");
+        assert_eq!(err.line, Some(line_of(&bad, to)), "{msg}");
+    }
+}
+
+#[test]
+fn integers_beyond_u64_name_the_field_the_number_and_the_limit() {
+    let big = "100000000000000000000000";
+    for (from, to, field) in [
+        ("seed: 3", format!("seed: {big}"), "seed"),
+        ("lr: 0.05", format!("lr: {big}"), "method.optimizer.lr"),
+        (
+            "resolution: 64",
+            format!("resolution: {big}"),
+            "method.objective.estimator.resolution",
+        ),
+    ] {
+        let err = refused(GRADIENT, from, &to, field);
+        let msg = err.to_string();
+        eprintln!("{msg}");
+        assert!(msg.contains(big), "the number found: {msg}");
+        assert!(msg.contains("18446744073709551615"), "the limit: {msg}");
+        assert!(
+            !msg.contains(&format!("`{big}`:")),
+            "not as the field: {msg}"
+        );
+    }
+    let json = json_of(GRADIENT).replace("\"seed\": 3", &format!("\"seed\": {big}"));
+    let err = Scenario::parse(&json).expect_err("refused");
+    assert_eq!(err.field.as_deref(), Some("seed"), "{err}");
+    assert!(err.to_string().contains("whole number"), "{err}");
+}
+
+#[test]
+fn a_field_given_twice_names_its_path_and_second_line() {
+    for (from, to, field) in [
+        (
+            "lr: 0.05,",
+            "lr: 0.05,\n            lr: 0.1,",
+            "method.optimizer.lr",
+        ),
+        (
+            "separation: 4.0,",
+            "separation: 4.0,\n        separation: 3.0,",
+            "target.separation",
+        ),
+        ("steps: 10,", "steps: 10,\n    steps: 11,", "steps"),
+    ] {
+        let bad = GRADIENT.replace(from, to);
+        let second = to.lines().nth(1).expect("two lines").trim();
+        for text in [bad.clone(), duplicate_in_json(&bad, second)] {
+            let err = Scenario::parse(&text).expect_err("refused");
+            eprintln!("{err}");
+            assert_eq!(err.field.as_deref(), Some(field), "{err}");
+            let key = second.split(':').next().expect("key");
+            let lines: Vec<usize> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| l.trim_start().trim_start_matches('"').starts_with(key))
+                .map(|(i, _)| i + 1)
+                .collect();
+            assert_eq!(err.line, lines.last().copied(), "{err}\n{text}");
+            assert!(err.to_string().contains("duplicate field"), "{err}");
+            assert!(!err.to_string().contains("Scenario"), "{err}");
+        }
+    }
+}
+
+/// The JSON of the scenario without the duplicate, with the duplicate line added back after its twin.
+fn duplicate_in_json(ron_with_duplicate: &str, duplicate_line: &str) -> String {
+    let clean = ron_with_duplicate.replace(&format!("{duplicate_line}\n"), "");
+    let clean: String = clean
+        .lines()
+        .filter(|l| l.trim() != duplicate_line)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let json = json_of(&clean);
+    let (key, value) = duplicate_line
+        .trim_end_matches(',')
+        .split_once(": ")
+        .expect("key: value");
+    let twin = json
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("\"{key}\": ")))
+        .expect("twin in JSON")
+        .to_owned();
+    let indent: String = twin.chars().take_while(|c| *c == ' ').collect();
+    let twin_with_comma = if twin.ends_with(',') {
+        twin.clone()
+    } else {
+        format!("{twin},")
+    };
+    let dup = format!(
+        "{indent}\"{key}\": {value}{}",
+        if twin.ends_with(',') { "," } else { "" }
+    );
+    json.replacen(&twin, &format!("{twin_with_comma}\n{dup}"), 1)
+}
+
+#[test]
+fn a_missing_field_below_the_top_names_its_object_not_the_scenario() {
+    let mut json: serde_json::Value = serde_json::from_str(&json_of(FLOW)).expect("JSON");
+    if let Some(init) = json
+        .pointer_mut("/model/init")
+        .and_then(|v| v.as_object_mut())
+    {
+        init.remove("std");
+    }
+    let json = serde_json::to_string_pretty(&json).expect("JSON");
+    let ron: String = FLOW
+        .lines()
+        .filter(|l| !l.contains("std"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for bad in [ron, json] {
+        let err = Scenario::parse(&bad).expect_err("refused");
+        eprintln!("{err}");
+        assert_eq!(err.field.as_deref(), Some("model.init.std"), "{err}");
+        assert!(!err.to_string().contains("Scenario"), "{err}");
+        assert!(err.line.is_some(), "{err}");
+    }
+}
+
+#[test]
+fn invalid_utf8_names_the_byte_offset_line_and_column() {
+    let mut bytes = GRADIENT.as_bytes().to_vec();
+    let at = GRADIENT.find("strict gradient").expect("name") + 3;
+    bytes[at] = 0xff;
+    let err = Scenario::parse_bytes(&bytes).expect_err("not UTF-8");
+    let msg = err.to_string();
+    eprintln!("{msg}");
+    let line = line_of(GRADIENT, "strict gradient");
+    assert_eq!(err.line, Some(line), "{msg}");
+    assert!(msg.contains(&format!("byte offset {at}")), "{msg}");
+    assert!(msg.contains("column 15"), "{msg}");
+    assert!(msg.contains("0xff"), "{msg}");
+}
+
+#[test]
+fn a_byte_order_mark_is_ignored_in_ron_and_json() {
+    for text in [GRADIENT.to_owned(), json_of(GRADIENT)] {
+        let with_bom = format!("\u{feff}{text}");
+        let a = Scenario::parse(&with_bom).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a, Scenario::parse(&text).unwrap());
+        let b = Scenario::parse_bytes(with_bom.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a, b);
+        // And errors keep their lines.
+        let bad = with_bom.replace("0.05", "-1.0");
+        let err = Scenario::parse(&bad).expect_err("refused");
+        assert_eq!(err.line, Some(line_of(&bad, "-1.0")), "{err}");
+    }
+}
+
+/// serde_json's `float_roundtrip`: a number just inside an open bound is read exactly, as in RON.
+#[test]
+fn json_reads_numbers_just_inside_a_bound_exactly() {
+    let ron = FLOW.replace(
+        "target: (kind: \"ring8\")",
+        "target: (kind: \"funnel\", sigma_v: 4.999999999999999)",
+    );
+    let s = Scenario::parse(&ron).unwrap_or_else(|e| panic!("{e}"));
+    let json = json_of(&ron);
+    assert!(json.contains("4.999999999999999"), "{json}");
+    assert_eq!(Scenario::parse(&json).unwrap_or_else(|e| panic!("{e}")), s);
+    let json = json_of(FLOW).replace("\"std\": 0.5", "\"std\": 99.99999999999999");
+    let s = Scenario::parse(&json).unwrap_or_else(|e| panic!("{e}"));
+    let divlab::core::scenario::ModelSpec::Particles { init, .. } = s.model else {
+        panic!("particles");
+    };
+    assert_eq!(
+        init,
+        divlab::core::scenario::ParticleInit::Gaussian {
+            mean: [0.0, 0.0],
+            std: 99.99999999999999
+        }
+    );
+}
+
+#[test]
+fn covariance_and_list_length_errors_name_the_element_and_both_lists() {
+    let given = GRADIENT.replace(
+        "            kind: \"random\",\n            components: 2,\n            std_fraction: 0.1,",
+        "            kind: \"given\",\n            weights: [0.5, 0.5],\n            means: [(0.0, 0.0), (1.0, 0.0)],\n            covariances: [((1.0, 0.0), (0.0, 1.0)), ((1.0, 0.0), (0.0, 1.0))],",
+    );
+    Scenario::parse(&given).unwrap_or_else(|e| panic!("{e}"));
+    let err = refused(
+        &given,
+        "covariances: [((1.0, 0.0), (0.0, 1.0)), ((1.0, 0.0), (0.0, 1.0))],",
+        "covariances: [((1.0, 0.0), (0.0, 1.0)), ((1.0, 0.3), (0.0, 1.0))],",
+        "model.init.covariances[1]",
+    );
+    assert!(err.to_string().contains("not symmetric"), "{err}");
+    assert!(err.to_string().contains("0.3"), "{err}");
+    let err = refused(
+        &given,
+        "covariances: [((1.0, 0.0), (0.0, 1.0)), ((1.0, 0.0), (0.0, 1.0))],",
+        "covariances: [((1.0, 0.0), (0.0, 1.0)), ((1.0, 2.0), (2.0, 1.0))],",
+        "model.init.covariances[1]",
+    );
+    assert!(err.to_string().contains("not positive definite"), "{err}");
+    let err = refused(
+        &given,
+        "means: [(0.0, 0.0), (1.0, 0.0)],",
+        "means: [(0.0, 0.0)],",
+        "model.init.means",
+    );
+    let msg = err.to_string();
+    eprintln!("{msg}");
+    assert!(
+        msg.contains("weights has 2") && msg.contains("means 1"),
+        "{msg}"
+    );
+    // A target mixture too.
+    let target = GRADIENT.replace(
+        "        kind: \"two_modes\",\n        separation: 4.0,\n        std: 0.5,",
+        "        kind: \"gaussian_mixture\",\n        weights: [1.0],\n        means: [(0.0, 0.0)],\n        covariances: [((1.0, 0.5), (0.0, 1.0))],",
+    );
+    let err = Scenario::parse(&target).expect_err("asymmetric");
+    assert_eq!(err.field.as_deref(), Some("target.covariances[0]"), "{err}");
+    assert_eq!(err.line, Some(line_of(&target, "covariances")), "{err}");
+}
+
+#[test]
+fn extreme_values_name_the_users_field_in_short_numbers() {
+    // A std whose variance underflows: the user's field, not a derived covariance.
+    for (from, to, field) in [
+        ("std: 0.5,", "std: 5e-324,", "target.std"),
+        ("std: 0.5,", "std: 1e-300,", "target.std"),
+    ] {
+        let err = refused(GRADIENT, from, to, field);
+        let msg = err.to_string();
+        eprintln!("{msg}");
+        assert!(!msg.contains("covariances"), "{msg}");
+        assert!(
+            msg.contains("too small") && msg.contains("1.3e-77"),
+            "{msg}"
+        );
+    }
+    let err = refused(GRADIENT, "std: 0.5,", "std: 1e300,", "target.std");
+    let msg = err.to_string();
+    assert!(msg.contains("= 1e300 is out of range"), "{msg}");
+    assert!(msg.len() < 200, "short numbers: {msg}");
+    for (from, to, field) in [
+        ("sigma: 0.5,", "sigma: 1e-200,", "method.flow.kernel.sigma"),
+        ("std: 0.5,", "std: 1e-100,", "model.init.std"),
+    ] {
+        let err = refused(FLOW, from, to, field);
+        assert!(err.to_string().contains("too small"), "{err}");
+    }
+    // A number that overflows reads as infinite, and says so.
+    let spiral = FLOW.replace(
+        "(kind: \"ring8\")",
+        "(kind: \"spiral\",\n    r_max: 1.8e308)",
+    );
+    let err = Scenario::parse(&spiral).expect_err("overflow");
+    assert_eq!(err.field.as_deref(), Some("target.r_max"), "{err}");
+    assert!(err.to_string().contains("reads as infinite"), "{err}");
+    // A bound derived from another field prints short: two moons' noise below radius/1000.
+    let moons = FLOW.replace(
+        "(kind: \"ring8\")",
+        "(kind: \"two_moons\", radius: 1e-5,\n    noise: 1e-12)",
+    );
+    let err = Scenario::parse(&moons).expect_err("noise below radius/1000");
+    let msg = err.to_string();
+    eprintln!("{msg}");
+    assert_eq!(err.field.as_deref(), Some("target.noise"), "{msg}");
+    assert!(msg.contains("1e-8") && msg.len() < 220, "{msg}");
+}

@@ -58,8 +58,7 @@ pub(crate) fn read_scenario(
     bytes: &[u8],
     inputs: &dyn Resolver,
 ) -> Result<Scenario, String> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| format!("{name}: not UTF-8 text (byte {}): {e}", e.valid_up_to() + 1))?;
+    let text = Scenario::text_of(bytes).map_err(|e| format!("{name}: {e}"))?;
     load::from_text(text, name, inputs)
         .map(|l| l.scenario)
         .map_err(|e| e.to_string())

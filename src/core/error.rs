@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::math::exact_number;
+
 /// What went wrong, in words a user can act on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoreError {
@@ -15,6 +17,10 @@ pub enum CoreError {
     NonFinite { what: String },
     /// The quantity does not apply to these inputs (e.g. reverse KL against a sample-only target).
     NotApplicable { reason: String },
+    /// A field of a scenario that is invalid other than by its range (a matrix that is not symmetric, lists
+    /// of different lengths, a value whose derived quantity underflows); `name` is its path (`init.means`,
+    /// `target.covariances[0]`), `reason` says what was found and what is valid.
+    Field { name: String, reason: String },
     /// Anything else that is invalid about the input (wrong sizes, empty sets, …).
     Invalid { reason: String },
 }
@@ -40,6 +46,21 @@ impl CoreError {
         }
     }
 
+    pub fn field(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Field {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The field path of a [`Self::InvalidParameter`] or [`Self::Field`].
+    pub fn field_name(&self) -> Option<&str> {
+        match self {
+            Self::InvalidParameter { name, .. } | Self::Field { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
     pub fn invalid(reason: impl Into<String>) -> Self {
         Self::Invalid {
             reason: reason.into(),
@@ -55,6 +76,10 @@ impl CoreError {
                 value,
                 range,
             },
+            Self::Field { name, reason } => Self::Field {
+                name: format!("{prefix}.{name}"),
+                reason,
+            },
             other => other,
         }
     }
@@ -62,16 +87,20 @@ impl CoreError {
     /// A parameter named `from.…` renamed to `to.…` (an object validated under its family name that sits
     /// at another key, e.g. a Sinkhorn configuration at `config`). Other errors are unchanged.
     pub fn rebase(self, from: &str, to: &str) -> Self {
+        let renamed = |name: String| match name.strip_prefix(from) {
+            Some(rest) if rest.is_empty() || rest.starts_with(['.', '[']) => format!("{to}{rest}"),
+            _ => name,
+        };
         match self {
-            Self::InvalidParameter { name, value, range } => {
-                let name = match name.strip_prefix(from) {
-                    Some(rest) if rest.is_empty() || rest.starts_with(['.', '[']) => {
-                        format!("{to}{rest}")
-                    }
-                    _ => name,
-                };
-                Self::InvalidParameter { name, value, range }
-            }
+            Self::InvalidParameter { name, value, range } => Self::InvalidParameter {
+                name: renamed(name),
+                value,
+                range,
+            },
+            Self::Field { name, reason } => Self::Field {
+                name: renamed(name),
+                reason,
+            },
             other => other,
         }
     }
@@ -81,11 +110,18 @@ impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidParameter { name, value, range } => {
+                let value = exact_number(*value);
+                let overflow = if value.ends_with("inf") {
+                    " (a number beyond ±1.8e308 reads as infinite)"
+                } else {
+                    ""
+                };
                 write!(
                     f,
-                    "{name} = {value} is out of range: valid range is {range}"
+                    "{name} = {value}{overflow} is out of range: valid range is {range}"
                 )
             }
+            Self::Field { name, reason } => write!(f, "{name}: {reason}"),
             Self::NonFinite { what } => write!(f, "{what} is not finite (NaN or infinite)"),
             Self::NotApplicable { reason } => write!(f, "not applicable: {reason}"),
             Self::Invalid { reason } => write!(f, "{reason}"),

@@ -67,22 +67,52 @@ pub fn identity2() -> Mat2 {
     [[1.0, 0.0], [0.0, 1.0]]
 }
 
-/// Checks that `m` is finite, symmetric (relative tolerance 1e-9) and positive definite.
+/// A 2×2 matrix as a file writes it: `[[a, b], [c, d]]` with short numbers.
+fn mat_words(m: &Mat2) -> String {
+    let n = super::math::exact_number;
+    format!(
+        "[[{}, {}], [{}, {}]]",
+        n(m[0][0]),
+        n(m[0][1]),
+        n(m[1][0]),
+        n(m[1][1])
+    )
+}
+
+/// Checks that `m` is finite, symmetric (relative tolerance 1e-9) and positive definite; the error
+/// ([`CoreError::Field`]) names `name` and says what was found.
 pub fn check_spd(name: &str, m: &Mat2) -> CoreResult<()> {
     let flat = [m[0][0], m[0][1], m[1][0], m[1][1]];
+    let spd = "a covariance must be symmetric positive definite";
     if flat.iter().any(|v| !v.is_finite()) {
-        return Err(CoreError::invalid(format!("{name} = {m:?} must be finite")));
+        return Err(CoreError::field(
+            name,
+            format!("{} has a non-finite entry; {spd}", mat_words(m)),
+        ));
     }
     let scale = m[0][0].abs().max(m[1][1].abs()).max(1e-300);
     if (m[0][1] - m[1][0]).abs() > 1e-9 * scale {
-        return Err(CoreError::invalid(format!(
-            "{name} = {m:?} must be symmetric"
-        )));
+        return Err(CoreError::field(
+            name,
+            format!(
+                "{} is not symmetric ([0][1] = {} but [1][0] = {}); {spd}",
+                mat_words(m),
+                super::math::exact_number(m[0][1]),
+                super::math::exact_number(m[1][0])
+            ),
+        ));
     }
-    if m[0][0] <= 0.0 || det2(m) <= 0.0 {
-        return Err(CoreError::invalid(format!(
-            "{name} = {m:?} must be positive definite (m00 > 0 and det > 0)"
-        )));
+    let det = det2(m);
+    if m[0][0] <= 0.0 || det <= 0.0 {
+        return Err(CoreError::field(
+            name,
+            format!(
+                "{} is not positive definite ([0][0] = {} and the determinant {} must both be above 0); {spd}",
+                mat_words(m),
+                super::math::exact_number(m[0][0]),
+                super::math::exact_number(det)
+            ),
+        ));
     }
     Ok(())
 }
@@ -94,9 +124,13 @@ pub fn cholesky2(name: &str, m: &Mat2) -> CoreResult<[f64; 3]> {
     let l21 = m[1][0] / l11;
     let r = m[1][1] - l21 * l21;
     if r <= 0.0 || !r.is_finite() {
-        return Err(CoreError::invalid(format!(
-            "{name} = {m:?} is numerically not positive definite"
-        )));
+        return Err(CoreError::field(
+            name,
+            format!(
+                "{} is numerically not positive definite (its Cholesky factor has no real diagonal); a covariance must be symmetric positive definite",
+                mat_words(m)
+            ),
+        ));
     }
     Ok([l11, l21, r.sqrt()])
 }

@@ -23,6 +23,17 @@ pub fn dot(a: Vec2, b: Vec2) -> f64 {
     a[0] * b[0] + a[1] * b[1]
 }
 
+/// A number exactly as it reads back (the shortest text that parses to the same f64), with an exponent
+/// outside [1e-4, 1e16) so that 1e300 or 5e-324 do not print hundreds of digits (0.05 → "0.05",
+/// 1e300 → "1e300", 3 → "3").
+pub fn exact_number(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-4..1e16).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// A number for display names: three significant digits, trailing zeros dropped (0.9 → "0.9", 0.81234 →
 /// "0.812", 0.016 → "0.016", 2 → "2", 1234.6 → "1235").
 pub fn display_number(v: f64) -> String {
@@ -87,6 +98,20 @@ mod tests {
         assert!((logsumexp(&big) - (1000.0 + 2f64.ln())).abs() < 1e-12);
         assert_eq!(logsumexp(&[]), f64::NEG_INFINITY);
         assert!((logaddexp(-1e3, -1e3) - (-1e3 + 2f64.ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn exact_numbers_are_short_at_every_magnitude() {
+        assert_eq!(exact_number(0.05), "0.05");
+        assert_eq!(exact_number(3.0), "3");
+        assert_eq!(exact_number(-1000000.0), "-1000000");
+        assert_eq!(exact_number(1e300), "1e300");
+        assert_eq!(exact_number(5e-324), "5e-324");
+        assert_eq!(exact_number(99.99999999999999), "99.99999999999999");
+        assert_eq!(exact_number(f64::INFINITY), "inf");
+        for v in [1e-300, 1.5e-154, 2.5e17, f64::MAX, -7e-9] {
+            assert_eq!(exact_number(v).parse::<f64>(), Ok(v));
+        }
     }
 
     #[test]

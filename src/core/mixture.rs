@@ -208,11 +208,19 @@ impl Mixture {
             return Err(CoreError::invalid("a mixture needs at least one component"));
         }
         if means.len() != k || covs.len() != k {
-            return Err(CoreError::invalid(format!(
-                "mixture needs as many means ({}) and covariances ({}) as weights ({k})",
-                means.len(),
-                covs.len()
-            )));
+            let (list, n) = if means.len() != k {
+                ("means", means.len())
+            } else {
+                ("covariances", covs.len())
+            };
+            return Err(CoreError::field(
+                list,
+                format!(
+                    "the lists have different lengths: weights has {k}, means {} and covariances {} (one of each per component; {list} has {n})",
+                    means.len(),
+                    covs.len()
+                ),
+            ));
         }
         let mut params = Vec::with_capacity(k * PARAMS_PER_COMPONENT);
         for i in 0..k {
@@ -221,10 +229,10 @@ impl Mixture {
                 return Err(CoreError::param(format!("weights[{i}]"), w, "(0, ∞)"));
             }
             if !(means[i][0].is_finite() && means[i][1].is_finite()) {
-                return Err(CoreError::invalid(format!(
-                    "means[{i}] = {:?} must be finite",
-                    means[i]
-                )));
+                return Err(CoreError::field(
+                    format!("means[{i}]"),
+                    format!("{:?} must be finite", means[i]),
+                ));
             }
             let [l11, l21, l22] = cholesky2(&format!("covariances[{i}]"), &covs[i])?;
             params.extend_from_slice(&[w.ln(), means[i][0], means[i][1], l11.ln(), l21, l22.ln()]);

@@ -70,9 +70,13 @@ impl Kernel {
         let kind = Some(self.kind_name());
         match *self {
             Self::Gaussian { sigma } | Self::Laplace { sigma } => {
-                params::check_field("kernel", kind, "sigma", sigma)
+                params::check_field("kernel", kind, "sigma", sigma)?;
+                params::check_squared("kernel.sigma", sigma).map(|_| sigma)
             }
-            Self::InverseMultiquadric { c } => params::check_field("kernel", kind, "c", c),
+            Self::InverseMultiquadric { c } => {
+                params::check_field("kernel", kind, "c", c)?;
+                params::check_squared("kernel.c", c).map(|_| c)
+            }
             Self::Riesz { r } => params::check_field("kernel", kind, "r", r),
         }
         .map(|_| ())

@@ -122,12 +122,12 @@ impl ParamDecl {
     }
 }
 
-/// A number as people write it: whole numbers without a fraction, no `e+` noise for the usual sizes.
+/// A number as people write it: whole numbers without a fraction, an exponent for tiny and huge ones.
 fn num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e16 {
         format!("{v:.0}")
     } else {
-        format!("{v}")
+        super::math::exact_number(v)
     }
 }
 
@@ -348,6 +348,28 @@ pub fn check_field(family: &str, kind: Option<&str>, field: &str, value: f64) ->
     d.check_as(&name, value)
 }
 
+/// The smallest length whose fourth power (the determinant of an isotropic covariance built from it) is a
+/// normal f64: below it a standard deviation or kernel width squares to 0 or a subnormal number.
+pub const SMALLEST_SQUARED_LENGTH: f64 = 1.3e-77;
+
+/// A derived check for a length that the core squares into a variance (a standard deviation, a width, a
+/// kernel σ): refused below [`SMALLEST_SQUARED_LENGTH`], naming `name` and the variance it would give.
+pub fn check_squared(name: &str, v: f64) -> CoreResult<()> {
+    if v.abs() >= SMALLEST_SQUARED_LENGTH || v.is_nan() {
+        return Ok(());
+    }
+    Err(CoreError::field(
+        name,
+        format!(
+            "{} is too small to compute with: its square (a variance) is {} and the determinant of its covariance {}, which underflow; the smallest value that works is {}",
+            super::math::exact_number(v),
+            super::math::exact_number(v * v),
+            super::math::exact_number(v * v * v * v),
+            super::math::exact_number(SMALLEST_SQUARED_LENGTH)
+        ),
+    ))
+}
+
 /// The family of an object found at `key` inside an object of `family` (`""`: the top level), e.g.
 /// `("method", "optimizer") → "optimizer"`, `("objective", "config") → "sinkhorn"`. `None`: `key` holds no
 /// object of its own family (its numbers belong to the enclosing object).
@@ -471,6 +493,19 @@ mod tests {
         assert_eq!(lr.range_words(), "(0, 10] (above 0 and at most 10)");
         let k = decl("init.random.components").unwrap();
         assert_eq!(k.range_words(), "[1, 64] (a whole number from 1 to 64)");
+    }
+
+    #[test]
+    fn lengths_that_square_to_nothing_are_refused_naming_the_field() {
+        let err = check_squared("target.std", 5e-324).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("target.std: 5e-324 is too small"), "{msg}");
+        assert!(msg.contains("1.3e-77"), "{msg}");
+        assert_eq!(err.field_name(), Some("target.std"));
+        assert!(check_squared("target.std", SMALLEST_SQUARED_LENGTH).is_ok());
+        assert!(check_squared("target.std", 0.5).is_ok());
+        let v = SMALLEST_SQUARED_LENGTH;
+        assert!((v * v * v * v).is_normal());
     }
 
     #[test]

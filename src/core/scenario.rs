@@ -153,6 +153,7 @@ impl Scenario {
                     }
                     params::check_field("init", Some("gaussian"), "std", *std)
                         .map_err(|e| e.within("model"))?;
+                    params::check_squared("model.init.std", *std)?;
                 }
             }
         }
@@ -199,6 +200,8 @@ impl Scenario {
     /// Parses a scenario without checking its numbers, for callers that first fill in inputs the file
     /// refers to (a CSV of points) and then call [`Self::check`].
     pub fn parse_unvalidated(text: &str) -> Result<Scenario, ScenarioError> {
+        // A byte-order mark (some editors write one) is not part of the text.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let scenario = if text.trim_start().starts_with('{') {
             locate::parse_json(text)?
         } else {
@@ -207,8 +210,42 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The text of a scenario file's bytes: UTF-8 (a byte-order mark is dropped by the parser), or an error
+    /// naming the byte offset, line and column of the first byte that is not.
+    pub fn text_of(bytes: &[u8]) -> Result<&str, ScenarioError> {
+        std::str::from_utf8(bytes).map_err(|e| {
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            // Columns count characters of the valid text before the bad byte.
+            let column = std::str::from_utf8(&good[line_start..])
+                .map_or(0, |s| s.chars().count())
+                + 1;
+            let bad: Vec<String> = bytes[e.valid_up_to()..]
+                .iter()
+                .take(e.error_len().unwrap_or(bytes.len() - e.valid_up_to()).min(4))
+                .map(|b| format!("0x{b:02x}"))
+                .collect();
+            ScenarioError {
+                line: Some(line),
+                field: None,
+                message: format!(
+                    "not UTF-8 text: byte offset {} (line {line}, column {column}) holds {}, which is not UTF-8; save the file as UTF-8",
+                    e.valid_up_to(),
+                    bad.join(" ")
+                ),
+            }
+        })
+    }
+
+    /// [`Self::parse`] from a file's bytes ([`Self::text_of`], then the text).
+    pub fn parse_bytes(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
+        Self::parse(Self::text_of(bytes)?)
+    }
+
     /// [`Self::validate`], with the error placed on its line of `text` (the file the scenario came from).
     pub fn check(&self, text: &str) -> Result<(), ScenarioError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         self.validate()
             .map_err(|e| ScenarioError::from_core(text, e))
     }
@@ -236,10 +273,18 @@ pub struct ScenarioError {
     pub message: String,
 }
 
+/// The 1-based line of a dotted field path in a scenario's text (of its nearest enclosing key that is
+/// written there), for messages about the file's inputs.
+pub fn line_of_field(text: &str, path: &str) -> Option<usize> {
+    locate::line_of_path(text, path)
+}
+
 impl ScenarioError {
     fn from_core(text: &str, err: CoreError) -> Self {
         let field = match &err {
-            CoreError::InvalidParameter { name, .. } => Some(name.clone()),
+            CoreError::InvalidParameter { name, .. } | CoreError::Field { name, .. } => {
+                Some(name.clone())
+            }
             // "method: a flow moves particles…", "target.points is empty…": the leading path, if it is one.
             CoreError::Invalid { reason } => reason
                 .split([' ', ':'])

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{CoreError, CoreResult};
 use super::gaussian::{LN_2PI, Mat2, ln_diff_ndtr, ln_npdf, ndtr};
 use super::grid::{BBox, Grid};
-use super::math::{Vec2, logsumexp};
+use super::math::{Vec2, exact_number, logsumexp};
 use super::mixture::Mixture;
 use super::params;
 use super::rng::{Rng, index, normal, normal2, seeded, uniform};
@@ -282,6 +282,12 @@ fn chk(kind: &str, field: &str, v: f64) -> CoreResult<()> {
     params::check_field("target", Some(kind), field, v).map(|_| ())
 }
 
+/// [`chk`] for a length the target squares into a variance: also refused when its square underflows.
+fn chk_sq(kind: &str, field: &str, v: f64) -> CoreResult<()> {
+    chk(kind, field, v)?;
+    params::check_squared(&format!("target.{field}"), v)
+}
+
 /// Checks every number of a list field (`target.<field>[i]…`) against its declaration.
 fn chk_all<'a>(
     kind: &str,
@@ -350,18 +356,18 @@ impl TargetSpec {
         match self {
             Self::TwoModes(s) => {
                 chk(k, "separation", s.separation)?;
-                chk(k, "std", s.std)?;
+                chk_sq(k, "std", s.std)?;
                 chk(k, "weight_left", s.weight_left)?;
             }
             Self::Ring8(s) => {
                 chk(k, "modes", s.modes as f64)?;
                 chk(k, "radius", s.radius)?;
-                chk(k, "std", s.std)?;
+                chk_sq(k, "std", s.std)?;
             }
             Self::Grid25(s) => {
                 chk(k, "per_side", s.per_side as f64)?;
                 chk(k, "spacing", s.spacing)?;
-                chk(k, "std", s.std)?;
+                chk_sq(k, "std", s.std)?;
             }
             Self::GaussianMixture(s) => {
                 chk_all(k, "weights", indexed(&s.weights))?;
@@ -372,32 +378,32 @@ impl TargetSpec {
             }
             Self::Banana(s) => {
                 chk(k, "curvature", s.curvature)?;
-                chk(k, "sigma_x", s.sigma_x)?;
-                chk(k, "sigma_y", s.sigma_y)?;
+                chk_sq(k, "sigma_x", s.sigma_x)?;
+                chk_sq(k, "sigma_y", s.sigma_y)?;
             }
             Self::TwoMoons(s) => {
                 chk(k, "radius", s.radius)?;
-                chk(k, "noise", s.noise)?;
+                chk_sq(k, "noise", s.noise)?;
                 if s.noise < s.radius * 1e-3 || s.noise >= s.radius {
                     return Err(CoreError::param(
                         "target.noise",
                         s.noise,
                         format!(
                             "[{}, {}) (at least radius/1000, below the radius)",
-                            s.radius * 1e-3,
-                            s.radius
+                            exact_number(s.radius * 1e-3),
+                            exact_number(s.radius)
                         ),
                     ));
                 }
             }
             Self::Ring(s) => {
                 chk(k, "radius", s.radius)?;
-                chk(k, "width", s.width)?;
+                chk_sq(k, "width", s.width)?;
             }
             Self::Checkerboard(s) => {
                 chk(k, "cells", s.cells as f64)?;
                 chk(k, "cell_size", s.cell_size)?;
-                chk(k, "smoothing", s.smoothing)?;
+                chk_sq(k, "smoothing", s.smoothing)?;
             }
             Self::Spiral(s) => {
                 chk(k, "turns", s.turns)?;
@@ -407,10 +413,10 @@ impl TargetSpec {
                     return Err(CoreError::param(
                         "target.r_min",
                         s.r_min,
-                        format!("[0, {}) (below r_max)", s.r_max),
+                        format!("[0, {}) (below r_max)", exact_number(s.r_max)),
                     ));
                 }
-                chk(k, "width", s.width)?;
+                chk_sq(k, "width", s.width)?;
                 let n = spiral_length(s) / s.width;
                 if n > 4096.0 {
                     return Err(CoreError::param(
@@ -418,13 +424,13 @@ impl TargetSpec {
                         s.width,
                         format!(
                             "[{}, ∞) (at most 4096 components along the spiral)",
-                            spiral_length(s) / 4096.0
+                            exact_number(spiral_length(s) / 4096.0)
                         ),
                     ));
                 }
             }
             Self::Funnel(s) => {
-                chk(k, "sigma_v", s.sigma_v)?;
+                chk_sq(k, "sigma_v", s.sigma_v)?;
             }
             Self::Image(s) => {
                 s.bbox.validate().map_err(|e| e.within("target"))?;

@@ -83,15 +83,14 @@ pub struct FilesNear(pub std::path::PathBuf);
 #[cfg(not(target_arch = "wasm32"))]
 impl Resolver for FilesNear {
     fn read(&self, name: &str) -> Result<Vec<u8>, String> {
-        let candidates = [std::path::PathBuf::from(name), self.0.join(name)];
+        let mut candidates = vec![std::path::PathBuf::from(name), self.0.join(name)];
+        candidates.dedup();
         match candidates.iter().find(|p| p.is_file()) {
             Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display())),
             None => BundledOnly.read(name).map_err(|_| {
-                format!(
-                    "no such file (looked for {} and {})",
-                    candidates[0].display(),
-                    candidates[1].display()
-                )
+                let looked: Vec<String> =
+                    candidates.iter().map(|p| p.display().to_string()).collect();
+                format!("no such file (looked for {})", looked.join(" and "))
             }),
         }
     }
@@ -121,15 +120,19 @@ pub fn bundled(name: &str) -> Result<Loaded, LoadError> {
 /// A scenario file and the inputs next to it.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn from_file(path: &str) -> Result<Loaded, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
         origin: path.to_owned(),
         reason: e.to_string(),
+    })?;
+    let text = Scenario::text_of(&bytes).map_err(|error| LoadError::Scenario {
+        origin: path.to_owned(),
+        error,
     })?;
     let dir = std::path::Path::new(path)
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    from_text(&text, path, &FilesNear(dir))
+    from_text(text, path, &FilesNear(dir))
 }
 
 /// A scenario from its text: parsed, its inputs read through `resolver`, then validated (so a `samples`
@@ -140,23 +143,20 @@ pub fn from_text(text: &str, origin: &str, resolver: &dyn Resolver) -> Result<Lo
         error,
     };
     let mut scenario = Scenario::parse_unvalidated(text).map_err(scenario_error)?;
-    let input_error = |input: &str, reason: String| LoadError::Input {
-        origin: origin.to_owned(),
-        input: input.to_owned(),
-        reason,
-    };
     if let TargetSpec::Samples(spec) = &mut scenario.target
         && spec.points.is_empty()
         && let Some(source) = spec.source.clone()
     {
-        let bytes = resolver
-            .read(&source)
-            .map_err(|r| input_error(&format!("target.source {source}"), r))?;
-        spec.points = read_points_csv(&bytes)
-            .map_err(|r| input_error(&format!("target.source {source}"), r))?;
+        let input_error = |reason: String| LoadError::Input {
+            origin: origin.to_owned(),
+            input: input_words(Some(text), "target.source", &source),
+            reason,
+        };
+        let bytes = resolver.read(&source).map_err(input_error)?;
+        spec.points = read_points_csv(&bytes).map_err(input_error)?;
     }
     scenario.check(text).map_err(scenario_error)?;
-    let image = read_image(&scenario.target, resolver, origin)?;
+    let image = read_image(&scenario.target, resolver, origin, Some(text))?;
     Ok(Loaded {
         scenario,
         image,
@@ -171,7 +171,7 @@ pub fn from_scenario(scenario: Scenario, origin: &str) -> Result<Loaded, LoadErr
         input: "scenario".into(),
         reason: e.to_string(),
     })?;
-    let image = read_image(&scenario.target, &BundledOnly, origin)?;
+    let image = read_image(&scenario.target, &BundledOnly, origin, None)?;
     Ok(Loaded {
         scenario,
         image,
@@ -179,11 +179,22 @@ pub fn from_scenario(scenario: Scenario, origin: &str) -> Result<Loaded, LoadErr
     })
 }
 
-/// The image of an `image` target, read through `resolver` and decoded; none for other targets.
+/// How an input is named in a message: its line in the scenario's text (when there is one), its field and
+/// the name written there, e.g. ``line 3, field `target.asset` (nosuch.png)``.
+fn input_words(text: Option<&str>, field: &str, name: &str) -> String {
+    match text.and_then(|t| crate::core::scenario::line_of_field(t, field)) {
+        Some(line) => format!("line {line}, field `{field}` ({name})"),
+        None => format!("field `{field}` ({name})"),
+    }
+}
+
+/// The image of an `image` target, read through `resolver` and decoded; none for other targets. `text`
+/// (the scenario's, when it came from one) places a refusal on the line of `target.asset`.
 fn read_image(
     target: &TargetSpec,
     resolver: &dyn Resolver,
     origin: &str,
+    text: Option<&str>,
 ) -> Result<Option<GrayImage>, LoadError> {
     let TargetSpec::Image(spec) = target else {
         return Ok(None);
@@ -194,7 +205,7 @@ fn read_image(
         .map(Some)
         .map_err(|reason| LoadError::Input {
             origin: origin.to_owned(),
-            input: format!("target.asset {}", spec.asset),
+            input: input_words(text, "target.asset", &spec.asset),
             reason,
         })
 }
@@ -202,12 +213,10 @@ fn read_image(
 /// Points from CSV text: two numbers per line (x, y, separated by commas, semicolons, tabs or spaces); a
 /// header on the first line, blank lines and `#` comments are skipped. The error names the line.
 pub fn read_points_csv(bytes: &[u8]) -> Result<Vec<Vec2>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        format!(
-            "not UTF-8 text (byte {}): {e}",
-            e.valid_up_to().saturating_add(1)
-        )
-    })?;
+    let text = Scenario::text_of(bytes).map_err(|e| e.message)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let coordinate = crate::core::params::decl("target.samples.points")
+        .ok_or_else(|| "target.samples.points: no parameter declaration".to_owned())?;
     let mut points = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -220,7 +229,14 @@ pub fn read_points_csv(bytes: &[u8]) -> Result<Vec<Vec2>, String> {
             .collect();
         let parsed: Option<Vec<f64>> = fields.iter().map(|f| f.parse::<f64>().ok()).collect();
         match parsed {
-            Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite()) => points.push([v[0], v[1]]),
+            Some(v) if v.len() == 2 && v.iter().all(|x| x.is_finite()) => {
+                for (axis, x) in ["x", "y"].iter().zip(&v) {
+                    coordinate
+                        .check_as(&format!("point {} {axis}", points.len()), *x)
+                        .map_err(|e| format!("line {}: {e}", i + 1))?;
+                }
+                points.push([v[0], v[1]]);
+            }
             None if i == 0 => continue, // a header
             _ => {
                 return Err(format!(
@@ -285,9 +301,23 @@ mod tests {
             err.contains("t.ron") && err.contains("pts.csv") && err.contains("line 2"),
             "{err}"
         );
+        let err = from_text(SAMPLES_FROM_CSV, "t.ron", &OneCsv("0,1\n2,3e9\n"))
+            .expect_err("out of the box")
+            .to_string();
+        assert!(
+            err.contains("line 2: point 1 y = 3000000000 is out of range"),
+            "{err}"
+        );
+        let err = read_points_csv(b"0,1\n2,\xff3\n").expect_err("not UTF-8");
+        assert!(err.contains("byte offset 6 (line 2, column 3)"), "{err}");
+        let bom = read_points_csv(b"\xef\xbb\xbfx,y\n0,1\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bom, vec![[0.0, 1.0]]);
         let err = from_text(SAMPLES_FROM_CSV, "t.ron", &BundledOnly)
             .expect_err("no file")
             .to_string();
-        assert!(err.contains("target.source pts.csv"), "{err}");
+        assert!(
+            err.contains("line 2, field `target.source` (pts.csv)"),
+            "{err}"
+        );
     }
 }

@@ -124,6 +124,11 @@ impl Problem {
 /// The valid name nearest to `found`: an exact abbreviation by initials (`learning_rate` → `lr`), else
 /// the smallest Damerau–Levenshtein distance if it is small for the length.
 fn nearest<'a>(found: &str, candidates: &'a [String]) -> Option<&'a str> {
+    // Case, surrounding spaces and dashes are not what makes a name unknown: `LAPROP`, `adam `, `two-modes`.
+    let found = found.trim().to_lowercase().replace(['-', ' '], "_");
+    if let Some(c) = candidates.iter().find(|c| **c == found) {
+        return Some(c);
+    }
     if found.contains('_') {
         let initials: String = found.split('_').filter_map(|w| w.chars().next()).collect();
         if let Some(c) = candidates.iter().find(|c| **c == initials) {
@@ -132,10 +137,90 @@ fn nearest<'a>(found: &str, candidates: &'a [String]) -> Option<&'a str> {
     }
     candidates
         .iter()
-        .map(|c| (strsim::damerau_levenshtein(found, c), c))
+        .map(|c| (strsim::damerau_levenshtein(&found, c), c))
         .filter(|(d, c)| *d <= (found.len().max(c.len()) / 3).max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.as_str())
+}
+
+/// A message for the problems serde words for itself only (a whole number beyond u64, a duplicate field),
+/// or `None` to keep serde's.
+fn reworded(
+    text: &str,
+    problem: &Problem,
+    field: &str,
+    line: Option<usize>,
+    value: Option<&Value>,
+) -> Option<String> {
+    let Problem::Other(m) = problem else {
+        return None;
+    };
+    let words = reworded_words(text, m, field, line)?;
+    // The declared range, where the field has one.
+    let range = value
+        .and_then(|v| crate::core::params::decl_at(v, field))
+        .map(|d| format!("; valid range is {}", d.range_words()))
+        .unwrap_or_default();
+    Some(format!("{words}{range}"))
+}
+
+fn reworded_words(text: &str, m: &str, field: &str, line: Option<usize>) -> Option<String> {
+    if m.contains("Integer is out of bounds")
+        || (m.contains("found integer") && m.contains("u128"))
+        || m.contains("number out of range")
+    {
+        let literal = line
+            .and_then(|l| text.lines().nth(l.wrapping_sub(1)))
+            .and_then(|l| literal_after_key(l, field.rsplit('.').next().unwrap_or(field)))
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        return Some(format!(
+            "the whole number{literal} is beyond 18446744073709551615 (2^64 − 1), the largest this format reads; a real-valued field may be written with an exponent (1e23), a count or seed must be smaller"
+        ));
+    }
+    if let Some(rest) = m.strip_prefix("invalid type: floating point `")
+        && let Some((found, expected)) = rest.split_once("`, expected ")
+        && matches!(expected, "u64" | "usize" | "u32")
+    {
+        return Some(format!(
+            "invalid type: found {found}, expected a whole number from 0 to 18446744073709551615 (2^64 − 1) here"
+        ));
+    }
+    if let Some(rest) = m.strip_prefix("invalid value: integer `")
+        && let Some((found, expected)) = rest.split_once("`, expected ")
+        && matches!(expected, "u64" | "usize" | "u32")
+    {
+        return Some(format!(
+            "found {found}, expected a whole number from 0 to 18446744073709551615 (2^64 − 1) here"
+        ));
+    }
+    if m.starts_with("invalid type: ") {
+        return Some(m.to_owned());
+    }
+    None
+}
+
+/// The value written after `key:` on a line (`seed: 123,` → `123`).
+fn literal_after_key(line: &str, key: &str) -> Option<String> {
+    let key = key.split('[').next().unwrap_or(key);
+    let at = line
+        .find(&format!("\"{key}\""))
+        .map(|i| i + key.len() + 2)
+        .or_else(|| line.find(key).map(|i| i + key.len()))?;
+    let rest = line[at..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest.find([',', ')', '}', ']', ' ']).unwrap_or(rest.len());
+    (end > 0).then(|| rest[..end].to_owned())
+}
+
+/// The second occurrence of a field given twice in the same object: (path, its line, the first's line).
+fn duplicate_key(text: &str) -> Option<(String, usize, usize)> {
+    let lines = key_lines(text);
+    lines.iter().enumerate().find_map(|(i, (p, l))| {
+        lines[..i]
+            .iter()
+            .find(|(q, _)| q == p && !p.ends_with(']'))
+            .map(|(_, first)| (p.clone(), *l, *first))
+    })
 }
 
 fn message(problem: &Problem, field: &str) -> String {
@@ -301,10 +386,10 @@ fn locate(
     native: Problem,
     native_line: Option<usize>,
 ) -> ScenarioError {
-    let refined = value.and_then(|v| {
-        let base = value_error(&v)?;
+    let refined = value.as_ref().and_then(|v| {
+        let base = value_error(v)?;
         let problem = Problem::from_message(&base);
-        let path = refine(&v, path.clone(), &base, &problem);
+        let path = refine(v, path.clone(), &base, &problem);
         Some((path, problem))
     });
     let (path, problem) = refined.unwrap_or_else(|| {
@@ -321,11 +406,28 @@ fn locate(
     });
     let field = path_string(&path);
     let line = line_of_path(text, &field).or(native_line);
+    let message = reworded(text, &problem, &field, line, value.as_ref())
+        .unwrap_or_else(|| message(&problem, &field));
     ScenarioError {
         line,
-        message: message(&problem, &field),
+        message,
         field: (!field.is_empty()).then_some(field),
     }
+}
+
+/// A field given twice, found in the text (serde names only the key, and RON the outermost struct).
+fn duplicate_error(text: &str, message: &str) -> Option<ScenarioError> {
+    if !message.contains("duplicate field") {
+        return None;
+    }
+    let (field, line, first) = duplicate_key(text)?;
+    Some(ScenarioError {
+        line: Some(line),
+        message: format!(
+            "duplicate field: it is given twice (first on line {first}); keep one of them"
+        ),
+        field: Some(field),
+    })
 }
 
 pub(super) fn parse_json(text: &str) -> Result<Scenario, ScenarioError> {
@@ -350,6 +452,9 @@ pub(super) fn parse_json(text: &str) -> Result<Scenario, ScenarioError> {
             message: Problem::from_message(&inner.to_string()).to_plain(),
         });
     }
+    if let Some(dup) = duplicate_error(text, &inner.to_string()) {
+        return Err(dup);
+    }
     let value = serde_json::from_str::<Value>(text).ok();
     Err(locate(
         text,
@@ -373,6 +478,9 @@ pub(super) fn parse_ron(text: &str) -> Result<Scenario, ScenarioError> {
     };
     let path = segments(err.path());
     let inner = err.into_inner();
+    if let Some(dup) = duplicate_error(text, &inner.to_string()) {
+        return Err(dup);
+    }
     let problem = Problem::from_ron(&inner);
     let at = de.span_error(inner);
     let line = Some(at.span.start.line);
@@ -381,10 +489,23 @@ pub(super) fn parse_ron(text: &str) -> Result<Scenario, ScenarioError> {
         // Not well-formed RON (or RON this check cannot read as JSON): the parser's position is the best.
         Err(_) => {
             let field = path_string(&path);
+            let native = at.code.to_string();
+            // A number serde could not hold: on the line of its field; a syntax error: the parser's.
+            let field_line = line_of_path(text, &field).or(line);
+            let (line, message) = match reworded(
+                text,
+                &Problem::Other(native.clone()),
+                &field,
+                field_line,
+                None,
+            ) {
+                Some(m) => (field_line, m),
+                None => (line, native),
+            };
             Err(ScenarioError {
                 line,
+                message,
                 field: (!field.is_empty()).then_some(field),
-                message: at.code.to_string(),
             })
         }
     }
@@ -625,6 +746,29 @@ mod tests {
         assert_eq!(
             nearest("resolutoin", &v(&["resolution"])),
             Some("resolution")
+        );
+        let kinds = v(&["sgd", "adam", "lion", "laprop", "ademamix", "grams"]);
+        assert_eq!(nearest("LAPROP", &kinds), Some("laprop"));
+        assert_eq!(nearest("adam ", &kinds), Some("adam"));
+        assert_eq!(nearest(" Lion", &kinds), Some("lion"));
+        assert_eq!(
+            nearest("two-modes", &v(&["two_modes", "ring8"])),
+            Some("two_modes")
+        );
+    }
+
+    #[test]
+    fn duplicates_and_literals_are_found_in_the_text() {
+        let ron = "(\n a: (b: 1,\n  c: 2,\n  b: 3),\n)";
+        assert_eq!(duplicate_key(ron), Some(("a.b".to_owned(), 4, 2)));
+        assert_eq!(duplicate_key("(a: [(b: 1), (b: 2)])"), None);
+        assert_eq!(
+            literal_after_key("    seed: 123456,", "seed").as_deref(),
+            Some("123456")
+        );
+        assert_eq!(
+            literal_after_key("  \"lr\": 1e400}", "lr").as_deref(),
+            Some("1e400")
         );
     }
 }
