@@ -294,10 +294,10 @@ static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 fn note_kinds(v: &Value, path: &str) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::String(k)) = m.get("kind") {
-                if let Ok(mut seen) = SEEN.lock() {
-                    seen.insert(format!("{path}={k}"));
-                }
+            if let Some(Value::String(k)) = m.get("kind")
+                && let Ok(mut seen) = SEEN.lock()
+            {
+                seen.insert(format!("{path}={k}"));
             }
             for (key, child) in m {
                 note_kinds(child, &format!("{path}.{key}"));
