@@ -30,11 +30,7 @@ pub enum AnimFormat {
 impl AnimFormat {
     /// The format named by a file's extension (`.gif`, or `.png`/`.apng` for APNG), or why none is.
     pub fn from_path(path: &str) -> Result<Self, String> {
-        let ext = std::path::Path::new(path)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        match ext.as_deref() {
+        match super::extension_of(path).as_deref() {
             Some("gif") => Ok(Self::Gif),
             Some("png" | "apng") => Ok(Self::Apng),
             Some(other) => Err(format!(

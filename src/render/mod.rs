@@ -219,6 +219,15 @@ impl Figure {
     }
 }
 
+/// A file name's extension in lower case (none without one): what names a picture's or an animation's
+/// format.
+pub fn extension_of(path: &str) -> Option<String> {
+    std::path::Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
+
 /// The file formats a figure is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -229,11 +238,7 @@ pub enum Format {
 impl Format {
     /// The format named by a file's extension (case-insensitive), or why none is.
     pub fn from_path(path: &str) -> Result<Self, String> {
-        let ext = std::path::Path::new(path)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        match ext.as_deref() {
+        match extension_of(path).as_deref() {
             Some("png") => Ok(Self::Png),
             Some("svg") => Ok(Self::Svg),
             Some(other) => Err(format!(
