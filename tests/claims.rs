@@ -11,44 +11,8 @@ use divlab::core::math::Vec2;
 use divlab::core::mixture::Mixture;
 use divlab::core::sim::ModelView;
 use divlab::gpu::backend::BackendChoice;
+use divlab::learn::PAPERS;
 use divlab::run::{Run, load};
-
-/// The titles of `../shared/papers.md` (copied here so that the test runs in any clone).
-const PAPERS: &[&str] = &[
-    "Aligning Language Models with Preferences through f-divergence Minimization",
-    "Rethinking Kullback-Leibler Divergence in Knowledge Distillation for Large Language Models",
-    "One-step Diffusion Models with $f$-Divergence Distribution Matching",
-    "Improved sampling via learned diffusions",
-    "Sinkhorn Distance Minimization for Knowledge Distillation",
-    "AlphaNet: Improved Training of Supernets with Alpha-Divergence",
-    "Forward χ^2 Divergence Based Variational Importance Sampling",
-    "Direct Estimation of Information Divergence Using Nearest Neighbor Ratios",
-    "Cauchy-Schwarz Divergence Information Bottleneck for Regression",
-    "Mean-field underdamped Langevin dynamics and its spacetime discretization",
-    "Uni-Instruct: One-step Diffusion Model through Unified Diffusion Divergence Instruction",
-    "Deep MMD Gradient Flow without adversarial training",
-    "Generative Sliced MMD Flows with Riesz Kernels",
-    "The Monge Gap: A Regularizer to Learn All Transport Maps",
-    "Accelerating Sinkhorn Algorithm with Sparse Newton Iterations",
-    "Model Selection for Bayesian Autoencoders",
-    "Forward-backward Gaussian variational inference via JKO in the Bures-Wasserstein Space",
-    "On Excess Mass Behavior in Gaussian Mixture Models with Orlicz-Wasserstein Distances",
-    "EM Distillation for One-step Diffusion Models",
-    "Distributed Learning of Mixtures of Experts",
-    "Bregman Proximal Langevin Monte Carlo via Bregman--Moreau Envelopes",
-    "Sampling with Mirrored Stein Operators",
-    "Variational Wasserstein gradient flow",
-    "MINE: Mutual Information Neural Estimation",
-    "Understanding the Limitations of Variational Mutual Information Estimators",
-    "Diffusion Sampling with Momentum for Mitigating Divergence Artifacts",
-    "On the Convergence of Adam and Beyond",
-    "Lion Secretly Solves Constrained Optimization: As Lyapunov Predicts",
-    "LaProp: Separating Momentum and Adaptivity in Adam",
-    "Cautious Optimizers: Improving Training with One Line of Code",
-    "The AdEMAMix Optimizer: Better, Faster, Older",
-    "Grams: Gradient Descent with Adaptive Momentum Scaling",
-    "Learning-Rate-Free Learning by D-Adaptation",
-];
 
 fn preset(id: &str) -> PresetEntry {
     let i = BUNDLED_PRESETS

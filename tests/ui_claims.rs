@@ -29,6 +29,9 @@ fn every_claim_preset_opens_from_the_menu_shows_its_claim_and_runs() {
         // The claim is on screen, above the panels.
         let claim = divlab::app::displayable(&preset.claim);
         h.get_by_label(&claim);
+        // Its first panel is explained in the Learn panel (every id has an entry: tests/learn.rs).
+        let learn = h.state().learn_titles();
+        assert!(!learn.is_empty(), "{}: no Learn entries", preset.name);
         // It runs: a few frames of play move every panel.
         h.key_press(egui::Key::Space);
         for _ in 0..6 {

@@ -189,6 +189,15 @@ impl DivlabApp {
             if self.embed.shows("claims") {
                 self.claims_menu_ui(ui);
             }
+            if self.embed.shows("tours") {
+                self.tours_menu_ui(ui);
+            }
+            if self.embed.shows("learn") {
+                ui.toggle_value(&mut self.learn.open, "Learn").on_hover_text(
+                    "What the selected panel's method, divergence and optimizer are: formulas, what \
+                     to watch, papers",
+                );
+            }
             if self.embed.minimal {
                 // Classroom and embed mode (`ui=min`): the run controls live here.
                 self.run_buttons_ui(ui);

@@ -9,6 +9,7 @@ mod health;
 pub mod heatmap;
 mod hires;
 mod host;
+mod learn;
 mod looks;
 mod overlays;
 mod panel;
@@ -17,6 +18,7 @@ mod plots;
 mod scene;
 mod state;
 mod target_edit;
+mod tours;
 
 use crate::core::grid::{BBox, Grid};
 use crate::core::scenario::Scenario;
@@ -28,6 +30,7 @@ use heatmap::{ColorScale, Colormap, DensityImage, density_image};
 use host::{publish, startup_param};
 pub use looks::{Look, ThemeChoice};
 pub use panel::{Command, Layout, with_divergence};
+pub use params_ui::{FLOW_KINDS, KERNEL_KINDS, OBJECTIVE_KINDS, OPTIMIZER_KINDS};
 
 /// Resolution of the heatmap grid (cells per side).
 pub const HEATMAP_RESOLUTION: usize = 256;
@@ -101,6 +104,8 @@ pub struct DivlabApp {
     looks: looks::LookState,
     /// The Plots window of the selected panel (battery over steps, f(t)).
     plots: plots::PlotsWindow,
+    /// The Learn panel (what the selected panel's methods are, with formulas and papers).
+    learn: learn::LearnState,
     /// How the page embeds the app (`ui=min`, `hide=…`, `autoplay=1`).
     embed: state::Embed,
     /// The page address's link as last read or written (the web only), to notice the user editing it.
@@ -114,6 +119,8 @@ pub struct DivlabApp {
     /// The claim presets (assets/presets), and the one on screen with its claim shown above the panels.
     claims: Vec<crate::assets::PresetEntry>,
     claim_open: Option<usize>,
+    /// The guided tours (assets/tours); the one playing is `embed.tour`.
+    tours: Vec<crate::tour::Tour>,
     /// The control sections drawn this frame, and as last published (`data-divlab-controls`).
     drawn_controls: Vec<&'static str>,
     published_controls: Vec<&'static str>,
@@ -185,6 +192,7 @@ impl DivlabApp {
             files: files::FileState::new(cc.wgpu_render_state.clone()),
             looks: looks::LookState::default(),
             plots: plots::PlotsWindow::default(),
+            learn: learn::LearnState::new(),
             embed: state::Embed::default(),
             link_seen: None,
             link_due_s: 0.0,
@@ -195,6 +203,10 @@ impl DivlabApp {
                 .filter_map(Result::ok)
                 .collect(),
             claim_open: None,
+            tours: crate::tour::bundled_tours()
+                .into_iter()
+                .filter_map(Result::ok)
+                .collect(),
             drawn_controls: Vec::new(),
             published_controls: Vec::new(),
         };
@@ -1263,6 +1275,9 @@ impl eframe::App for DivlabApp {
             ui.ctx().request_repaint();
         }
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
+        if self.embed.tour.is_some() && !self.embed.hidden.iter().any(|h| h == "tours") {
+            egui::Panel::top("tour_bar").show(ui, |ui| self.tour_ui(ui));
+        }
         if self.claim_open.is_some() {
             egui::Panel::top("claim_bar").show(ui, |ui| self.claim_ui(ui));
         }
@@ -1279,6 +1294,15 @@ impl eframe::App for DivlabApp {
                         egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui));
                     });
             }
+            if self.learn.open && self.embed.shows("learn") {
+                egui::Panel::right("learn_panel")
+                    .default_size(380.0)
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical()
+                            .id_salt("learn_scroll")
+                            .show(ui, |ui| self.learn_ui(ui));
+                    });
+            }
         }
         let textures: Vec<Option<egui::TextureId>> = (0..self.lockstep.runs.len())
             .map(|i| self.model_density_texture(ui.ctx(), i))
@@ -1290,6 +1314,10 @@ impl eframe::App for DivlabApp {
                 egui::ScrollArea::vertical()
                     .id_salt("phone_column")
                     .show(ui, |ui| {
+                        if self.learn.open && self.embed.shows("learn") {
+                            self.learn_ui(ui);
+                            ui.separator();
+                        }
                         if self.looks.controls_open {
                             self.look_ui(ui);
                             ui.separator();

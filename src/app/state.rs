@@ -24,7 +24,8 @@
 //!
 //! Embedding keys are not state, and are kept as given when the app rewrites the address: `ui=min` (only
 //! Play/Step/Reset), `hide=seed,optimizer,…` (named controls hidden), `show=lr,…` (with `ui=min`: these
-//! stay), `autoplay=1` (runs on opening).
+//! stay), `autoplay=1` (runs on opening), `tour=<id>.<step>` (the guided tour `assets/tours/<id>.ron` at that
+//! step, from 1; Back and Next rewrite it).
 //!
 //! Opening a link runs every panel from its seed to `step`, so the values are those of the scenario run
 //! headless for that many steps. A target edited on the canvas *during* a run is in the link as the final
@@ -107,17 +108,20 @@ pub struct Embed {
     pub shown: Vec<String>,
     /// `autoplay=1`: runs on opening (to `until`).
     pub autoplay: bool,
+    /// `tour=<id>.<step>`: the guided tour on screen and its step (0-based here, 1-based in the link).
+    pub tour: Option<(String, usize)>,
     /// The embedding pairs as they were given (rewritten unchanged after the state).
     pub pairs: Vec<(String, String)>,
 }
 
 /// Controls a link can hide (`hide=`) or keep (`ui=min&show=`), besides any parameter of the editor named
 /// by its field (`lr`, `sigma`) or its part (`objective`, `optimizer`, `flow`, `kernel`, `model`).
-pub const CONTROLS_BY_NAME: [(&str, &str); 18] = [
+pub const CONTROLS_BY_NAME: [(&str, &str); 20] = [
     (
         "claims",
         "the Claims menu of presets that show a paper's claim",
     ),
+    ("tours", "the Tours menu of guided tours"),
     ("scenarios", "the list of bundled scenarios"),
     ("target", "the target picker"),
     ("edit", "editing the target on the canvas"),
@@ -128,6 +132,7 @@ pub const CONTROLS_BY_NAME: [(&str, &str); 18] = [
     ("view", "target samples, q or p, colour scale"),
     ("parameters", "the whole parameter editor"),
     ("plots", "the Plots window"),
+    ("learn", "the Learn more panel"),
     ("look", "colormap, theme and text size"),
     ("status", "the status bar"),
     ("link", "Copy link and Reset everything"),
@@ -241,7 +246,7 @@ pub fn from_link(
     let mut state_pairs = Vec::new();
     for (k, v) in pairs {
         match k.as_str() {
-            "ui" | "hide" | "show" | "autoplay" => {
+            "ui" | "hide" | "show" | "autoplay" | "tour" => {
                 read_embed(&mut embed, &k, &v)?;
                 embed.pairs.push((k, v));
             }
@@ -351,6 +356,7 @@ fn read_embed(embed: &mut Embed, key: &str, value: &str) -> Result<(), String> {
             "0" | "false" => embed.autoplay = false,
             _ => return Err(format!("autoplay = `{value}`: valid values are 1 and 0")),
         },
+        "tour" => embed.tour = Some(read_tour(value)?),
         _ => {
             let list = names();
             if let Some(bad) = list.iter().find(|n| !is_control_name(n)) {
@@ -374,6 +380,30 @@ fn read_embed(embed: &mut Embed, key: &str, value: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `<id>.<step>` of a bundled tour, the step from 1.
+fn read_tour(value: &str) -> Result<(String, usize), String> {
+    let tours: Vec<crate::tour::Tour> = crate::tour::bundled_tours()
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect();
+    let ids: Vec<&str> = tours.iter().map(|t| t.id).collect();
+    let (id, step) = value.rsplit_once('.').unwrap_or((value, "1"));
+    let Some(tour) = tours.iter().find(|t| t.id == id) else {
+        return Err(format!(
+            "tour = `{value}`: `{id}` is not a tour{}; tours are {}",
+            nearest_hint(id, &ids),
+            ids.join(", ")
+        ));
+    };
+    let n = tour.file.steps.len();
+    match step.parse::<usize>() {
+        Ok(k) if (1..=n).contains(&k) => Ok((id.to_owned(), k - 1)),
+        _ => Err(format!(
+            "tour = `{value}`: step `{step}` is not one of 1 to {n} (the steps of `{id}`)"
+        )),
+    }
 }
 
 /// A control's name, a parameter part, or a parameter's field name (its declaration's last segment, or a
