@@ -4,7 +4,7 @@
 //! Per run: N steps (default 10⁵), or fewer when `--seconds S` (per run) runs out first, which the report says.
 //! Every step's objective must be finite (a refused step is a failure, with its reason), and every 1000 steps
 //! (and at the end) every number of the model. Resident memory (`VmRSS` of `/proc/self/status`) is read after
-//! a warm-up of 1000 steps (or a tenth of the run, if shorter) and at the end; the growth beyond what the run's
+//! a warm-up of 1000 steps (or a tenth of the run, or a tenth of `--seconds`, if shorter) and at the end; the growth beyond what the run's
 //! history legitimately adds (its records' bytes) must stay within [`GROWTH_BOUND_BYTES`].
 
 use std::time::Instant;
@@ -101,7 +101,9 @@ fn soak_one(name: String, scenario: Scenario, steps: usize, seconds: f64) -> Out
             }
         }
         out.steps = k;
-        if k == warm_up {
+        // After the warm-up's steps, or a tenth of the time allowed, whichever comes first.
+        if out.rss_warm.is_none() && (k == warm_up || start.elapsed().as_secs_f64() > 0.1 * seconds)
+        {
             out.rss_warm = resident_bytes();
             history_at_warm = k;
         }
