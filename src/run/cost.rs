@@ -729,7 +729,7 @@ fn mixture_terms(
             }
             Objective::CauchySchwarz { resolution } => {
                 if is_mixture_target {
-                    pairs_term(terms, "Cauchy–Schwarz", cp, kf, &kknob, twords, &tk);
+                    pairs_term(terms, "Cauchy–Schwarz", cp, kf, twords, &tk);
                 } else {
                     let r2 = (*resolution as f64).powi(2);
                     let rk = |o, b| Knob::count("method.objective.resolution", *resolution, o, b);
@@ -752,7 +752,7 @@ fn mixture_terms(
                 }
             }
             Objective::MmdGaussianClosedForm { .. } => {
-                pairs_term(terms, "MMD²", cp, kf, &kknob, twords, &tk);
+                pairs_term(terms, "MMD²", cp, kf, twords, &tk);
             }
             Objective::Mmd {
                 samples,
@@ -835,7 +835,6 @@ fn pairs_term(
     name: &str,
     cp: f64,
     kf: f64,
-    kknob: &Knob,
     twords: &str,
     tk: &dyn Fn(f64, f64) -> Vec<Knob>,
 ) {
@@ -846,7 +845,8 @@ fn pairs_term(
         per_step: true,
         ops: (cp * cp + cp * kf + kf * kf) * PAIR_OPS,
         bytes: cp * cp * 8.0 + (cp * kf + kf * kf) * 72.0,
-        knobs: with_knobs(vec![kknob.clone()], &tk(2.0, 2.0)),
+        // q's ≤ 64 components change little next to the target's pairs: only the target's settings are named.
+        knobs: tk(2.0, 2.0),
     });
 }
 
