@@ -40,6 +40,9 @@ SUBCOMMANDS:
         which method runs on which backend, and why the CPU where it does
     bench em|grid|sinkhorn|sinkhorn-flow|mmd|sliced [--n N] [--iters I] [--json] [--backend cpu|gpu|auto]
         per-iteration seconds of the core's kernels (median over I iterations after a warm-up)
+    bench soak [--steps N] [--seconds S] [--only TEXT] [--json]
+        every bundled scenario and claim-preset panel for N steps (default 100000; at most S seconds each)
+        on the CPU core: fails on a non-finite number or resident memory growing beyond its bound
     help, --help, -h
         print this help
     --version, -V
@@ -115,6 +118,8 @@ pub enum Command {
         json: bool,
         backend: BackendChoice,
     },
+    /// `bench soak` (src/soak.rs).
+    Soak(crate::soak::SoakArgs),
 }
 
 /// What `divlab render` was asked for.
@@ -380,6 +385,9 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             }
             Ok(Command::Caps { json: f.json })
         }
+        "bench" if rest.first().is_some_and(|a| a == "soak") => crate::soak::parse(&rest[1..])
+            .map(Command::Soak)
+            .map_err(UsageError),
         "bench" => {
             let mut f = parse_flags(sub, rest, &["--n", "--iters", "--json", "--backend"])?;
             let kind = one_positional(
@@ -592,6 +600,7 @@ fn execute(cmd: Command) -> Result<Ended, String> {
             json,
             backend,
         } => crate::bench::bench(kind, n, iters, json, backend).map(|()| Ended::Done),
+        Command::Soak(args) => crate::soak::soak(&args).map(|()| Ended::Done),
     }
 }
 

@@ -766,3 +766,38 @@ fn extreme_values_name_the_users_field_in_short_numbers() {
     assert_eq!(err.field.as_deref(), Some("target.noise"), "{msg}");
     assert!(msg.contains("1e-8") && msg.len() < 220, "{msg}");
 }
+
+#[test]
+fn a_derived_scene_box_out_of_range_names_the_users_field_not_bbox() {
+    // A banana this curved and wide has a scene box beyond the coordinates' range ±10⁶.
+    let text = GRADIENT.replace(
+        "kind: \"two_modes\",\n        separation: 4.0,\n        std: 0.5,",
+        "kind: \"banana\",\n        curvature: 100.0,\n        sigma_x: 100.0,",
+    );
+    assert_ne!(text, GRADIENT, "the target was replaced");
+    let scenario = Scenario::parse(&text).unwrap_or_else(|e| panic!("parses and validates: {e}"));
+    let err = divlab::core::target::Target::build(&scenario.target, None)
+        .expect_err("the derived box is refused");
+    let msg = err.to_string();
+    assert_eq!(err.field_name(), Some("target.sigma_x"), "{msg}");
+    assert!(msg.contains("target.curvature = 100"), "{msg}");
+    assert!(!msg.contains("bbox.y_max"), "{msg}");
+}
+
+#[test]
+fn a_score_flow_on_a_samples_target_is_refused_with_the_reason() {
+    for flow in [
+        "(kind: \"langevin\", step_size: 0.01)",
+        "(kind: \"underdamped_langevin\", step_size: 0.01, friction: 1.0)",
+        "(kind: \"svgd\", bandwidth: (kind: \"median\"), step_size: 0.1)",
+    ] {
+        let text = format!(
+            "(version: 1, target: (kind: \"samples\", points: [(0.0, 0.0), (1.0, 0.5)]), \
+             model: (kind: \"particles\", count: 10), method: (kind: \"flow\", flow: {flow}))"
+        );
+        let err = Scenario::parse(&text).expect_err("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("method.flow.kind"), "{msg}");
+        assert!(msg.contains("a samples target has only points"), "{msg}");
+    }
+}

@@ -33,16 +33,37 @@ after(async () => {
   server?.close();
 });
 
-/** Opens the page and records every console error and page error. */
-async function open(initScript) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  const page = await context.newPage();
+/**
+ * Records on `page` every console error, page error, HTTP error, request to another origin than the page's
+ * (data: and blob: URLs are made by the page itself) and Content-Security-Policy violation; returns the list.
+ */
+async function watch(page) {
   const errors = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('response', (res) => { if (res.status() >= 400) errors.push(`http ${res.status()}: ${res.url()}`); });
+  page.on('request', (req) => {
+    const url = req.url();
+    if (!(url.startsWith(base) || url.startsWith('data:') || url.startsWith('blob:'))) {
+      errors.push(`request outside the page's origin: ${url}`);
+    }
+  });
+  await page.exposeFunction('divlabCspViolation', (v) => errors.push(`csp violation: ${v}`));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.divlabCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  return errors;
+}
+
+/** Opens the page and records every error [`watch`] sees. */
+async function open(initScript) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const page = await context.newPage();
+  const errors = await watch(page);
   if (initScript) await page.addInitScript(initScript);
   return { context, page, errors };
 }
@@ -87,6 +108,30 @@ test('loads with WebGPU and draws the heatmap', async () => {
   assert.match(renderer, /webgpu/i);
   // WebGPU has compute: the app uses the GPU backend.
   assert.equal(await page.evaluate(() => document.body.dataset.divlabCompute), 'gpu');
+  await context.close();
+});
+
+test('the Content-Security-Policy is in force: another origin and inline script are refused, and reported', async () => {
+  const { context, page, errors } = await open();
+  await expectAppDrawn(page, errors, 'web-csp');
+  const policy = await page.evaluate(() =>
+    document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content'));
+  console.log(`csp: ${policy}`);
+  assert.match(policy, /default-src 'self'/);
+  // What the policy forbids is refused by the browser and reaches the test's error list.
+  const fetched = await page.evaluate(() => fetch('http://example.invalid/x').then(() => 'fetched', () => 'refused'));
+  const ran = await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.divlabInlineRan = true';
+    document.body.appendChild(s);
+    return new Promise((resolve) => setTimeout(() => resolve(window.divlabInlineRan === true), 200));
+  });
+  await page.waitForTimeout(300);
+  console.log(`csp: fetch to another origin ${fetched}; inline script ran: ${ran}; recorded ${JSON.stringify(errors)}`);
+  assert.equal(fetched, 'refused');
+  assert.equal(ran, false);
+  assert.ok(errors.some((e) => e.startsWith('csp violation: connect-src')), `no connect-src violation in ${errors}`);
+  assert.ok(errors.some((e) => e.startsWith('csp violation: script-src')), `no script-src violation in ${errors}`);
   await context.close();
 });
 
@@ -376,11 +421,7 @@ test('on a phone, a touch drag moves a target component', async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true,
     deviceScaleFactor: 1 });
   const page = await context.newPage();
-  const errors = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url})`);
-  });
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  const errors = await watch(page);
   await page.goto(base);
   await page.waitForFunction(() => document.body.dataset.divlabHeatmap === 'drawn', null, { timeout: 120_000 });
   await page.waitForTimeout(1000);

@@ -131,13 +131,17 @@ fn log_self(q: &Mixture, extra: &Mat2, grad: bool) -> CoreResult<(f64, Vec<f64>)
     let (qw, qm, qc) = (q.log_weights(), q.means(), q.covariances());
     let k = qw.len();
     let mut terms = Vec::with_capacity(k * k);
-    let mut parts = Vec::with_capacity(k * k);
+    // The gradient's parts (64 bytes a pair) only when asked for: the target's self-term of a mixture with
+    // thousands of components (two moons at a small noise) would hold gigabytes of them.
+    let mut parts = Vec::with_capacity(if grad { k * k } else { 0 });
     for j in 0..k {
         for l in 0..k {
             let s = add2(&add2(&qc[j], &qc[l]), extra);
             let (v, gd, gs) = log_normal_with_grads(sub(qm[j], qm[l]), &s)?;
             terms.push(qw[j] + qw[l] + v);
-            parts.push((j, l, gd, gs));
+            if grad {
+                parts.push((j, l, gd, gs));
+            }
         }
     }
     let lse = logsumexp(&terms);

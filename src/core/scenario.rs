@@ -172,7 +172,17 @@ impl Scenario {
                 params::check_field("method", Some("em"), "samples", *samples as f64)?;
             }
             (Method::Flow { flow }, ModelSpec::Particles { .. }) => {
-                flow.validate().map_err(|e| e.within("method"))?
+                flow.validate().map_err(|e| e.within("method"))?;
+                if flow.needs_score() && matches!(self.target, TargetSpec::Samples(_)) {
+                    return Err(CoreError::field(
+                        "method.flow.kind",
+                        format!(
+                            "the {} flow follows the target's score ∇ln p, and a samples target has only points \
+                             (no density): use an mmd, sliced_riesz or sinkhorn flow with it, or a density target",
+                            flow.kind_name()
+                        ),
+                    ));
+                }
             }
             (Method::Flow { .. }, ModelSpec::Mixture { .. }) => {
                 return Err(CoreError::invalid(

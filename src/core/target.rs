@@ -450,6 +450,32 @@ impl TargetSpec {
     }
 }
 
+impl TargetSpec {
+    /// How many terms one evaluation of the target's density sums, as [`Target::build`] makes them: the
+    /// components of a mixture or of a curve's Gaussian chain (two moons, spiral: one every σ of arc length),
+    /// the blurred squares of a checkerboard, 1 for the closed-form shapes and the image, and the points of a
+    /// sample target. For the cost estimate ([`crate::run::cost`]); needs no build.
+    pub fn terms_per_evaluation(&self) -> usize {
+        let chain = |curves: &[Vec<Vec2>], sigma: f64| -> usize {
+            curves
+                .iter()
+                .map(|c| (polyline_length(c) / sigma).ceil().clamp(1.0, 1e15) as usize)
+                .sum()
+        };
+        match self {
+            Self::TwoModes(_) => 2,
+            Self::Ring8(s) => s.modes,
+            Self::Grid25(s) => s.per_side.saturating_mul(s.per_side),
+            Self::GaussianMixture(s) => s.weights.len(),
+            Self::TwoMoons(s) => chain(&two_moons_curves(s), s.noise),
+            Self::Spiral(s) => chain(&[spiral_curve(s)], s.width),
+            Self::Checkerboard(s) => s.cells.saturating_mul(s.cells).div_ceil(2),
+            Self::Banana(_) | Self::Ring(_) | Self::Funnel(_) | Self::Image(_) => 1,
+            Self::Samples(s) => s.points.len(),
+        }
+    }
+}
+
 /// A named default of every target kind (for the app's side panel and the docs).
 pub fn presets() -> Vec<(&'static str, TargetSpec)> {
     let moons = TargetSpec::TwoMoons(TwoMoonsSpec::default());
@@ -859,6 +885,67 @@ fn two_moons_curves(s: &TwoMoonsSpec) -> Vec<Vec<Vec2>> {
     vec![outer, inner]
 }
 
+/// The fields of a target kind its scene box is derived from (the first is the one an error points at),
+/// with their values.
+fn box_fields(spec: &TargetSpec) -> Vec<(&'static str, String)> {
+    let n = |v: f64| exact_number(v);
+    match spec {
+        TargetSpec::TwoModes(s) => vec![("separation", n(s.separation)), ("std", n(s.std))],
+        TargetSpec::Ring8(s) => vec![("radius", n(s.radius)), ("std", n(s.std))],
+        TargetSpec::Grid25(s) => vec![
+            ("spacing", n(s.spacing)),
+            ("per_side", s.per_side.to_string()),
+            ("std", n(s.std)),
+        ],
+        TargetSpec::GaussianMixture(_) => {
+            vec![("means", String::new()), ("covariances", String::new())]
+        }
+        TargetSpec::Banana(s) => vec![
+            ("sigma_x", n(s.sigma_x)),
+            ("curvature", n(s.curvature)),
+            ("sigma_y", n(s.sigma_y)),
+        ],
+        TargetSpec::TwoMoons(s) => vec![("radius", n(s.radius)), ("noise", n(s.noise))],
+        TargetSpec::Ring(s) => vec![("radius", n(s.radius)), ("width", n(s.width))],
+        TargetSpec::Checkerboard(s) => vec![
+            ("cell_size", n(s.cell_size)),
+            ("cells", s.cells.to_string()),
+            ("smoothing", n(s.smoothing)),
+        ],
+        TargetSpec::Spiral(s) => vec![("r_max", n(s.r_max)), ("width", n(s.width))],
+        TargetSpec::Funnel(s) => vec![("sigma_v", n(s.sigma_v))],
+        TargetSpec::Image(_) => vec![("bbox", String::new()), ("tail_fraction", String::new())],
+        TargetSpec::Samples(_) => vec![("points", String::new())],
+    }
+}
+
+/// The error for a derived scene box outside the coordinates' range, naming the user's fields.
+fn derived_box_error(spec: &TargetSpec, b: &BBox) -> CoreError {
+    let fields = box_fields(spec);
+    let first = fields.first().map_or("kind", |f| f.0);
+    let listed: Vec<String> = fields
+        .iter()
+        .map(|(f, v)| {
+            if v.is_empty() {
+                format!("target.{f}")
+            } else {
+                format!("target.{f} = {v}")
+            }
+        })
+        .collect();
+    CoreError::field(
+        format!("target.{first}"),
+        format!(
+            "the scene box derived from {} is [{}, {}] × [{}, {}], not a valid box (each edge within [-1000000, 1000000], below the opposite one): make the target smaller",
+            listed.join(", "),
+            b.x_min,
+            b.x_max,
+            b.y_min,
+            b.y_max
+        ),
+    )
+}
+
 /// Union of the components' ±5σ boxes, grown to a square about its centre.
 fn mixture_bbox(m: &Mixture) -> BBox {
     let mut b = BBox::new(
@@ -900,6 +987,15 @@ pub struct Target {
 impl Target {
     /// Builds a target; `image` must be given for `TargetSpec::Image` (the caller decodes the PNG).
     pub fn build(spec: &TargetSpec, image: Option<&GrayImage>) -> CoreResult<Target> {
+        let t = Self::build_unchecked_box(spec, image)?;
+        // The scene box is derived from the user's fields: a box out of range names them, not `bbox.*`.
+        if t.bbox.validate().is_err() {
+            return Err(derived_box_error(spec, &t.bbox));
+        }
+        Ok(t)
+    }
+
+    fn build_unchecked_box(spec: &TargetSpec, image: Option<&GrayImage>) -> CoreResult<Target> {
         spec.validate()?;
         let name = spec.kind_name().to_string();
         let mixture_target = |m: Mixture, name: String| {

@@ -16,6 +16,7 @@
 //! moves *this run only* to the CPU core, from the last completed GPU step, with a notice.
 
 pub mod caps;
+pub mod cost;
 pub mod diagnose;
 pub mod history;
 pub mod load;
@@ -137,6 +138,8 @@ pub enum RunError {
     Build(CoreError),
     /// `--backend gpu` was asked for and the GPU cannot run this scenario.
     GpuRefused(String),
+    /// The run's estimated memory or time is over [`cost::Limits::DEFAULT`] (the estimate and what to change).
+    TooCostly(Box<cost::Refusal>),
 }
 
 impl fmt::Display for RunError {
@@ -144,6 +147,7 @@ impl fmt::Display for RunError {
         match self {
             Self::Build(e) => write!(f, "{e}"),
             Self::GpuRefused(reason) => write!(f, "backend gpu: {reason}"),
+            Self::TooCostly(refusal) => write!(f, "{refusal}"),
         }
     }
 }
@@ -239,6 +243,9 @@ impl Run {
         choice: BackendChoice,
         device: Result<&GpuContext, &str>,
     ) -> Result<Self, RunError> {
+        // Before anything is built or allocated: a run over the cost limits is refused, with what to change.
+        loaded.scenario.validate().map_err(RunError::Build)?;
+        cost::check(&loaded.scenario, loaded.image.as_ref()).map_err(RunError::TooCostly)?;
         let sim =
             Simulation::new(&loaded.scenario, loaded.image.as_ref()).map_err(RunError::Build)?;
         // An objective that is +∞ at the start has no gradient to follow: refused, with why.
@@ -393,6 +400,9 @@ impl Run {
     /// cannot take the new target the run goes on on the CPU core, with a notice. On error nothing changes
     /// and the error says why.
     pub fn retarget(&mut self, spec: &TargetSpec, image: Option<&GrayImage>) -> Result<(), String> {
+        let mut edited = self.sim.scenario().clone();
+        edited.target = spec.clone();
+        cost::check(&edited, image).map_err(|r| r.to_string())?;
         if let Some(twin) = &self.gpu {
             // The CPU core takes the twin's state first (the twin stays in charge if what follows fails).
             let steps = twin.flow.steps_taken();
