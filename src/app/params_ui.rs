@@ -162,8 +162,8 @@ pub fn default_objective(kind: &str, current: &Objective) -> Option<Objective> {
                 epsilon: default_of("sinkhorn.epsilon"),
                 ..SinkhornConfig::default()
             },
-            samples,
-            target_samples,
+            samples: default_of("objective.sinkhorn.samples") as usize,
+            target_samples: default_of("objective.sinkhorn.target_samples") as usize,
         },
         "sliced_energy" => Objective::SlicedEnergy {
             directions: default_of("objective.sliced_energy.directions") as usize,
@@ -416,6 +416,8 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{kind}: {e}"));
             let json = serde_json::to_value(&s).unwrap();
             assert_eq!(json["method"]["objective"]["kind"], *kind);
+            // The run layer's cost check accepts every picker's defaults.
+            crate::run::cost::check(&s, None).unwrap_or_else(|e| panic!("{kind}: {e}"));
             let mut sim = crate::core::sim::Simulation::new(&s, None).unwrap();
             let info = sim.step().unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert!(info.objective.is_finite(), "{kind}: {}", info.objective);

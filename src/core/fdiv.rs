@@ -634,7 +634,12 @@ fn renyi_map(kind: &FDivKind, mut v: FDivValue) -> CoreResult<FDivValue> {
         for g in &mut v.grad {
             *g /= i * (alpha - 1.0);
         }
-        v.std_error = v.std_error.map(|s| s / (i * (alpha - 1.0).abs()));
+        // The delta method: se(ln I) = se(I)/I; none for an infinite value.
+        v.std_error = if v.value.is_finite() {
+            v.std_error.map(|s| s / (i * (alpha - 1.0).abs()))
+        } else {
+            None
+        };
     }
     Ok(v)
 }
@@ -762,15 +767,10 @@ pub fn mc_estimate(
     let mut explicit = vec![0.0; np];
     let mut value = 0.0;
     let k = q.n_components();
-    let mut sum_k = vec![0.0; k];
-    let mut sum2_k = vec![0.0; k];
     let mut terms = vec![0.0; k.max(1)];
     for (i, (&x, &w)) in batch.points.iter().zip(&batch.weights).enumerate() {
         let (fv, _, tfp) = per[i];
         value += w * fv;
-        let c = batch.component[i];
-        sum_k[c] += fv;
-        sum2_k[c] += fv * fv;
         let lq = q.log_density_terms(x, &mut terms);
         q.add_grad_log_density(x, &terms, lq, -w * tfp, &mut explicit);
     }
@@ -780,25 +780,42 @@ pub fn mc_estimate(
     for (g, e) in grad.iter_mut().zip(&explicit) {
         *g += e;
     }
-    // Stratified standard error: Var = Σ_k w_k² s_k² / n.
-    let ws = q.weights();
-    let n = n_per as f64;
-    let mut var = 0.0;
-    for c in 0..k {
-        let mean = sum_k[c] / n;
-        let s2 = if n_per > 1 {
-            ((sum2_k[c] - n * mean * mean) / (n - 1.0)).max(0.0)
-        } else {
-            0.0
-        };
-        var += ws[c] * ws[c] * s2 / n;
-    }
+    // Stratified standard error: Var = Σ_k w_k² s_k² / n, from the values scaled by their largest magnitude,
+    // so that it is finite wherever the estimate is (f of a large ratio, e.g. Rényi α = 50, squares past
+    // f64). None when the estimate itself is not finite.
+    let big = per.iter().map(|t| t.0.abs()).fold(0.0, f64::max);
+    let std_error = if !(value.is_finite() && big.is_finite()) {
+        None
+    } else if big == 0.0 {
+        Some(0.0)
+    } else {
+        let ws = q.weights();
+        let n = n_per as f64;
+        let mut sum_k = vec![0.0; k];
+        let mut sum2_k = vec![0.0; k];
+        for (i, t) in per.iter().enumerate() {
+            let (c, v) = (batch.component[i], t.0 / big);
+            sum_k[c] += v;
+            sum2_k[c] += v * v;
+        }
+        let mut var = 0.0;
+        for c in 0..k {
+            let mean = sum_k[c] / n;
+            let s2 = if n_per > 1 {
+                ((sum2_k[c] - n * mean * mean) / (n - 1.0)).max(0.0)
+            } else {
+                0.0
+            };
+            var += ws[c] * ws[c] * s2 / n;
+        }
+        Some(big * var.sqrt())
+    };
     Ok(FDivValue {
         value,
         grad,
         missed_mass_p: 0.0,
         missed_mass_q: 0.0,
-        std_error: Some(var.sqrt()),
+        std_error,
     })
 }
 

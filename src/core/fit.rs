@@ -24,6 +24,10 @@ use super::target::Target;
 fn d_resolution() -> usize {
     256
 }
+/// Samples of each side per step of a Sinkhorn objective (`objective.sinkhorn.samples`).
+fn d_sinkhorn_samples() -> usize {
+    256
+}
 fn d_samples() -> usize {
     1024
 }
@@ -70,9 +74,9 @@ pub enum Objective {
     Sinkhorn {
         #[serde(default)]
         config: SinkhornConfig,
-        #[serde(default = "d_samples")]
+        #[serde(default = "d_sinkhorn_samples")]
         samples: usize,
-        #[serde(default = "d_samples")]
+        #[serde(default = "d_sinkhorn_samples")]
         target_samples: usize,
     },
     /// Sliced energy MMD² (Riesz r = 1) from samples over `directions` random slices. Its

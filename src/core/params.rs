@@ -267,6 +267,10 @@ static PARAMS: &[ParamDecl] = &[
     p("objective.mmd_gaussian_closed_form.sigma", "kernel width σ", "length", excl(0.0), incl(LENGTH), 0.5, Log),
     count("objective.samples", "model samples per step", "count", 1, MAX_PARTICLES, 1024, Log),
     count("objective.target_samples", "target samples per step", "count", 1, MAX_PARTICLES, 1024, Log),
+    // Each Sinkhorn step solves three problems over these samples; 256 keeps the solver's worst case (its
+    // iteration cap) within the run layer's per-step limit (`run::cost`).
+    count("objective.sinkhorn.samples", "model samples per step", "count", 1, MAX_PARTICLES, 256, Log),
+    count("objective.sinkhorn.target_samples", "target samples per step", "count", 1, MAX_PARTICLES, 256, Log),
     count("objective.sliced_energy.directions", "random slices per step", "count", 1, 100_000, 64, Log),
     p("divergence.alpha.alpha", "Amari α", "1", incl(-50.0), incl(50.0), 0.5, Linear),
     p("divergence.renyi.alpha", "Rényi α", "1", excl(0.0), incl(50.0), 2.0, Linear),
@@ -565,10 +569,16 @@ mod tests {
                 mixture.clone(),
                 json!({"kind": "em"}),
             )));
+            // A score flow needs a density; a sample target gets a sample-based flow.
+            let flow = if t["kind"] == "samples" {
+                json!({"kind": "sliced_riesz", "slices": 8, "step_size": 1.0})
+            } else {
+                json!({"kind": "langevin", "step_size": 0.05})
+            };
             out.push(parse(base(
                 t,
                 uniform.clone(),
-                json!({"kind": "flow", "flow": {"kind": "langevin", "step_size": 0.05}}),
+                json!({"kind": "flow", "flow": flow}),
             )));
         }
         let two_modes = json!({"kind": "two_modes"});
