@@ -15,8 +15,29 @@ USAGE:
     divlab <SUBCOMMAND> [ARGS]  work headless
 
 SUBCOMMANDS:
-    measure SCENARIO [--steps N] [--json] [--backend cpu|gpu|auto]
-        every divergence between the scenario's target and model (after N fitting steps, default 0)
+    measure SCENARIO [--steps N] [--json] [--backend cpu|gpu|auto] [SETTINGS]
+        every divergence between the scenario's target and model (after N fitting steps, default 0).
+        SETTINGS override the scenario's `measure` section (docs/scenario.md), each range-checked:
+          --epsilon E | --epsilon-rel R   Sinkhorn ε in cost units, or ε = R·c(D) with D the diagonal of
+                                          both clouds' bounding box (default ε = (5% of the target box's
+                                          smaller side)²)
+          --epsilon-scaling S             ε-scaling factor in (0, 1) (default 0.7)
+          --sinkhorn-iters K              iteration cap per Sinkhorn problem (default 500)
+          --sinkhorn-tolerance T          marginal L1 error to stop at (default 1e-4)
+          --precision f32|f64             Sinkhorn inner loop (default f32)
+          --sinkhorn-points P             at most P points a side in the OT rows (default: all)
+          --cost squared|half_squared     OT ground cost |x − y|² (default) or |x − y|²/2
+          --kernel-sigma S                MMD kernel length scale (default 10% of the box's smaller side)
+          --riesz-r R                     exponent of the energy-distance kernel −|x − y|^R, in (0, 2)
+          --slices K                      slices of sliced W2 (default 64)
+          --resolution N                  grid cells per side of the f-divergences (default 256)
+          --samples N                     samples of p, and of a mixture q (default 1000)
+        The optimal-transport rows measure the same two clouds (a particle model is its particles, a
+        sample target its points): sinkhorn = S_ε = OT_ε(α,β) − ½OT_ε(α,α) − ½OT_ε(β,β) (debiased);
+        ot_epsilon = OT_ε = min ⟨π, C⟩ + ε KL(π‖a⊗b); transport_cost = ⟨π_ε, C⟩ of that plan (POT's
+        ot.sinkhorn2); exact_w2 = min ⟨π, C⟩ unregularized (POT's ot.emd2; W₂² for the cost |x − y|²),
+        by a network simplex, up to 3000 points a side. As ε → 0, OT_ε and ⟨π_ε, C⟩ approach exact_w2.
+        A value marked ≥ is a lower bound (a χ²-type integrand the grid's region does not hold)
     run SCENARIO [--steps N] [--every K] [--json] [--backend cpu|gpu|auto]
         the trajectory of the fit (parameters or particles, and the objective); same seed, same bytes.
         N defaults to the scenario's `steps`. A step refused midway prints the trajectory so far and
@@ -98,6 +119,8 @@ pub enum Command {
         steps: usize,
         json: bool,
         backend: BackendChoice,
+        /// Settings from the flags, over the scenario's `measure` section.
+        settings: MeasureSpec,
     },
     Run {
         scenario: String,
@@ -184,6 +207,95 @@ struct Flags {
     iters: Option<usize>,
     json: bool,
     backend: Option<BackendChoice>,
+    measure: MeasureSpec,
+}
+
+/// The `divlab measure` flags that set a field of the `measure` section, with that field.
+const MEASURE_FLAGS: [(&str, &str); 13] = [
+    ("--epsilon", "epsilon"),
+    ("--epsilon-rel", "epsilon_rel"),
+    ("--epsilon-scaling", "epsilon_scaling"),
+    ("--sinkhorn-iters", "sinkhorn_max_iters"),
+    ("--sinkhorn-tolerance", "sinkhorn_tolerance"),
+    ("--precision", "precision"),
+    ("--sinkhorn-points", "sinkhorn_points"),
+    ("--cost", "cost"),
+    ("--kernel-sigma", "kernel_sigma"),
+    ("--riesz-r", "riesz_r"),
+    ("--slices", "directions"),
+    ("--resolution", "resolution"),
+    ("--samples", "samples"),
+];
+
+fn parse_number(flag: &str, value: Option<&String>) -> Result<f64, UsageError> {
+    let value = value.ok_or_else(|| UsageError(format!("{flag} needs a value")))?;
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| UsageError(format!("{flag} {value}: expected a finite number")))
+}
+
+/// Sets the `measure` field of `flag` from its value (ranges are checked afterwards, all together).
+fn set_measure_flag(
+    m: &mut MeasureSpec,
+    flag: &str,
+    value: Option<&String>,
+) -> Result<(), UsageError> {
+    match flag {
+        "--epsilon" => m.epsilon = Some(parse_number(flag, value)?),
+        "--epsilon-rel" => m.epsilon_rel = Some(parse_number(flag, value)?),
+        "--epsilon-scaling" => m.epsilon_scaling = Some(parse_number(flag, value)?),
+        "--sinkhorn-tolerance" => m.sinkhorn_tolerance = Some(parse_number(flag, value)?),
+        "--kernel-sigma" => m.kernel_sigma = Some(parse_number(flag, value)?),
+        "--riesz-r" => m.riesz_r = Some(parse_number(flag, value)?),
+        "--sinkhorn-iters" => m.sinkhorn_max_iters = Some(parse_count(flag, value, 0)?),
+        "--sinkhorn-points" => m.sinkhorn_points = Some(parse_count(flag, value, 0)?),
+        "--slices" => m.directions = Some(parse_count(flag, value, 0)?),
+        "--resolution" => m.resolution = Some(parse_count(flag, value, 0)?),
+        "--samples" => m.samples = Some(parse_count(flag, value, 0)?),
+        "--precision" => {
+            let v = value.ok_or_else(|| UsageError(format!("{flag} needs a value")))?;
+            m.precision = Some(match v.as_str() {
+                "f32" => Precision::F32,
+                "f64" => Precision::F64,
+                other => {
+                    return Err(UsageError(format!("{flag} {other}: expected f32 or f64")));
+                }
+            });
+        }
+        "--cost" => {
+            let v = value.ok_or_else(|| UsageError(format!("{flag} needs a value")))?;
+            m.cost = Some(match v.as_str() {
+                "squared" => CostConvention::Squared,
+                "half_squared" => CostConvention::HalfSquared,
+                other => {
+                    return Err(UsageError(format!(
+                        "{flag} {other}: expected squared (|x − y|²) or half_squared (|x − y|²/2)"
+                    )));
+                }
+            });
+        }
+        _ => return Err(UsageError(format!("unknown flag {flag}"))),
+    }
+    Ok(())
+}
+
+/// The settings given by flags, range-checked; an error names the flag and the valid range.
+fn checked_measure_flags(m: MeasureSpec) -> Result<MeasureSpec, UsageError> {
+    m.validate().map_err(|e| {
+        let field = e.field_name().unwrap_or("");
+        let flag = if m.epsilon.is_some() && m.epsilon_rel.is_some() {
+            "--epsilon and --epsilon-rel"
+        } else {
+            MEASURE_FLAGS
+                .iter()
+                .find(|(_, f)| format!("measure.{f}") == field)
+                .map_or("measure flags", |(flag, _)| *flag)
+        };
+        UsageError(format!("{flag}: {e}"))
+    })?;
+    Ok(m)
 }
 
 fn parse_count(flag: &str, value: Option<&String>, min: usize) -> Result<usize, UsageError> {
@@ -324,6 +436,10 @@ fn parse_flags(sub: &str, rest: &[String], allowed: &[&str]) -> Result<Flags, Us
                     });
                     i += 1;
                 }
+                _ if MEASURE_FLAGS.iter().any(|(f, _)| *f == arg) => {
+                    set_measure_flag(&mut flags.measure, arg, rest.get(i + 1))?;
+                    i += 1;
+                }
                 _ => return Err(UsageError(format!("unknown flag {arg}"))),
             }
         } else {
@@ -355,12 +471,16 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "help" | "--help" | "-h" => Ok(Command::Help),
         "--version" | "-V" => Ok(Command::Version),
         "measure" => {
-            let mut f = parse_flags(sub, rest, &["--steps", "--json", "--backend"])?;
+            let mut allowed = vec!["--steps", "--json", "--backend"];
+            allowed.extend(MEASURE_FLAGS.iter().map(|(f, _)| *f));
+            let mut f = parse_flags(sub, rest, &allowed)?;
+            let settings = checked_measure_flags(std::mem::take(&mut f.measure))?;
             Ok(Command::Measure {
                 scenario: one_positional(sub, "a SCENARIO file", &mut f)?,
                 steps: f.steps.unwrap_or(0),
                 json: f.json,
                 backend: f.backend.unwrap_or(BackendChoice::Cpu),
+                settings,
             })
         }
         "run" => {
@@ -560,8 +680,9 @@ fn parse_render(sub: &str, rest: &[String]) -> Result<Command, UsageError> {
 // ---------------------------------------------------------------------------------------------------------
 // Running the commands.
 
-use divlab::core::measure::{Outcome, Row};
+use divlab::core::measure::{CostConvention, MeasureSettings, MeasureSpec, Outcome, Row};
 use divlab::core::sim::ModelView;
+use divlab::core::sinkhorn::Precision;
 use divlab::gpu::backend::select_headless;
 use divlab::gpu::context::GpuContext;
 use divlab::run::{Loaded, Run, Stop, caps, load};
@@ -583,7 +704,8 @@ fn execute(cmd: Command) -> Result<Ended, String> {
             steps,
             json,
             backend,
-        } => measure(&scenario, steps, json, backend).map(|()| Ended::Done),
+            settings,
+        } => measure(&scenario, steps, json, backend, &settings).map(|()| Ended::Done),
         Command::Run {
             scenario,
             steps,
@@ -676,9 +798,19 @@ fn stop_json(stop: Option<&Stop>) -> Value {
     )
 }
 
-fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> Result<(), String> {
+fn measure(
+    path: &str,
+    steps: usize,
+    as_json: bool,
+    backend: BackendChoice,
+    flags: &MeasureSpec,
+) -> Result<(), String> {
     let (loaded, mut run) = start(path, backend)?;
     let scenario = &loaded.scenario;
+    let spec = scenario.measure.merged(flags);
+    spec.validate()
+        .map_err(|e| format!("{}: the measure settings: {e}", loaded.origin))?;
+    let settings = spec.over(&MeasureSettings::DEFAULT);
     for _ in 0..steps {
         run.step().map_err(|stop| {
             format!(
@@ -687,7 +819,7 @@ fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> R
             )
         })?;
     }
-    let measurements = run.measure();
+    let measurements = run.measure_with(&settings);
     if as_json {
         return print_json(&json!({
             "scenario": scenario.name,
@@ -698,6 +830,7 @@ fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> R
             "adapter": run.placement().adapter,
             "backend_reason": run.placement().reason,
             "measured_by": "cpu",
+            "measure": spec,
             "divergences": measurements.iter().map(measurement_json).collect::<Vec<_>>(),
         }));
     }
@@ -723,6 +856,19 @@ fn measure(path: &str, steps: usize, as_json: bool, backend: BackendChoice) -> R
                     .unwrap_or_default(),
             ),
             Outcome::Infinite { reason } => ("infinite".into(), reason.clone()),
+            Outcome::LowerBound {
+                value,
+                upper_bound,
+                reason,
+                ..
+            } => (
+                format!("≥ {value:.6e}"),
+                if upper_bound.is_finite() {
+                    format!("{reason}; at most {upper_bound:.6e}")
+                } else {
+                    reason.clone()
+                },
+            ),
             Outcome::NotApplicable { reason } => ("n/a".into(), reason.clone()),
             Outcome::Failed { error } => ("failed".into(), error.clone()),
         };

@@ -502,3 +502,95 @@ fn files_that_are_not_utf8_missing_images_and_byte_order_marks() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Issue 15: `divlab measure` between two given point clouds (a sample target and particles from points)
+/// with its settings from the scenario's `measure` section and from flags; bad settings are refused
+/// naming the flag or the line and field, with the valid range.
+#[test]
+fn measure_two_point_clouds_with_settings_from_the_file_and_flags() {
+    let text = r#"(version: 1, seed: 4,
+        target: (kind: "samples", points: [[0.0, 0.0], [1.0, 0.2], [0.5, 1.0], [1.5, 1.5]]),
+        model: (kind: "particles", init: (kind: "points", points: [[2.0, 0.0], [2.5, 1.0], [3.0, 0.5]])),
+        method: (kind: "flow", flow: (kind: "sliced_riesz", slices: 4, step_size: 1.0)),
+        measure: (epsilon_rel: Some(0.01), precision: Some(f64), sinkhorn_tolerance: Some(1e-9),
+            sinkhorn_max_iters: Some(100000)))"#;
+    let (dir, path) = temp_scenario("clouds", text);
+    let p = path.to_str().expect("path");
+    let values = |extra: &[&str]| {
+        let mut args = vec!["measure", p, "--json"];
+        args.extend_from_slice(extra);
+        let o = divlab(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+        let get = |id: &str| {
+            let d = v["divergences"]
+                .as_array()
+                .expect("divergences")
+                .iter()
+                .find(|d| d["id"] == id)
+                .cloned()
+                .expect(id);
+            assert_eq!(d["outcome"], "value", "{id}: {d}");
+            d["value"].as_f64().expect("value")
+        };
+        (
+            get("ot_epsilon"),
+            get("transport_cost"),
+            get("exact_w2"),
+            v["measure"].clone(),
+        )
+    };
+    let (ot_file, cost_file, exact, m) = values(&[]);
+    assert_eq!(m["epsilon_rel"], 0.01);
+    assert!(
+        ot_file >= cost_file && cost_file >= exact - 1e-9,
+        "{ot_file} {cost_file} {exact}"
+    );
+    // A smaller ε from the command line: closer to the exact value; the half cost halves everything.
+    let (ot_flag, _, _, m) = values(&["--epsilon-rel", "0.001"]);
+    assert_eq!(m["epsilon_rel"], 0.001);
+    assert!(
+        ot_flag - exact < ot_file - exact,
+        "{ot_flag} {ot_file} {exact}"
+    );
+    let (_, _, exact_half, _) = values(&["--cost", "half_squared"]);
+    assert!(
+        (exact_half - 0.5 * exact).abs() < 1e-12,
+        "{exact_half} {exact}"
+    );
+    // Text output names the rows.
+    let o = divlab(&["measure", p]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("exact OT") && out.contains("transport cost"),
+        "{out}"
+    );
+    // Refusals: a flag out of range (usage, 2), both ε kinds, a bad section field (line and field).
+    for (args, want) in [
+        (
+            vec!["--epsilon-scaling", "1.5"],
+            "--epsilon-scaling: measure.epsilon_scaling = 1.5",
+        ),
+        (vec!["--epsilon", "0.1", "--epsilon-rel", "0.1"], "not both"),
+        (vec!["--slices", "0"], "--slices: measure.directions = 0"),
+        (vec!["--cost", "cubic"], "expected squared"),
+        (vec!["--epsilon", "abc"], "expected a finite number"),
+    ] {
+        let mut full = vec!["measure", p];
+        full.extend(args.iter());
+        let o = divlab(&full);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+    let bad = text.replace("epsilon_rel: Some(0.01)", "epsilon_rel: Some(-1.0)");
+    let (dir2, path2) = temp_scenario("clouds_bad", &bad);
+    let o = divlab(&["measure", path2.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("line 5") && err.contains("measure.epsilon_rel"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(dir2);
+}

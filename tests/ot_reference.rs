@@ -1,7 +1,7 @@
 //! divlab's Sinkhorn, MMD² and sliced-Wasserstein values against independent libraries.
 //! Reference numbers come from tests/fixtures/reference_ot.json, written by
-//! tests/fixtures/gen_ot.py (POT `sinkhorn_log` / `sliced_wasserstein_distance`, OTT-JAX
-//! `sinkhorn`, NumPy MMD²). Nothing here is hard-coded.
+//! tests/fixtures/gen_ot.py (POT `sinkhorn_log` / `sliced_wasserstein_distance` / `emd2` / `sinkhorn2` /
+//! `empirical_sinkhorn_divergence`, OTT-JAX `sinkhorn`, NumPy MMD²). Nothing here is hard-coded.
 
 use divlab::core::math::Vec2;
 use divlab::core::mmd::{Kernel, mmd2, mmd2_with};
@@ -148,4 +148,158 @@ fn sliced_wasserstein_matches_pot() {
     let e = (v - reference).abs() / reference;
     println!("sliced W2: {v} vs POT {reference}, rel err {e:.2e}");
     assert!(e < 1e-10);
+}
+
+/// Issue 15: exact OT (network simplex), the entropic OT_ε, the transport cost ⟨π, C⟩ of the entropic
+/// plan and the Sinkhorn divergences against POT (`ot.emd2`, `ot.sinkhorn2`,
+/// `ot.bregman.empirical_sinkhorn_divergence`, and OT_ε from POT's plan), in both cost conventions
+/// (|x − y|², and |x − y|²/2 through the battery's `cost: half_squared`), on weighted and uniform clouds.
+/// Tolerances: exact W₂² 1e-9 relative (both are exact LP optima; seen 6e-16); the entropic values 1e-8
+/// relative (divlab's f64 Sinkhorn stopped at an L1 marginal error of 1e-11, POT's at 1e-11; seen 6e-11).
+#[test]
+fn exact_and_entropic_ot_match_pot_in_both_conventions() {
+    use divlab::core::exact_ot::exact_ot;
+    use divlab::core::measure::{
+        CostConvention, MeasureSettings, ModelRef, Outcome, measure_row, row_ids,
+    };
+    use divlab::core::plan::transport_cost;
+    use divlab::core::target::Target;
+    let fx = fixture();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-12);
+    let mut worst = [0.0f64; 5];
+    for case in fx["ot_cases"].as_array().expect("ot_cases") {
+        let name = case["name"].as_str().expect("name");
+        let (x, a, y, b) = (
+            points(&case["x"]),
+            floats(&case["a"]),
+            points(&case["y"]),
+            floats(&case["b"]),
+        );
+        let d2 = case["squared_diameter"].as_f64().expect("d2");
+        let t0 = std::time::Instant::now();
+        let exact = exact_ot(&x, &a, &y, &b).expect("exact OT");
+        eprintln!(
+            "{name}: exact OT {}×{} in {:.3} s, {} pivots",
+            x.len(),
+            y.len(),
+            t0.elapsed().as_secs_f64(),
+            exact.pivots
+        );
+        for (conv, factor) in [("squared", 1.0), ("half_squared", 0.5)] {
+            let c = &case["conventions"][conv];
+            let emd2 = c["emd2"].as_f64().expect("emd2");
+            let e = rel(factor * exact.cost, emd2);
+            assert!(
+                e < 1e-9,
+                "{name} {conv}: exact {} vs emd2 {emd2}",
+                factor * exact.cost
+            );
+            worst[0] = worst[0].max(e);
+            for row in c["entropic"].as_array().expect("entropic") {
+                let eps = row["epsilon"].as_f64().expect("epsilon");
+                let eps_rel = row["eps_rel"].as_f64().expect("eps_rel");
+                assert!((eps - eps_rel * factor * d2).abs() <= 1e-12 * eps);
+                // divlab solves |x − y|² at ε / factor and scales by factor.
+                let cfg = SinkhornConfig {
+                    epsilon: eps / factor,
+                    scaling: Some(0.5),
+                    max_iters: 1_000_000,
+                    tolerance: 1e-11,
+                    precision: Precision::F64,
+                };
+                let solve = |p: &[Vec2], w: &[f64], q: &[Vec2], v: &[f64]| {
+                    let r = sinkhorn(p, w, q, v, &cfg).expect("sinkhorn");
+                    assert!(r.converged, "{name} {conv} ε_rel {eps_rel}");
+                    let cost = transport_cost(p, w, q, v, &r).expect("transport cost");
+                    (factor * r.cost_value, factor * cost)
+                };
+                let (ot_xy, c_xy) = solve(&x, &a, &y, &b);
+                let (ot_xx, c_xx) = solve(&x, &a, &x, &a);
+                let (ot_yy, c_yy) = solve(&y, &b, &y, &b);
+                let f = |k: &str| row[k].as_f64().expect(k);
+                let checks = [
+                    (1, "ot_eps", ot_xy, f("ot_eps")),
+                    (
+                        2,
+                        "transport_cost (ot.sinkhorn2)",
+                        c_xy,
+                        f("transport_cost"),
+                    ),
+                    (
+                        3,
+                        "empirical_sinkhorn_divergence",
+                        (c_xy - 0.5 * c_xx - 0.5 * c_yy).max(0.0),
+                        f("empirical_sinkhorn_divergence"),
+                    ),
+                ];
+                for (k, what, ours, pot) in checks {
+                    let e = rel(ours, pot);
+                    assert!(
+                        e < 1e-8,
+                        "{name} {conv} ε_rel {eps_rel} {what}: {ours} vs POT {pot}"
+                    );
+                    worst[k] = worst[k].max(e);
+                }
+                // divlab's debiased S_ε (of OT_ε values, with the symmetric solver) against the same
+                // combination of POT's OT_ε values.
+                let s = sinkhorn_divergence(&x, &a, &y, &b, &cfg).expect("S_ε");
+                let e = rel(factor * s.value, f("divergence_dual"));
+                assert!(
+                    e < 1e-8,
+                    "{name} {conv} S_ε {} vs {}",
+                    factor * s.value,
+                    f("divergence_dual")
+                );
+                worst[4] = worst[4].max(e);
+                assert!(rel(ot_xx, f("ot_eps_xx")) < 1e-8 && rel(ot_yy, f("ot_eps_yy")) < 1e-8);
+            }
+        }
+        // Uniform clouds through the battery: a sample target (y) and particles (x), ε = ε_rel·c(D).
+        if name.starts_with("uniform") {
+            let t = Target::from_samples(y.clone()).expect("target");
+            for (conv, cost) in [
+                ("squared", CostConvention::Squared),
+                ("half_squared", CostConvention::HalfSquared),
+            ] {
+                let c = &case["conventions"][conv];
+                let first = &c["entropic"][0];
+                let settings = MeasureSettings {
+                    samples: y.len(),
+                    epsilon_rel: first["eps_rel"].as_f64(),
+                    epsilon_scaling: 0.5,
+                    sinkhorn_max_iters: 1_000_000,
+                    sinkhorn_tolerance: 1e-11,
+                    precision: Precision::F64,
+                    cost,
+                    ..MeasureSettings::DEFAULT
+                };
+                for (id, key) in [
+                    ("ot_epsilon", "ot_eps"),
+                    ("transport_cost", "transport_cost"),
+                    ("sinkhorn", "divergence_dual"),
+                    ("exact_w2", ""),
+                ] {
+                    let i = row_ids().iter().position(|r| *r == id).expect("row");
+                    let r = measure_row(&t, ModelRef::Particles(&x), 1, &settings, i).expect("row");
+                    let Outcome::Value { value, .. } = r.outcome else {
+                        panic!("{id}: {:?}", r.outcome)
+                    };
+                    let want = if key.is_empty() {
+                        c["emd2"].as_f64().expect("emd2")
+                    } else {
+                        first[key].as_f64().expect(key)
+                    };
+                    assert!(
+                        rel(value, want) < 1e-8,
+                        "battery {conv} {id}: {value} vs POT {want}"
+                    );
+                }
+            }
+        }
+    }
+    eprintln!(
+        "max relative error vs POT: emd2 {:.1e}, OT_ε {:.1e}, ot.sinkhorn2 {:.1e}, \
+         empirical_sinkhorn_divergence {:.1e}, S_ε {:.1e}",
+        worst[0], worst[1], worst[2], worst[3], worst[4]
+    );
 }

@@ -1590,6 +1590,7 @@ fn fallback_scenario() -> Scenario {
         },
         method: crate::core::scenario::Method::Em { samples: 2000 },
         steps: 100,
+        measure: Default::default(),
     }
 }
 

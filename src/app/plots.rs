@@ -260,6 +260,7 @@ fn outcome_words(o: &Outcome) -> &'static str {
     match o {
         Outcome::Value { .. } => "value",
         Outcome::Infinite { .. } => "infinite",
+        Outcome::LowerBound { .. } => "lower bound",
         Outcome::NotApplicable { .. } => "not applicable",
         Outcome::Failed { .. } => "failed",
     }
@@ -364,8 +365,10 @@ fn battery_ui(ui: &mut egui::Ui, track: &BatteryTrack, letter: char) {
         .collect();
     if !missing.is_empty() {
         ui.strong(match last {
-            Some(step) => format!("Rows without a value at their last snapshot (step {step}):"),
-            None => "Rows without a value yet:".to_owned(),
+            Some(step) => {
+                format!("Rows without an exact value at their last snapshot (step {step}):")
+            }
+            None => "Rows without an exact value yet:".to_owned(),
         });
         // Rows with the same outcome and reason share a line (a particle cloud makes 16 rows not apply).
         let mut lines: Vec<(Vec<&str>, String)> = Vec::new();
@@ -400,6 +403,9 @@ fn battery_ui(ui: &mut egui::Ui, track: &BatteryTrack, letter: char) {
                         ui.label(displayable(&s.name));
                         ui.label(match &s.last {
                             Some(Outcome::Value { value, .. }) => readable_value(*value),
+                            Some(Outcome::LowerBound { value, .. }) => {
+                                format!("≥ {}", readable_value(*value))
+                            }
                             Some(o) => outcome_words(o).to_owned(),
                             None => "-".to_owned(),
                         });

@@ -34,6 +34,7 @@ use super::closed_form::{
     mmd2_gaussian_mixtures,
 };
 use super::error::{CoreError, CoreResult};
+use super::exact_ot::{MAX_EXACT_POINTS, exact_ot};
 use super::fdiv::{FDivKind, REGION_SIGMAS, fdiv_value_grid_extended, region_holding};
 use super::fit::{batches, target_points};
 use super::gaussian::Gaussian;
@@ -41,8 +42,12 @@ use super::grid::BBox;
 use super::math::{Vec2, display_number};
 use super::mixture::Mixture;
 use super::mmd::{Kernel, mmd2};
+use super::params;
+use super::plan::transport_cost;
 use super::rng::{Rng, substream};
-use super::sinkhorn::{SinkhornConfig, SinkhornDiagnostics, sinkhorn_divergence};
+use super::sinkhorn::{
+    Precision, SinkhornConfig, SinkhornDiagnostics, sinkhorn, sinkhorn_divergence, squared_diameter,
+};
 use super::sliced::{random_directions, sliced_wasserstein2};
 use super::target::{DensityTarget, Target};
 
@@ -55,6 +60,36 @@ pub enum ModelRef<'a> {
     Particles(&'a [Vec2]),
 }
 
+/// The ground cost of the optimal-transport rows (`sinkhorn`, `ot_epsilon`, `transport_cost`, `exact_w2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostConvention {
+    /// c(x, y) = |x − y|² (POT's `ot.dist` default, OTT-JAX's `PointCloud`; divlab's solvers).
+    #[default]
+    Squared,
+    /// c(x, y) = |x − y|²/2 (the convention of Brenier's theorem and of many papers). Computed as half of
+    /// the |x − y|² problem at 2ε: min ⟨π, C/2⟩ + ε KL = ½ (min ⟨π, C⟩ + 2ε KL).
+    HalfSquared,
+}
+
+impl CostConvention {
+    /// The cost's formula, for names.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Squared => "|x − y|²",
+            Self::HalfSquared => "|x − y|²/2",
+        }
+    }
+
+    /// The factor from |x − y|² to this cost.
+    pub fn factor(self) -> f64 {
+        match self {
+            Self::Squared => 1.0,
+            Self::HalfSquared => 0.5,
+        }
+    }
+}
+
 /// Settings of [`measure`] (see the module docs for what is derived from the target's box).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeasureSettings {
@@ -65,18 +100,189 @@ pub struct MeasureSettings {
     /// Slices of the sliced Wasserstein distance.
     pub directions: usize,
     /// Most points of each cloud in the Sinkhorn row (evenly subsampled, weights renormalized; its
-    /// diagnostics give the counts used), `None`: every point. Its cost is O(N·M) per iteration.
+    /// diagnostics give the counts used), `None`: every point. Its cost is O(N·M) per iteration. The
+    /// other optimal-transport rows use the same clouds.
     pub sinkhorn_points: Option<usize>,
+    /// Sinkhorn ε in units of the cost; `None`: from `epsilon_rel`, or the default (module docs).
+    pub epsilon: Option<f64>,
+    /// ε as a fraction of the cost of the clouds' diameter, ε = ε_rel · c(D) (D² for |x − y|², D²/2 for
+    /// |x − y|²/2; D the diagonal of both clouds' bounding box), as in the POT fixtures.
+    pub epsilon_rel: Option<f64>,
+    /// ε-scaling factor of the Sinkhorn solver ([`SinkhornConfig::scaling`]).
+    pub epsilon_scaling: f64,
+    /// Iteration cap of each Sinkhorn problem.
+    pub sinkhorn_max_iters: usize,
+    /// Marginal-error tolerance of each Sinkhorn problem.
+    pub sinkhorn_tolerance: f64,
+    /// Inner-loop precision of the Sinkhorn rows.
+    pub precision: Precision,
+    /// The MMD rows' length scale (Gaussian and Laplace σ, inverse multiquadric c, the closed form's σ);
+    /// `None`: 10% of the target box's smaller side.
+    pub kernel_sigma: Option<f64>,
+    /// Exponent r of the Riesz kernel −|x − y|^r of the `mmd_riesz` row (1: the energy distance).
+    pub riesz_r: f64,
+    /// Ground cost of the optimal-transport rows.
+    pub cost: CostConvention,
+}
+
+impl MeasureSettings {
+    /// The defaults, usable in constants.
+    pub const DEFAULT: MeasureSettings = MeasureSettings {
+        resolution: 256,
+        samples: 1000,
+        directions: 64,
+        sinkhorn_points: None,
+        epsilon: None,
+        epsilon_rel: None,
+        epsilon_scaling: 0.7,
+        sinkhorn_max_iters: 500,
+        sinkhorn_tolerance: 1e-4,
+        precision: Precision::F32,
+        kernel_sigma: None,
+        riesz_r: 1.0,
+        cost: CostConvention::Squared,
+    };
+
+    /// Checks every setting against its declaration `measure.<field>` ([`super::params`]); the error names
+    /// the field.
+    pub fn validate(&self) -> CoreResult<()> {
+        let c = |field: &str, v: f64| params::check_field("measure", None, field, v).map(|_| ());
+        c("resolution", self.resolution as f64)?;
+        c("samples", self.samples as f64)?;
+        c("directions", self.directions as f64)?;
+        if let Some(v) = self.sinkhorn_points {
+            c("sinkhorn_points", v as f64)?;
+        }
+        if self.epsilon.is_some() && self.epsilon_rel.is_some() {
+            return Err(CoreError::field(
+                "measure.epsilon",
+                "give epsilon (in cost units) or epsilon_rel (a fraction of the clouds' diameter cost), not both",
+            ));
+        }
+        if let Some(v) = self.epsilon {
+            c("epsilon", v)?;
+        }
+        if let Some(v) = self.epsilon_rel {
+            c("epsilon_rel", v)?;
+        }
+        c("epsilon_scaling", self.epsilon_scaling)?;
+        c("sinkhorn_max_iters", self.sinkhorn_max_iters as f64)?;
+        c("sinkhorn_tolerance", self.sinkhorn_tolerance)?;
+        if let Some(v) = self.kernel_sigma {
+            c("kernel_sigma", v)?;
+            params::check_squared("measure.kernel_sigma", v)?;
+        }
+        c("riesz_r", self.riesz_r)
+    }
 }
 
 impl Default for MeasureSettings {
     fn default() -> Self {
-        Self {
-            resolution: 256,
-            samples: 1000,
-            directions: 64,
-            sinkhorn_points: None,
+        Self::DEFAULT
+    }
+}
+
+/// A scenario's `measure` section: every field optional, the rest from [`MeasureSettings::DEFAULT`]
+/// (documented in `docs/scenario.md`; `divlab measure`'s flags override it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
+pub struct MeasureSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub samples: Option<usize>,
+    /// Slices of the sliced Wasserstein row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directions: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sinkhorn_points: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon_rel: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon_scaling: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sinkhorn_max_iters: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sinkhorn_tolerance: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_sigma: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub riesz_r: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostConvention>,
+}
+
+impl MeasureSpec {
+    /// Nothing set (the section is left out when a scenario is written).
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The settings: each field given here over `base`.
+    pub fn over(&self, base: &MeasureSettings) -> MeasureSettings {
+        MeasureSettings {
+            resolution: self.resolution.unwrap_or(base.resolution),
+            samples: self.samples.unwrap_or(base.samples),
+            directions: self.directions.unwrap_or(base.directions),
+            sinkhorn_points: self.sinkhorn_points.or(base.sinkhorn_points),
+            epsilon: match (self.epsilon, self.epsilon_rel) {
+                (Some(e), _) => Some(e),
+                (None, Some(_)) => None,
+                (None, None) => base.epsilon,
+            },
+            epsilon_rel: match (self.epsilon, self.epsilon_rel) {
+                (_, Some(r)) => Some(r),
+                (Some(_), None) => None,
+                (None, None) => base.epsilon_rel,
+            },
+            epsilon_scaling: self.epsilon_scaling.unwrap_or(base.epsilon_scaling),
+            sinkhorn_max_iters: self.sinkhorn_max_iters.unwrap_or(base.sinkhorn_max_iters),
+            sinkhorn_tolerance: self.sinkhorn_tolerance.unwrap_or(base.sinkhorn_tolerance),
+            precision: self.precision.unwrap_or(base.precision),
+            kernel_sigma: self.kernel_sigma.or(base.kernel_sigma),
+            riesz_r: self.riesz_r.unwrap_or(base.riesz_r),
+            cost: self.cost.unwrap_or(base.cost),
         }
+    }
+
+    /// The fields of `other` that are set, over these.
+    pub fn merged(&self, other: &MeasureSpec) -> MeasureSpec {
+        MeasureSpec {
+            resolution: other.resolution.or(self.resolution),
+            samples: other.samples.or(self.samples),
+            directions: other.directions.or(self.directions),
+            sinkhorn_points: other.sinkhorn_points.or(self.sinkhorn_points),
+            epsilon: match (other.epsilon, other.epsilon_rel) {
+                (None, None) => self.epsilon,
+                (e, _) => e,
+            },
+            epsilon_rel: match (other.epsilon, other.epsilon_rel) {
+                (None, None) => self.epsilon_rel,
+                (_, r) => r,
+            },
+            epsilon_scaling: other.epsilon_scaling.or(self.epsilon_scaling),
+            sinkhorn_max_iters: other.sinkhorn_max_iters.or(self.sinkhorn_max_iters),
+            sinkhorn_tolerance: other.sinkhorn_tolerance.or(self.sinkhorn_tolerance),
+            precision: other.precision.or(self.precision),
+            kernel_sigma: other.kernel_sigma.or(self.kernel_sigma),
+            riesz_r: other.riesz_r.or(self.riesz_r),
+            cost: other.cost.or(self.cost),
+        }
+    }
+
+    /// [`MeasureSettings::validate`] of these over the defaults.
+    pub fn validate(&self) -> CoreResult<()> {
+        if self.epsilon.is_some() && self.epsilon_rel.is_some() {
+            return Err(CoreError::field(
+                "measure.epsilon",
+                "give epsilon (in cost units) or epsilon_rel (a fraction of the clouds' diameter cost), not both",
+            ));
+        }
+        self.over(&MeasureSettings::DEFAULT).validate()
     }
 }
 
@@ -96,9 +302,12 @@ pub struct Params {
     /// Exponent of the Riesz kernel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r: Option<f64>,
-    /// Entropic regularization of the Sinkhorn divergence (cost units).
+    /// Entropic regularization of the optimal-transport rows (cost units).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epsilon: Option<f64>,
+    /// ε relative to the cost of the clouds' diameter (when set so; the ε used is in the diagnostics).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon_rel: Option<f64>,
 }
 
 /// How a value was computed.
@@ -152,6 +361,13 @@ pub struct Diagnostics {
     /// The Sinkhorn solver's convergence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sinkhorn: Option<SinkhornDiagnostics>,
+    /// χ²-type rows between mixtures: a closed-form upper bound on ∫ p^α q^(1−α) outside the grid's
+    /// region ([`super::tails::outside_mass_bound`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outside_bound: Option<f64>,
+    /// Network-simplex pivots of the exact OT row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pivots: Option<usize>,
 }
 
 /// What a row came to.
@@ -165,6 +381,17 @@ pub enum Outcome {
     },
     /// The divergence is +∞ (e.g. q is numerically zero where p has mass).
     Infinite { reason: String },
+    /// The divergence is finite but at least `value`, not equal to it: the grid's region misses part of
+    /// the integrand (a χ²-type integrand between mixtures that peaks outside it); `upper_bound` adds a
+    /// closed-form bound of the missing part ([`super::tails::outside_mass_bound`]) to the grid's value
+    /// (the grid's own midpoint error on the part inside, up to ~2e-4 of it on such steep integrands, is
+    /// not in it; +∞ where no bound was found), `reason` says so.
+    LowerBound {
+        value: f64,
+        upper_bound: f64,
+        reason: String,
+        diagnostics: Diagnostics,
+    },
     /// The row does not apply to this target and model.
     NotApplicable { reason: String },
     /// The computation failed.
@@ -172,20 +399,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The outcome's serde tag: "value", "infinite", "not_applicable" or "failed".
+    /// The outcome's serde tag: "value", "infinite", "lower_bound", "not_applicable" or "failed".
     pub fn tag(&self) -> &'static str {
         match self {
             Self::Value { .. } => "value",
             Self::Infinite { .. } => "infinite",
+            Self::LowerBound { .. } => "lower_bound",
             Self::NotApplicable { .. } => "not_applicable",
             Self::Failed { .. } => "failed",
         }
     }
 
-    /// The value, if there is one (+∞ for an infinite outcome).
+    /// The value, if there is one (+∞ for an infinite outcome, the bound for a lower bound).
     pub fn value(&self) -> Option<f64> {
         match self {
-            Self::Value { value, .. } => Some(*value),
+            Self::Value { value, .. } | Self::LowerBound { value, .. } => Some(*value),
             Self::Infinite { .. } => Some(f64::INFINITY),
             _ => None,
         }
@@ -195,7 +423,9 @@ impl Outcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Self::Value { .. } => None,
-            Self::Infinite { reason } | Self::NotApplicable { reason } => Some(reason),
+            Self::Infinite { reason }
+            | Self::NotApplicable { reason }
+            | Self::LowerBound { reason, .. } => Some(reason),
             Self::Failed { error } => Some(error),
         }
     }
@@ -237,10 +467,13 @@ enum Entry {
     SlicedW2,
     BuresW2,
     KlGaussians,
+    OtEpsilon,
+    TransportCost,
+    ExactW2,
 }
 
 /// Rows in the battery ([`row_ids`] has this many ids; [`measure_row`] takes an index below it).
-pub const BATTERY_LEN: usize = 22;
+pub const BATTERY_LEN: usize = 25;
 
 /// The battery, in order. Ids are never reused or renamed; new rows go at the end.
 const BATTERY: [(&str, Entry); BATTERY_LEN] = [
@@ -269,7 +502,14 @@ const BATTERY: [(&str, Entry); BATTERY_LEN] = [
     ("sliced_w2", Entry::SlicedW2),
     ("bures_w2", Entry::BuresW2),
     ("kl_gaussians", Entry::KlGaussians),
+    ("ot_epsilon", Entry::OtEpsilon),
+    ("transport_cost", Entry::TransportCost),
+    ("exact_w2", Entry::ExactW2),
 ];
+
+/// The battery index of the `sinkhorn` row, whose sub-stream the other optimal-transport rows share: they
+/// all measure the same two clouds.
+const SINKHORN_ROW: usize = 18;
 
 /// Stream offset of the battery's rows (row i uses `substream(seed, STREAM_BASE + i)`).
 const STREAM_BASE: u64 = 1 << 63;
@@ -348,7 +588,9 @@ struct Ctx<'a> {
     model: ModelRef<'a>,
     settings: &'a MeasureSettings,
     sigma: f64,
-    epsilon: f64,
+    /// The OT rows' ε in cost units where it does not depend on the clouds (absolute or default); `None`
+    /// for `epsilon_rel`.
+    epsilon: Option<f64>,
     /// The grid rows' integration region ([`integration_region`]).
     region: BBox,
 }
@@ -365,27 +607,41 @@ impl<'a> Ctx<'a> {
             target,
             model,
             settings,
-            sigma: kernel_sigma(target),
-            epsilon: sinkhorn_epsilon(target),
+            sigma: settings
+                .kernel_sigma
+                .unwrap_or_else(|| kernel_sigma(target)),
+            epsilon: match (settings.epsilon, settings.epsilon_rel) {
+                (_, Some(_)) => None,
+                (Some(e), None) => Some(e),
+                (None, None) => Some(sinkhorn_epsilon(target)),
+            },
             region: integration_region(target, model),
         }
     }
 
     /// Row `i` of the battery, from its own sub-stream of `seed`.
     fn row_at(&self, seed: u64, i: usize, id: &str, entry: Entry) -> Row {
-        let mut rng = substream(seed, STREAM_BASE + i as u64);
+        let stream = match entry {
+            Entry::OtEpsilon | Entry::TransportCost | Entry::ExactW2 => SINKHORN_ROW,
+            _ => i,
+        };
+        let mut rng = substream(seed, STREAM_BASE + stream as u64);
         self.row(id, entry, &mut rng)
     }
 
     fn row(&self, id: &str, entry: Entry, rng: &mut Rng) -> Row {
         let (kind, params, name) = self.describe(entry);
         let (computed, infinite_reason) = self.compute(entry, rng);
+        let mut outcome = outcome(computed, infinite_reason);
+        if let (Entry::FDiv(k), Outcome::Value { value, diagnostics }) = (entry, &outcome) {
+            outcome = self.bounded(&k, *value, diagnostics.clone());
+        }
         Row {
             id: id.to_owned(),
             kind: kind.to_owned(),
             params,
             name,
-            outcome: outcome(computed, infinite_reason),
+            outcome,
         }
     }
 
@@ -394,7 +650,9 @@ impl<'a> Ctx<'a> {
             KernelChoice::Gaussian => Kernel::Gaussian { sigma: self.sigma },
             KernelChoice::InverseMultiquadric => Kernel::InverseMultiquadric { c: self.sigma },
             KernelChoice::Laplace => Kernel::Laplace { sigma: self.sigma },
-            KernelChoice::Riesz => Kernel::Riesz { r: 1.0 },
+            KernelChoice::Riesz => Kernel::Riesz {
+                r: self.settings.riesz_r,
+            },
         }
     }
 
@@ -449,13 +707,34 @@ impl<'a> Ctx<'a> {
             }
             Entry::Sinkhorn => (
                 "sinkhorn",
-                Params {
-                    epsilon: Some(self.epsilon),
-                    ..none
-                },
+                self.ot_params(),
                 format!(
-                    "Sinkhorn divergence S_ε (cost |x − y|², ε = {}), from samples",
-                    display_number(self.epsilon)
+                    "Sinkhorn divergence S_ε (debiased; {}), from samples",
+                    self.ot_words(true)
+                ),
+            ),
+            Entry::OtEpsilon => (
+                "ot_epsilon",
+                self.ot_params(),
+                format!(
+                    "entropic OT_ε = ⟨π, C⟩ + ε KL(π‖a⊗b) ({}), from samples",
+                    self.ot_words(true)
+                ),
+            ),
+            Entry::TransportCost => (
+                "transport_cost",
+                self.ot_params(),
+                format!(
+                    "transport cost ⟨π, C⟩ of the entropic plan ({}), from samples",
+                    self.ot_words(true)
+                ),
+            ),
+            Entry::ExactW2 => (
+                "exact_w2",
+                none,
+                format!(
+                    "exact OT, unregularized ({}; W₂² for |x − y|²), network simplex, from samples",
+                    self.ot_words(false)
                 ),
             ),
             Entry::SlicedW2 => (
@@ -477,6 +756,99 @@ impl<'a> Ctx<'a> {
                 "KL(p‖q) between Gaussians, closed form".into(),
             ),
         }
+    }
+
+    /// The OT rows' parameters: ε where it is fixed, ε_rel where it is relative.
+    fn ot_params(&self) -> Params {
+        Params {
+            epsilon: self.epsilon,
+            epsilon_rel: self.settings.epsilon_rel,
+            ..Params::default()
+        }
+    }
+
+    /// "cost |x − y|², ε = 0.0225" for the OT rows' names.
+    fn ot_words(&self, with_epsilon: bool) -> String {
+        let cost = format!("cost {}", self.settings.cost.words());
+        if !with_epsilon {
+            return cost;
+        }
+        match (self.epsilon, self.settings.epsilon_rel) {
+            (Some(e), _) => format!("{cost}, ε = {}", display_number(e)),
+            (None, Some(r)) => format!("{cost}, ε = {}·c(D)", display_number(r)),
+            (None, None) => cost,
+        }
+    }
+
+    /// The OT rows' clouds (capped at `sinkhorn_points`), their ε in cost units and the solver's
+    /// configuration for the cost |x − y|² (ε divided by the cost's factor).
+    fn ot_setup(&self, rng: &mut Rng) -> CoreResult<(Clouds, f64, SinkhornConfig)> {
+        let mut c = self.clouds(rng)?;
+        if let Some(max) = self.settings.sinkhorn_points {
+            c = c.at_most(max);
+        }
+        let factor = self.settings.cost.factor();
+        let eps = match (self.epsilon, self.settings.epsilon_rel) {
+            (Some(e), _) => e,
+            (None, Some(r)) => r * factor * squared_diameter(&c.x, &c.y),
+            (None, None) => sinkhorn_epsilon(self.target),
+        };
+        let cfg = SinkhornConfig {
+            epsilon: eps / factor,
+            scaling: Some(self.settings.epsilon_scaling),
+            max_iters: self.settings.sinkhorn_max_iters,
+            tolerance: self.settings.sinkhorn_tolerance,
+            precision: self.settings.precision,
+        };
+        Ok((c, eps, cfg))
+    }
+
+    /// OT_ε (`plan_cost` false) or the transport cost of its plan (true).
+    fn entropic(&self, rng: &mut Rng, plan_cost: bool) -> Computed {
+        let (c, eps, cfg) = self.ot_setup(rng)?;
+        let r = sinkhorn(&c.x, &c.a, &c.y, &c.b, &cfg)?;
+        let factor = self.settings.cost.factor();
+        let v = if plan_cost {
+            transport_cost(&c.x, &c.a, &c.y, &c.b, &r)?
+        } else {
+            r.cost_value
+        };
+        Ok((
+            factor * v,
+            Diagnostics {
+                epsilon: Some(eps),
+                sinkhorn: Some(SinkhornDiagnostics {
+                    iterations_xy: r.iterations,
+                    iterations_xx: 0,
+                    iterations_yy: 0,
+                    marginal_error: r.marginal_error,
+                    converged: r.converged,
+                }),
+                ..c.diagnostics()
+            },
+        ))
+    }
+
+    /// Exact OT by the network simplex, or why not (clouds above [`MAX_EXACT_POINTS`]).
+    fn exact(&self, rng: &mut Rng) -> Computed {
+        let (c, _, _) = self.ot_setup(rng)?;
+        let most = c.x.len().max(c.y.len());
+        if most > MAX_EXACT_POINTS {
+            return Err(CoreError::not_applicable(format!(
+                "exact OT is limited to {MAX_EXACT_POINTS} points a side (network simplex); here {} and {} \
+                 (set measure.sinkhorn_points or measure.samples lower)",
+                c.x.len(),
+                c.y.len()
+            )));
+        }
+        let r = exact_ot(&c.x, &c.a, &c.y, &c.b)?;
+        Ok((
+            self.settings.cost.factor() * r.cost,
+            Diagnostics {
+                pivots: Some(r.pivots),
+                ..c.diagnostics()
+            },
+        ))
     }
 
     fn mixture(&self) -> CoreResult<&Mixture> {
@@ -556,6 +928,9 @@ impl<'a> Ctx<'a> {
                 (r, String::new())
             }
             Entry::Sinkhorn => (self.sinkhorn(rng), String::new()),
+            Entry::OtEpsilon => (self.entropic(rng, false), String::new()),
+            Entry::TransportCost => (self.entropic(rng, true), String::new()),
+            Entry::ExactW2 => (self.exact(rng), String::new()),
             Entry::SlicedW2 => {
                 let r = self.clouds(rng).and_then(|c| {
                     let dirs = random_directions(self.settings.directions, rng);
@@ -596,6 +971,47 @@ impl<'a> Ctx<'a> {
             return None;
         };
         super::tails::divergence_infinite(kind, p, q)
+    }
+
+    /// A finite grid value of a χ²-type row (α outside [0, 1]) between mixtures, checked against a
+    /// closed-form bound of the integrand's mass outside the region: within [`RESOLVED_REL`] of the
+    /// integral it stays a value (with the bound in its diagnostics); above, or where no bound is found,
+    /// it is a lower bound (the grid misses a positive part of a positive integrand).
+    fn bounded(&self, kind: &FDivKind, value: f64, mut diagnostics: Diagnostics) -> Outcome {
+        let Some((alpha, integral)) = power_integral(kind, value) else {
+            return Outcome::Value { value, diagnostics };
+        };
+        let (ModelRef::Mixture(q), Some(p)) = (
+            self.model,
+            self.target.density().and_then(|d| d.as_mixture()),
+        ) else {
+            return Outcome::Value { value, diagnostics };
+        };
+        let bound = super::tails::outside_mass_bound(p, q, alpha, &self.region);
+        diagnostics.outside_bound = bound;
+        match bound {
+            Some(b) if b <= RESOLVED_REL * integral.abs() => Outcome::Value { value, diagnostics },
+            Some(b) => Outcome::LowerBound {
+                value,
+                upper_bound: value_after(kind, value, integral, b),
+                reason: format!(
+                    "the integrand ∫p^α q^(1−α) (α = {alpha}) peaks outside the grid's region: its mass \
+                     there is up to {} of the {} inside (closed-form bound), so the value is a lower bound",
+                    display_number(b),
+                    display_number(integral)
+                ),
+                diagnostics,
+            },
+            None => Outcome::LowerBound {
+                value,
+                upper_bound: f64::INFINITY,
+                reason: format!(
+                    "the integrand ∫p^α q^(1−α) (α = {alpha}) could not be bounded outside the grid's \
+                     region, so the value is a lower bound"
+                ),
+                diagnostics,
+            },
+        }
     }
 
     fn fdiv(&self, kind: &FDivKind) -> Computed {
@@ -672,19 +1088,12 @@ impl<'a> Ctx<'a> {
     }
 
     fn sinkhorn(&self, rng: &mut Rng) -> Computed {
-        let cfg = SinkhornConfig {
-            epsilon: self.epsilon,
-            ..SinkhornConfig::default()
-        };
-        let mut c = self.clouds(rng)?;
-        if let Some(max) = self.settings.sinkhorn_points {
-            c = c.at_most(max);
-        }
+        let (c, eps, cfg) = self.ot_setup(rng)?;
         let s = sinkhorn_divergence(&c.x, &c.a, &c.y, &c.b, &cfg)?;
         Ok((
-            s.value,
+            self.settings.cost.factor() * s.value,
             Diagnostics {
-                epsilon: Some(self.epsilon),
+                epsilon: Some(eps),
                 sinkhorn: Some(s.diagnostics),
                 ..c.diagnostics()
             },
@@ -714,6 +1123,32 @@ impl<'a> Ctx<'a> {
                 "needs a single-Gaussian target and a single-Gaussian model",
             )),
         }
+    }
+}
+
+/// A χ²-type grid value counts as exact when the closed-form bound of the integrand's mass outside the
+/// region is at most this fraction of the integral.
+pub const RESOLVED_REL: f64 = 1e-6;
+
+/// For the rows that integrate p^α q^(1−α) with α outside [0, 1]: α and the integral I behind `value`
+/// (Pearson and Neyman χ²: I = χ² + 1; Amari α: I = 1 + α(α − 1)·D; Rényi: I = exp((α − 1)·R)).
+fn power_integral(kind: &FDivKind, value: f64) -> Option<(f64, f64)> {
+    let (alpha, integral) = match *kind {
+        FDivKind::PearsonChi2 => (2.0, value + 1.0),
+        FDivKind::NeymanChi2 => (-1.0, value + 1.0),
+        FDivKind::Alpha { alpha } => (alpha, 1.0 + alpha * (alpha - 1.0) * value),
+        FDivKind::Renyi { alpha } => (alpha, ((alpha - 1.0) * value).exp()),
+        _ => return None,
+    };
+    (!(0.0..=1.0).contains(&alpha)).then_some((alpha, integral))
+}
+
+/// The value of `kind` had its integral been `integral + extra` (each of these values grows with I).
+fn value_after(kind: &FDivKind, value: f64, integral: f64, extra: f64) -> f64 {
+    match *kind {
+        FDivKind::Alpha { alpha } => value + extra / (alpha * (alpha - 1.0)),
+        FDivKind::Renyi { alpha } => value + (extra / integral).ln_1p() / (alpha - 1.0),
+        _ => value + extra,
     }
 }
 
@@ -820,7 +1255,7 @@ mod tests {
             resolution: 64,
             samples: 200,
             directions: 16,
-            sinkhorn_points: None,
+            ..MeasureSettings::DEFAULT
         }
     }
 
@@ -957,6 +1392,9 @@ mod tests {
             "mmd_riesz",
             "sinkhorn",
             "sliced_w2",
+            "ot_epsilon",
+            "transport_cost",
+            "exact_w2",
         ];
         for (m, c) in mix.iter().zip(&cloud) {
             // Same kind, same parameters (σ, ε, …) and same name for both model kinds.
@@ -1239,7 +1677,7 @@ mod tests {
     }
 
     #[test]
-    fn sinkhorn_points_caps_the_sinkhorn_row_alone() {
+    fn sinkhorn_points_caps_the_ot_rows_alone() {
         let t = two_modes();
         let q = q();
         let capped = MeasureSettings {
@@ -1251,7 +1689,7 @@ mod tests {
             measure(&t, ModelRef::Mixture(&q), 5, &capped),
         );
         for (a, c) in all.iter().zip(&cut) {
-            if a.id == "sinkhorn" {
+            if ["sinkhorn", "ot_epsilon", "transport_cost", "exact_w2"].contains(&a.id.as_str()) {
                 let Outcome::Value { diagnostics, .. } = &c.outcome else {
                     panic!("{:?}", c.outcome);
                 };
@@ -1268,5 +1706,259 @@ mod tests {
         let (p, w) = subsample_weighted(vec![[0.0, 0.0]; 10], vec![0.1; 10], 4);
         assert_eq!(p.len(), 4);
         assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    /// ∫ N(x; μp, vp) ^ a / N(x; μq, vq) ^ b dx in 1D by the trapezoid rule in log space over the peak
+    /// ± 40 widths (a reference written here from the densities, not through core::tails).
+    fn power_integral_1d(mp: f64, vp: f64, mq: f64, vq: f64, a: f64, b: f64) -> f64 {
+        let ln_n = |x: f64, m: f64, v: f64| {
+            -0.5 * (x - m) * (x - m) / v - 0.5 * (2.0 * std::f64::consts::PI * v).ln()
+        };
+        let curv = a / vp - b / vq;
+        assert!(curv > 0.0);
+        let peak = (a * mp / vp - b * mq / vq) / curv;
+        let half = 40.0 / curv.sqrt();
+        let n = 400_000;
+        let dx = 2.0 * half / n as f64;
+        let logs: Vec<f64> = (0..=n)
+            .map(|k| {
+                let x = peak - half + k as f64 * dx;
+                let w = if k == 0 || k == n { 0.5f64.ln() } else { 0.0 };
+                w + a * ln_n(x, mp, vp) - b * ln_n(x, mq, vq)
+            })
+            .collect();
+        crate::core::math::logsumexp(&logs).exp() * dx
+    }
+
+    /// Issue 15, part 1: a finite χ² whose integrand peaks outside the grid's region is reported as a lower
+    /// bound (with a closed-form upper bound) rather than as exact; one the grid holds stays a value. On
+    /// random diagonal Gaussian pairs, every Pearson and Neyman χ² row is infinite exactly when the
+    /// integral diverges, a value within 1e-4 of the reference, or a lower bound below it with an upper
+    /// bound above it.
+    #[test]
+    fn chi2_rows_outside_the_grid_are_lower_bounds() {
+        let gaussian_target = |m: Vec2, v: [f64; 2]| {
+            Target::build(
+                &TargetSpec::GaussianMixture(GaussianMixtureSpec {
+                    weights: vec![1.0],
+                    means: vec![m],
+                    covariances: vec![[[v[0], 0.0], [0.0, v[1]]]],
+                }),
+                None,
+            )
+            .unwrap()
+        };
+        let index = |id: &str| row_ids().iter().position(|r| *r == id).unwrap();
+        let settings = MeasureSettings::default();
+        // p = N(0, I), q = N((1, 0.5), 0.52 I): ∫p²/q is finite (2 − 1/0.52 > 0) but its integrand peaks
+        // near (−25, −12.5), far outside the region (about ±8 around the means).
+        let t = gaussian_target([0.0, 0.0], [1.0, 1.0]);
+        let q = Mixture::single([1.0, 0.5], [[0.52, 0.0], [0.0, 0.52]]).unwrap();
+        let truth = power_integral_1d(0.0, 1.0, 1.0, 0.52, 2.0, 1.0)
+            * power_integral_1d(0.0, 1.0, 0.5, 0.52, 2.0, 1.0)
+            - 1.0;
+        let row = measure_row(
+            &t,
+            ModelRef::Mixture(&q),
+            1,
+            &settings,
+            index("pearson_chi2"),
+        )
+        .unwrap();
+        let Outcome::LowerBound {
+            value,
+            upper_bound,
+            reason,
+            diagnostics,
+        } = &row.outcome
+        else {
+            panic!("{:?}", row.outcome)
+        };
+        eprintln!("far peak: grid {value:.4e}, true {truth:.4e}, upper bound {upper_bound:.4e}");
+        // (For one Gaussian against one, the bound is the missing mass itself, up to rounding.)
+        assert!(
+            *value < 1e-6 * truth && truth <= *upper_bound * (1.0 + 1e-9),
+            "{value} {truth} {upper_bound}"
+        );
+        assert!(reason.contains("lower bound"), "{reason}");
+        assert!(diagnostics.outside_bound.unwrap() > RESOLVED_REL);
+        assert_eq!(row.outcome.tag(), "lower_bound");
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(json["outcome"], "lower_bound");
+        assert!(json["upper_bound"].as_f64().unwrap() >= truth);
+        // Random diagonal Gaussian pairs.
+        use crate::core::rng::uniform;
+        let mut rng = seeded(151);
+        let (mut values, mut bounds, mut infinite) = (0, 0, 0);
+        for _ in 0..40 {
+            let mut u = |lo: f64, hi: f64| lo + (hi - lo) * uniform(&mut rng);
+            let (mp, vp) = ([u(-1.0, 1.0), u(-1.0, 1.0)], [u(0.3, 1.5), u(0.3, 1.5)]);
+            let (mq, vq) = ([u(-2.0, 2.0), u(-2.0, 2.0)], [u(0.2, 2.0), u(0.2, 2.0)]);
+            let t = gaussian_target(mp, vp);
+            let q = Mixture::single(mq, [[vq[0], 0.0], [0.0, vq[1]]]).unwrap();
+            // Pearson: ∫p²/q (a = 2, b = 1); Neyman: ∫q²/p.
+            for (id, (m1, v1, m2, v2)) in [
+                ("pearson_chi2", (mp, vp, mq, vq)),
+                ("neyman_chi2", (mq, vq, mp, vp)),
+            ] {
+                let finite = (0..2).all(|k| 2.0 / v1[k] - 1.0 / v2[k] > 0.0);
+                let row = measure_row(&t, ModelRef::Mixture(&q), 1, &settings, index(id)).unwrap();
+                if !finite {
+                    assert_eq!(row.outcome.tag(), "infinite", "{id}: {:?}", row.outcome);
+                    infinite += 1;
+                    continue;
+                }
+                let truth = power_integral_1d(m1[0], v1[0], m2[0], v2[0], 2.0, 1.0)
+                    * power_integral_1d(m1[1], v1[1], m2[1], v2[1], 2.0, 1.0)
+                    - 1.0;
+                match &row.outcome {
+                    Outcome::Value { value, .. } => {
+                        assert!(
+                            (value - truth).abs() <= 1e-4 * truth.max(1e-3),
+                            "{id}: {value} vs {truth}"
+                        );
+                        values += 1;
+                    }
+                    Outcome::LowerBound {
+                        value, upper_bound, ..
+                    } => {
+                        assert!(
+                            // The upper bound leaves out the grid's own midpoint error on the part
+                            // inside (here up to 2e-4 of it, the integrand being steep at the edge).
+                            *value <= truth * (1.0 + 1e-6) && truth <= *upper_bound + 1e-3 * value,
+                            "{id}: {value} {truth} {upper_bound}"
+                        );
+                        bounds += 1;
+                    }
+                    other => panic!("{id}: {other:?}"),
+                }
+            }
+        }
+        eprintln!("random pairs: {values} values, {bounds} lower bounds, {infinite} infinite");
+        assert!(
+            values > 0 && bounds > 0 && infinite > 0,
+            "{values} {bounds} {infinite}"
+        );
+    }
+
+    /// The optimal-transport rows between two given clouds (a sample target and particles): as ε → 0 the
+    /// entropic OT_ε and the transport cost of its plan approach the exact value from above; the
+    /// |x − y|²/2 convention is half of the |x − y|² one; the settings' ranges are checked.
+    #[test]
+    fn ot_rows_converge_to_exact_ot_as_epsilon_shrinks() {
+        let mut rng = seeded(33);
+        let y = two_modes().sample(150, &mut rng);
+        let x = q().sample(120, &mut rng);
+        let t = Target::from_samples(y).unwrap();
+        let ids = ["sinkhorn", "ot_epsilon", "transport_cost", "exact_w2"];
+        let rows = |eps_rel: f64, cost: CostConvention| -> Vec<f64> {
+            let settings = MeasureSettings {
+                epsilon_rel: Some(eps_rel),
+                precision: Precision::F64,
+                sinkhorn_tolerance: 1e-9,
+                sinkhorn_max_iters: 100_000,
+                epsilon_scaling: 0.5,
+                cost,
+                ..small()
+            };
+            ids.iter()
+                .map(|id| {
+                    let i = row_ids().iter().position(|r| r == id).unwrap();
+                    let r = measure_row(&t, ModelRef::Particles(&x), 2, &settings, i).unwrap();
+                    match r.outcome {
+                        Outcome::Value { value, diagnostics } => {
+                            assert_eq!(
+                                (diagnostics.samples_q, diagnostics.samples_p),
+                                (Some(120), Some(150))
+                            );
+                            value
+                        }
+                        o => panic!("{id}: {o:?}"),
+                    }
+                })
+                .collect()
+        };
+        let mut gaps = Vec::new();
+        for eps_rel in [0.1, 0.01, 0.001] {
+            let [s, ot_eps, cost, exact] = rows(eps_rel, CostConvention::Squared)[..] else {
+                unreachable!()
+            };
+            // OT_ε = ⟨π, C⟩ + ε KL ≥ ⟨π, C⟩ ≥ W (π is feasible up to the 1e-9 marginal tolerance).
+            assert!(
+                ot_eps >= cost - 1e-9 && cost >= exact - 1e-6,
+                "{ot_eps} {cost} {exact}"
+            );
+            assert!(s > 0.0 && s <= ot_eps, "{s} {ot_eps}");
+            gaps.push((ot_eps - exact, cost - exact));
+            let half = rows(eps_rel, CostConvention::HalfSquared);
+            for (h, v) in half.iter().zip([s, ot_eps, cost, exact]) {
+                assert!(
+                    (h - 0.5 * v).abs() <= 1e-7 * v.abs().max(1e-3),
+                    "{h} vs {v}/2"
+                );
+            }
+        }
+        eprintln!("(OT_ε − W, ⟨π,C⟩ − W) at ε_rel 0.1, 0.01, 0.001: {gaps:?}");
+        for w in gaps.windows(2) {
+            assert!(w[1].0 < w[0].0 && w[1].1 < w[0].1, "{gaps:?}");
+        }
+        assert!(
+            gaps[2].0 < 0.1 * gaps[0].0 && gaps[2].1 < 0.02 * gaps[0].1,
+            "{gaps:?}"
+        );
+        // Settings out of range are refused, naming the field and the range.
+        let bad = |m: MeasureSpec| m.validate().unwrap_err().to_string();
+        let e = bad(MeasureSpec {
+            epsilon: Some(0.0),
+            ..Default::default()
+        });
+        assert!(
+            e.contains("measure.epsilon") && e.contains("valid range"),
+            "{e}"
+        );
+        let e = bad(MeasureSpec {
+            epsilon_scaling: Some(1.0),
+            ..Default::default()
+        });
+        assert!(
+            e.contains("measure.epsilon_scaling") && e.contains("below 1"),
+            "{e}"
+        );
+        let e = bad(MeasureSpec {
+            epsilon: Some(0.1),
+            epsilon_rel: Some(0.1),
+            ..Default::default()
+        });
+        assert!(e.contains("not both"), "{e}");
+        let e = bad(MeasureSpec {
+            riesz_r: Some(2.0),
+            ..Default::default()
+        });
+        assert!(e.contains("measure.riesz_r"), "{e}");
+        let e = bad(MeasureSpec {
+            directions: Some(0),
+            ..Default::default()
+        });
+        assert!(e.contains("measure.directions"), "{e}");
+        // A section's fields over the defaults; a flag's ε choice replaces the file's.
+        let file = MeasureSpec {
+            epsilon: Some(0.2),
+            samples: Some(300),
+            ..Default::default()
+        };
+        let flags = MeasureSpec {
+            epsilon_rel: Some(0.01),
+            ..Default::default()
+        };
+        let m = file.merged(&flags);
+        assert_eq!(
+            (m.epsilon, m.epsilon_rel, m.samples),
+            (None, Some(0.01), Some(300))
+        );
+        let set = m.over(&MeasureSettings::DEFAULT);
+        assert_eq!(
+            (set.epsilon, set.epsilon_rel, set.samples, set.resolution),
+            (None, Some(0.01), 300, 256)
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod claim;
 pub mod closed_form;
 pub mod em;
 pub mod error;
+pub mod exact_ot;
 pub mod fdiv;
 pub mod fit;
 pub mod flows;

@@ -309,6 +309,20 @@ static PARAMS: &[ParamDecl] = &[
     p("sinkhorn.scaling", "ε-scaling factor", "1", excl(0.0), excl(1.0), 0.7, Linear),
     count("sinkhorn.max_iters", "iteration cap", "count", 1, 10_000_000, 500, Log),
     p("sinkhorn.tolerance", "marginal error tolerance", "1", excl(0.0), excl(1.0), 1e-4, Log),
+    // Model points given inline or from a CSV.
+    p("init.points.points", "particle coordinate", "length", incl(-COORD), incl(COORD), 0.0, Linear),
+    // The measurement battery (`measure` section, `divlab measure` flags).
+    count("measure.resolution", "grid cells per side of the f-divergence rows", "count", 8, 4096, 256, Log),
+    count("measure.samples", "samples of p (and of a mixture q)", "count", 1, MAX_PARTICLES, 1000, Log),
+    count("measure.directions", "slices of the sliced W2 row", "count", 1, 100_000, 64, Log),
+    count("measure.sinkhorn_points", "most points a side in the optimal-transport rows", "count", 1, MAX_PARTICLES, 1000, Log),
+    p("measure.epsilon", "entropic regularization ε of the OT rows", "cost", excl(0.0), incl(1e4), 0.0225, Log),
+    p("measure.epsilon_rel", "ε as a fraction of the cost of the clouds' diameter", "1", excl(0.0), incl(100.0), 0.01, Log),
+    p("measure.epsilon_scaling", "ε-scaling factor", "1", excl(0.0), excl(1.0), 0.7, Linear),
+    count("measure.sinkhorn_max_iters", "iteration cap of each Sinkhorn problem", "count", 1, 10_000_000, 500, Log),
+    p("measure.sinkhorn_tolerance", "marginal error tolerance of each Sinkhorn problem", "1", excl(0.0), excl(1.0), 1e-4, Log),
+    p("measure.kernel_sigma", "length scale of the MMD rows' kernels", "length", excl(0.0), incl(LENGTH), 0.5, Log),
+    p("measure.riesz_r", "Riesz exponent r of the energy-distance row", "1", excl(0.0), excl(2.0), 1.0, Linear),
 ];
 
 /// Every declaration, in table order.
@@ -382,6 +396,7 @@ pub fn child_family(family: &str, key: &str) -> Option<&'static str> {
         ("", "target") => "target",
         ("", "model") => "model",
         ("", "method") => "method",
+        ("", "measure") => "measure",
         ("model", "init") => "init",
         ("method", "objective") => "objective",
         ("method", "optimizer") => "optimizer",
@@ -632,6 +647,20 @@ mod tests {
                 particles.clone(),
                 json!({"kind": "flow", "flow": f}),
             )));
+        }
+        // A `measure` section (ε absolute or relative, not both) and particles from given points.
+        let points = json!({"kind": "particles", "count": 2, "init": {"kind": "points", "points": [[0.1, 0.2], [0.3, 0.4]]}});
+        let flow = json!({"kind": "flow", "flow": {"kind": "sliced_riesz", "slices": 8, "step_size": 1.0}});
+        for eps in [json!({"epsilon": 0.01}), json!({"epsilon_rel": 0.001})] {
+            let mut m = json!({"resolution": 64, "samples": 100, "directions": 8, "sinkhorn_points": 50,
+                "epsilon_scaling": 0.5, "sinkhorn_max_iters": 1000, "sinkhorn_tolerance": 1e-6,
+                "kernel_sigma": 0.3, "riesz_r": 1.5, "cost": "half_squared", "precision": "f64"});
+            if let (Value::Object(m), Value::Object(e)) = (&mut m, eps) {
+                m.extend(e);
+            }
+            let mut s = base(json!({"kind": "ring8"}), points.clone(), flow.clone());
+            s["measure"] = m;
+            out.push(parse(s));
         }
         out
     }

@@ -129,6 +129,44 @@ pub fn plan_view(
     Ok(view)
 }
 
+/// The transport cost ⟨π, C⟩ = Σᵢⱼ πᵢⱼ |xᵢ − yⱼ|² of a Sinkhorn solution's plan
+/// πᵢⱼ = aᵢ bⱼ exp((fᵢ + gⱼ − |xᵢ − yⱼ|²)/ε), without the entropic term (POT's `ot.sinkhorn2`; OT_ε is
+/// this plus ε KL(π ‖ a⊗b)). f64, O(N·M), parallel over rows, summed in row order (deterministic).
+pub fn transport_cost(
+    x: &[Vec2],
+    a: &[f64],
+    y: &[Vec2],
+    b: &[f64],
+    sol: &SinkhornResult,
+) -> CoreResult<f64> {
+    check_sizes(x, a, y, b, sol)?;
+    let eps = sol.epsilon;
+    let rows: Vec<f64> = x
+        .par_iter()
+        .zip(a.par_iter().zip(sol.f.par_iter()))
+        .map(|(&xi, (&ai, &fi))| {
+            y.iter()
+                .zip(b)
+                .zip(&sol.g)
+                .map(|((yj, &bj), gj)| {
+                    let c = dist2(xi, *yj);
+                    let w = ai * bj;
+                    if w > 0.0 {
+                        w * ((fi + gj - c) / eps).exp() * c
+                    } else {
+                        0.0
+                    }
+                })
+                .sum::<f64>()
+        })
+        .collect();
+    let total: f64 = rows.iter().sum();
+    if !total.is_finite() {
+        return Err(CoreError::non_finite("transport cost ⟨π, C⟩"));
+    }
+    Ok(total)
+}
+
 /// The dual potentials extended to the grid's cell centres (row-major, see [`Grid`]):
 /// (f on the grid from g on the targets, g on the grid from f on the sources).
 pub fn potentials_on_grid(

@@ -13,6 +13,7 @@ use super::error::{CoreError, CoreResult};
 use super::fit::Objective;
 use super::flows::FlowConfig;
 use super::math::Vec2;
+use super::measure::MeasureSpec;
 use super::mixture::MixtureInit;
 use super::optim::OptimizerConfig;
 use super::params;
@@ -47,6 +48,10 @@ pub struct Scenario {
     /// Steps a plain `divlab run` / the app's "run" performs by default.
     #[serde(default = "default_steps")]
     pub steps: usize,
+    /// Settings of the measurement battery (`divlab measure`, the divergences of `divlab run --json`);
+    /// absent fields keep their defaults ([`MeasureSpec`]).
+    #[serde(default, skip_serializing_if = "MeasureSpec::is_empty")]
+    pub measure: MeasureSpec,
 }
 
 fn default_steps() -> usize {
@@ -61,6 +66,9 @@ pub enum ModelSpec {
     Mixture { init: MixtureInit },
     /// A cloud of particles (non-parametric fit by a flow).
     Particles {
+        /// How many; with `init: (kind: "points", …)` it may be left out (it is the number of points) and
+        /// must otherwise equal it.
+        #[serde(default)]
         count: usize,
         #[serde(default)]
         init: ParticleInit,
@@ -80,6 +88,14 @@ pub enum ParticleInit {
     Gaussian { mean: Vec2, std: f64 },
     /// Uniform in the target's scene box.
     UniformInBox,
+    /// Given points, inline (`points`) or from a CSV file named by `source` (read by the loader, which
+    /// fills `points`; the format of a `samples` target's CSV). Each particle starts at one of them.
+    Points {
+        #[serde(default)]
+        points: Vec<Vec2>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+    },
 }
 
 /// How a [`ParticleInit`] is read: serde ignores unknown fields next to the tag of a unit variant even
@@ -87,8 +103,17 @@ pub enum ParticleInit {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 enum ParticleInitRepr {
-    Gaussian { mean: Vec2, std: f64 },
+    Gaussian {
+        mean: Vec2,
+        std: f64,
+    },
     UniformInBox {},
+    Points {
+        #[serde(default)]
+        points: Vec<Vec2>,
+        #[serde(default)]
+        source: Option<String>,
+    },
 }
 
 impl From<ParticleInitRepr> for ParticleInit {
@@ -96,6 +121,7 @@ impl From<ParticleInitRepr> for ParticleInit {
         match r {
             ParticleInitRepr::Gaussian { mean, std } => Self::Gaussian { mean, std },
             ParticleInitRepr::UniformInBox {} => Self::UniformInBox,
+            ParticleInitRepr::Points { points, source } => Self::Points { points, source },
         }
     }
 }
@@ -144,6 +170,17 @@ impl Scenario {
         match &self.model {
             ModelSpec::Mixture { init } => init.validate().map_err(|e| e.within("model"))?,
             ModelSpec::Particles { count, init } => {
+                if let ParticleInit::Points { points, source } = init
+                    && points.is_empty()
+                {
+                    return Err(CoreError::invalid(format!(
+                        "model.init.points is empty: particles from points need at least one ({})",
+                        match source {
+                            Some(s) => format!("the CSV file {s} gave none"),
+                            None => "give `points: [[x, y], …]` or `source: \"file.csv\"`".into(),
+                        }
+                    )));
+                }
                 params::check_field("model", Some("particles"), "count", *count as f64)?;
                 if let ParticleInit::Gaussian { mean, std } = init {
                     let mean_decl = params::lookup("init", Some("gaussian"), "mean")
@@ -155,8 +192,25 @@ impl Scenario {
                         .map_err(|e| e.within("model"))?;
                     params::check_squared("model.init.std", *std)?;
                 }
+                if let ParticleInit::Points { points, .. } = init {
+                    let decl = params::decl("init.points.points")
+                        .ok_or_else(|| CoreError::invalid("init.points.points: no declaration"))?;
+                    for (name, v) in super::target::indexed_points(points) {
+                        decl.check_as(&format!("model.init.points{name}"), *v)?;
+                    }
+                    if *count != points.len() {
+                        return Err(CoreError::field(
+                            "model.count",
+                            format!(
+                                "{count} particles, but model.init has {} points; leave count out or make them agree",
+                                points.len()
+                            ),
+                        ));
+                    }
+                }
             }
         }
+        self.measure.validate()?;
         match (&self.method, &self.model) {
             (
                 Method::Gradient {
@@ -212,12 +266,25 @@ impl Scenario {
     pub fn parse_unvalidated(text: &str) -> Result<Scenario, ScenarioError> {
         // A byte-order mark (some editors write one) is not part of the text.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let scenario = if text.trim_start().starts_with('{') {
+        let mut scenario = if text.trim_start().starts_with('{') {
             locate::parse_json(text)?
         } else {
             locate::parse_ron(text)?
         };
+        scenario.settle_count();
         Ok(scenario)
+    }
+
+    /// A particle model started from points with no `count` (0) gets the number of its points.
+    pub fn settle_count(&mut self) {
+        if let ModelSpec::Particles {
+            count,
+            init: ParticleInit::Points { points, .. },
+        } = &mut self.model
+            && *count == 0
+        {
+            *count = points.len();
+        }
     }
 
     /// The text of a scenario file's bytes: UTF-8 (a byte-order mark is dropped by the parser), or an error

@@ -9,7 +9,7 @@ use super::em::em_step;
 use super::error::{CoreError, CoreResult};
 use super::flows::{FlowTarget, ParticleFlow, StepReport};
 use super::math::{Vec2, is_finite2};
-use super::measure::{ModelRef, Row, measure_default};
+use super::measure::{MeasureSettings, ModelRef, Row, measure};
 use super::mixture::Mixture;
 use super::optim::Optimizer;
 use super::rng::{self, Rng};
@@ -491,6 +491,7 @@ fn init_particles(count: usize, init: &ParticleInit, target: &Target, r: &mut Rn
                 [mean[0] + std * z[0], mean[1] + std * z[1]]
             })
             .collect(),
+        ParticleInit::Points { points, .. } => points.clone(),
         ParticleInit::UniformInBox => {
             let b = target.bbox();
             (0..count)
@@ -507,9 +508,14 @@ fn init_particles(count: usize, init: &ParticleInit, target: &Target, r: &mut Rn
 
 impl Simulation {
     /// Every row of the measurement battery between the target and the model as it stands
-    /// ([`super::measure`], default settings). Deterministic from the scenario's seed.
+    /// ([`super::measure`], with the scenario's `measure` settings). Deterministic from the scenario's seed.
     pub fn measure(&self) -> Vec<Row> {
-        measure_default(&self.target, self.model().into(), self.scenario.seed)
+        measure(
+            &self.target,
+            self.model().into(),
+            self.scenario.seed,
+            &self.scenario.measure.over(&MeasureSettings::DEFAULT),
+        )
     }
 }
 

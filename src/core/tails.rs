@@ -16,6 +16,8 @@
 //! terms do away from it.
 
 use super::fdiv::FDivKind;
+use super::gaussian::ln_ndtr;
+use super::grid::BBox;
 use super::math::Vec2;
 use super::mixture::Mixture;
 
@@ -143,6 +145,151 @@ fn envelope_minimum(waves: &[[f64; 3]]) -> (f64, f64) {
             (0.0, f64::INFINITY),
             |best, c| if c.1 < best.1 { c } else { best },
         )
+}
+
+/// An upper bound on ∫ p^α q^(1−α) over the outside of `region`, for mixtures p and q and α outside
+/// [0, 1] where the integral is finite ([`power_integral_diverges`] is `None`), in closed form; `None`
+/// when α is in [0, 1] or no bound below was found (then the grid's value cannot be vouched for).
+///
+/// With the numerator's components i (n of them) and the denominator's j as in the module docs, and
+/// a ≥ 1 the numerator's power: (Σᵢ xᵢ)^a ≤ n^(a−1) Σᵢ xᵢ^a (convexity) and q^(−b) ≤ (w_j N_j)^(−b) for
+/// every j, so the integrand is at most n^(a−1) Σᵢ min_j f_ij with f_ij = (wᵢNᵢ)^a (w_jN_j)^(−b). A
+/// minimum is at most any weighted geometric mean Π_j f_ij^(λ_j) (λ ≥ 0, Σλ = 1), an unnormalized
+/// Gaussian when its form Σ_j λ_j M_ij is positive definite: its mass outside the box is at most its
+/// total mass times the four one-sided tail probabilities of its axis marginals (a union bound). The
+/// λ tried per i: each vertex, and the mixes ¼, ½, ¾ of every pair; the smallest bound is kept.
+pub fn outside_mass_bound(p: &Mixture, q: &Mixture, alpha: f64, region: &BBox) -> Option<f64> {
+    if (0.0..=1.0).contains(&alpha) || !alpha.is_finite() {
+        return None;
+    }
+    let (num, den, a, b) = if alpha > 1.0 {
+        (p, q, alpha, alpha - 1.0)
+    } else {
+        (q, p, 1.0 - alpha, -alpha)
+    };
+    let num_parts = log_gaussian_parts(num);
+    let den_parts = log_gaussian_parts(den);
+    if num_parts.is_empty() || den_parts.is_empty() {
+        return None;
+    }
+    let n = num_parts.len() as f64;
+    let mut total = 0.0;
+    for ni in &num_parts {
+        // Each f_ij as (K, M = [xx, xy, yy], h, c): ln f = K − ½ xᵀMx + hᵀx − ½c.
+        let forms: Vec<Form> = den_parts
+            .iter()
+            .map(|dj| Form {
+                k: a * ni.log_norm - b * dj.log_norm,
+                m: [
+                    a * ni.prec[0] - b * dj.prec[0],
+                    a * ni.prec[1] - b * dj.prec[1],
+                    a * ni.prec[2] - b * dj.prec[2],
+                ],
+                h: [a * ni.ph[0] - b * dj.ph[0], a * ni.ph[1] - b * dj.ph[1]],
+                c: a * ni.quad - b * dj.quad,
+            })
+            .collect();
+        let mut mixes: Vec<Form> = forms.clone();
+        for (j, u) in forms.iter().enumerate() {
+            for v in &forms[j + 1..] {
+                for t in [0.25, 0.5, 0.75] {
+                    mixes.push(u.mix(v, t));
+                }
+            }
+        }
+        let best = mixes
+            .iter()
+            .filter_map(|f| f.outside_mass(region))
+            .fold(f64::INFINITY, f64::min);
+        if !best.is_finite() {
+            return None;
+        }
+        total += best;
+    }
+    Some(n.powf(a - 1.0) * total)
+}
+
+/// ln(w (2π)⁻¹ |Σ|^(−½)), the precision P = Σ⁻¹ as [xx, xy, yy], Pμ and μᵀPμ of a component.
+struct LogGaussian {
+    log_norm: f64,
+    prec: [f64; 3],
+    ph: Vec2,
+    quad: f64,
+}
+
+fn log_gaussian_parts(m: &Mixture) -> Vec<LogGaussian> {
+    m.weights()
+        .iter()
+        .zip(m.means())
+        .zip(m.covariances())
+        .filter(|((w, _), _)| **w > 0.0)
+        .filter_map(|((w, mu), c)| {
+            let det = c[0][0] * c[1][1] - c[0][1] * c[1][0];
+            let p = inverse(c)?;
+            let ph = [p[0] * mu[0] + p[1] * mu[1], p[1] * mu[0] + p[2] * mu[1]];
+            Some(LogGaussian {
+                log_norm: w.ln() - (2.0 * std::f64::consts::PI).ln() - 0.5 * det.ln(),
+                prec: p,
+                ph,
+                quad: mu[0] * ph[0] + mu[1] * ph[1],
+            })
+        })
+        .collect()
+}
+
+/// exp(k − ½ xᵀMx + hᵀx − ½c), M = [xx, xy, yy].
+#[derive(Clone)]
+struct Form {
+    k: f64,
+    m: [f64; 3],
+    h: Vec2,
+    c: f64,
+}
+
+impl Form {
+    /// The weighted geometric mean f^(1−t) g^t.
+    fn mix(&self, g: &Form, t: f64) -> Form {
+        let l = |x: f64, y: f64| (1.0 - t) * x + t * y;
+        Form {
+            k: l(self.k, g.k),
+            m: [
+                l(self.m[0], g.m[0]),
+                l(self.m[1], g.m[1]),
+                l(self.m[2], g.m[2]),
+            ],
+            h: [l(self.h[0], g.h[0]), l(self.h[1], g.h[1])],
+            c: l(self.c, g.c),
+        }
+    }
+
+    /// An upper bound on its integral outside `region` (total mass × union of the four one-sided
+    /// marginal tails, at most the total mass); `None` unless M is positive definite.
+    fn outside_mass(&self, region: &BBox) -> Option<f64> {
+        let det = self.m[0] * self.m[2] - self.m[1] * self.m[1];
+        if !(self.m[0] > 0.0 && det > 0.0 && det.is_finite()) {
+            return None;
+        }
+        // S = M⁻¹, the peak m = S h.
+        let s = [self.m[2] / det, -self.m[1] / det, self.m[0] / det];
+        let peak = [
+            s[0] * self.h[0] + s[1] * self.h[1],
+            s[1] * self.h[0] + s[2] * self.h[1],
+        ];
+        let log_total = self.k - 0.5 * self.c
+            + 0.5 * (self.h[0] * peak[0] + self.h[1] * peak[1])
+            + (2.0 * std::f64::consts::PI).ln()
+            - 0.5 * det.ln();
+        let (sx, sy) = (s[0].sqrt(), s[2].sqrt());
+        let tails = [
+            ln_ndtr((region.x_min - peak[0]) / sx),
+            ln_ndtr((peak[0] - region.x_max) / sx),
+            ln_ndtr((region.y_min - peak[1]) / sy),
+            ln_ndtr((peak[1] - region.y_max) / sy),
+        ];
+        let log_outside = super::math::logsumexp(&tails).min(0.0);
+        let v = (log_total + log_outside).exp();
+        v.is_finite().then_some(v)
+    }
 }
 
 #[cfg(test)]

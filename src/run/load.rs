@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::core::math::Vec2;
-use crate::core::scenario::{Scenario, ScenarioError};
+use crate::core::scenario::{ModelSpec, ParticleInit, Scenario, ScenarioError};
 use crate::core::target::{GrayImage, TargetSpec};
 
 /// A scenario with its inputs, ready to build a [`super::Run`].
@@ -154,6 +154,22 @@ pub fn from_text(text: &str, origin: &str, resolver: &dyn Resolver) -> Result<Lo
         };
         let bytes = resolver.read(&source).map_err(input_error)?;
         spec.points = read_points_csv(&bytes).map_err(input_error)?;
+    }
+    if let ModelSpec::Particles {
+        init: ParticleInit::Points { points, source },
+        ..
+    } = &mut scenario.model
+        && points.is_empty()
+        && let Some(source) = source.clone()
+    {
+        let input_error = |reason: String| LoadError::Input {
+            origin: origin.to_owned(),
+            input: input_words(Some(text), "model.init.source", &source),
+            reason,
+        };
+        let bytes = resolver.read(&source).map_err(input_error)?;
+        *points = read_points_csv(&bytes).map_err(input_error)?;
+        scenario.settle_count();
     }
     scenario.check(text).map_err(scenario_error)?;
     let image = read_image(&scenario.target, resolver, origin, Some(text))?;
@@ -319,5 +335,85 @@ mod tests {
             err.contains("line 2, field `target.source` (pts.csv)"),
             "{err}"
         );
+    }
+
+    const PARTICLES_FROM_CSV: &str = r#"(version: 1, seed: 1,
+        target: (kind: "two_modes"),
+        model: (kind: "particles",
+            init: (kind: "points", source: "pts.csv")),
+        method: (kind: "flow", flow: (kind: "mmd", kernel: (kind: "gaussian", sigma: 0.5), step_size: 0.1)))"#;
+
+    /// Issue 15: a particle model starts from given points, from a CSV (count left out: the number of
+    /// points) or inline; bad points are refused with the CSV's line or the scenario's line and field.
+    #[test]
+    fn particles_start_from_points_inline_or_from_a_csv() {
+        let loaded = from_text(PARTICLES_FROM_CSV, "t.ron", &OneCsv("x,y\n0,1\n2,3\n4 5\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ModelSpec::Particles { count, init } = &loaded.scenario.model else {
+            panic!("particles");
+        };
+        assert_eq!(*count, 3);
+        assert!(
+            matches!(init, ParticleInit::Points { points, .. } if points == &vec![[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
+        );
+        let run = crate::run::Run::new(
+            &loaded,
+            crate::gpu::backend::BackendChoice::Cpu,
+            Err("no GPU in this test"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(run.model(), crate::core::sim::ModelView::Particles(p) if p == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
+        );
+        let err = from_text(PARTICLES_FROM_CSV, "t.ron", &OneCsv("0,1\n2,x\n"))
+            .expect_err("bad line")
+            .to_string();
+        assert!(
+            err.contains("line 4, field `model.init.source` (pts.csv)") && err.contains("line 2"),
+            "{err}"
+        );
+        let err = from_text(PARTICLES_FROM_CSV, "t.ron", &BundledOnly)
+            .expect_err("no file")
+            .to_string();
+        assert!(err.contains("field `model.init.source` (pts.csv)"), "{err}");
+        // Inline: a count that disagrees, a coordinate out of range, no points at all.
+        let inline = |model: &str| {
+            format!(
+                "(version: 1,\n target: (kind: \"two_modes\"),\n model: {model},\n method: (kind: \"flow\", flow: (kind: \"sliced_riesz\", slices: 4, step_size: 1.0)))"
+            )
+        };
+        let ok = inline(
+            r#"(kind: "particles", init: (kind: "points", points: [[0.5, 1.0], [1.5, -2.0]]))"#,
+        );
+        let loaded = from_text(&ok, "i.ron", &BundledOnly).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            loaded.scenario.model,
+            ModelSpec::Particles { count: 2, .. }
+        ));
+        let reread = Scenario::parse(&loaded.scenario.to_ron().unwrap()).unwrap();
+        assert_eq!(reread, loaded.scenario);
+        for (model, want) in [
+            (
+                r#"(kind: "particles", count: 3, init: (kind: "points", points: [[0.5, 1.0], [1.5, -2.0]]))"#,
+                "line 3, field `model.count`: model.count: 3 particles, but model.init has 2 points",
+            ),
+            (
+                r#"(kind: "particles", init: (kind: "points", points: [[0.5, 1.0], [1.5, 2e9]]))"#,
+                "field `model.init.points[1][1]`",
+            ),
+            (
+                r#"(kind: "particles", init: (kind: "points", points: []))"#,
+                "model.init.points is empty",
+            ),
+            (
+                r#"(kind: "particles", init: (kind: "points", point: [[0.5, 1.0]]))"#,
+                "line 3",
+            ),
+        ] {
+            let err = from_text(&inline(model), "i.ron", &BundledOnly)
+                .expect_err(model)
+                .to_string();
+            assert!(err.contains(want), "{model}: {err}");
+        }
     }
 }

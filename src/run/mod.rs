@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use crate::core::error::CoreError;
 use crate::core::math::Vec2;
-use crate::core::measure::{ModelRef, Row, measure_default};
+use crate::core::measure::{MeasureSettings, ModelRef, Row, measure};
 use crate::core::scenario::Scenario;
 use crate::core::sim::{ModelView, Simulation, StepInfo};
 use crate::core::target::{GrayImage, Target, TargetSpec};
@@ -385,12 +385,19 @@ impl Run {
         })
     }
 
-    /// Every divergence between the target and the model as it stands, by the CPU core.
+    /// Every divergence between the target and the model as it stands, by the CPU core, with the
+    /// scenario's `measure` settings.
     pub fn measure(&self) -> Vec<Row> {
-        measure_default(
+        self.measure_with(&self.sim.scenario().measure.over(&MeasureSettings::DEFAULT))
+    }
+
+    /// [`Self::measure`] with the given settings (e.g. the scenario's overridden by command-line flags).
+    pub fn measure_with(&self, settings: &MeasureSettings) -> Vec<Row> {
+        measure(
             self.sim.target(),
             ModelRef::from(self.model()),
             self.sim.scenario().seed,
+            settings,
         )
     }
 

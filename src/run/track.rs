@@ -32,7 +32,7 @@ pub const LIVE_SETTINGS: MeasureSettings = MeasureSettings {
     resolution: 96,
     samples: 256,
     directions: 32,
-    sinkhorn_points: None,
+    ..MeasureSettings::DEFAULT
 };
 
 /// [`LIVE_SETTINGS`] where the rows are computed on the frame thread (the web): the Sinkhorn row on at
@@ -361,7 +361,7 @@ mod tests {
             resolution: 48,
             samples: 120,
             directions: 8,
-            sinkhorn_points: None,
+            ..MeasureSettings::DEFAULT
         }
     }
 
