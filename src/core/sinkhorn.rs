@@ -899,7 +899,8 @@ pub struct SinkhornWarm<'a> {
 
 /// [`sinkhorn_divergence`] started from `warm`. A warm-started problem skips the ε-scaling schedule
 /// (it starts at the final ε, from potentials that already belong to it) and stops by the same rule
-/// (marginal error below `tolerance` at the final ε), so its accuracy is that of a cold solve.
+/// (marginal error below `tolerance` at the final ε), so its accuracy is that of a cold solve; if it
+/// does not converge within `max_iters` it is solved again cold (the diagnostics count both).
 pub fn sinkhorn_divergence_from(
     x: &[Vec2],
     a: &[f64],
@@ -908,13 +909,27 @@ pub fn sinkhorn_divergence_from(
     cfg: &SinkhornConfig,
     warm: &SinkhornWarm<'_>,
 ) -> CoreResult<SinkhornDivergence> {
-    let xy = sinkhorn_warm(x, a, y, b, cfg, warm.xy)?;
+    // A warm start that does not converge within `max_iters` (the particles moved too far) is dropped
+    // for a cold solve with the full schedule: an unconverged result is never worse than a cold one. The
+    // iterations reported are those of both.
+    let mut xy = sinkhorn_warm(x, a, y, b, cfg, warm.xy)?;
+    if warm.xy.is_some() && !xy.converged {
+        let spent = xy.iterations;
+        xy = sinkhorn_warm(x, a, y, b, cfg, None)?;
+        xy.iterations += spent;
+    }
     let c = mean_point(x, y);
     let xc = centred(x, c);
     let yc = centred(y, c);
     let d2x = squared_diameter(x, &[]);
     let d2y = squared_diameter(y, &[]);
-    let (vx, p_x, itx, errx, convx) = sinkhorn_symmetric(&xc, a, d2x, cfg, warm.xx)?;
+    let (vx, p_x, itx, errx, convx) = match sinkhorn_symmetric(&xc, a, d2x, cfg, warm.xx)? {
+        (.., it, _, false) if warm.xx.is_some() => {
+            let (v, p, it_cold, e, conv) = sinkhorn_symmetric(&xc, a, d2x, cfg, None)?;
+            (v, p, it + it_cold, e, conv)
+        }
+        solved => solved,
+    };
     let (vy, p_y, ity, erry, convy) = match warm.ot_yy {
         Some(v) if v.is_finite() => (v, Vec::new(), 0, 0.0, true),
         Some(v) => return Err(CoreError::non_finite(format!("given OT_ε(β, β) = {v}"))),
