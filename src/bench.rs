@@ -2,6 +2,8 @@
 //! kernels (`--backend gpu`; on a software adapter such as lavapipe these figures measure this machine's CPUs,
 //! not a GPU). Each figure is the median over `--iters` timed iterations after one warm-up iteration.
 
+use divlab::app::open_link_headless;
+use divlab::assets::{BUNDLED, BUNDLED_PRESETS, claim_presets};
 use divlab::core::em::em_step;
 use divlab::core::fdiv::{Estimator, FDivKind};
 use divlab::core::fit::Objective;
@@ -15,6 +17,7 @@ use divlab::core::sinkhorn::{Precision, SinkhornConfig, sinkhorn_half_iteration}
 use divlab::core::target::{GaussianMixtureSpec, Grid25Spec, Target, TargetSpec, TwoModesSpec};
 use divlab::gpu::backend::{ActiveBackend, BackendChoice, BackendStatus, select_headless};
 use divlab::gpu::context::GpuContext;
+use divlab::run::{Loaded, Run, load};
 use serde_json::json;
 use web_time::Instant;
 
@@ -326,20 +329,51 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 step_size: 0.1,
                 target_samples: n,
             };
+            // The flow's own path: each step warm-started from the previous one's potentials. The warm-up
+            // step of `time_iters` is the cold first step (it also computes the cached OT_ε(β, β)).
             let mut flow = ParticleFlow::new(&cfg, x, SEED).map_err(e)?;
-            let mut iterations = Vec::new();
+            let mut warm_iters = Vec::new();
             let samples = time_iters(iters, || {
                 let report = flow.step(&FlowTarget::samples(&y)).map_err(e)?;
                 if let Some(d) = report.sinkhorn {
-                    iterations.push(d.iterations_xy + d.iterations_xx + d.iterations_yy);
+                    warm_iters.push(format!(
+                        "{} + {} + {} (marginal error {:.1e})",
+                        d.iterations_xy, d.iterations_xx, d.iterations_yy, d.marginal_error
+                    ));
                 }
                 Ok(())
             })?;
+            // The same steps solved cold (full ε-scaling schedule, OT_ε(β, β) still cached), from the same
+            // particles: what one step cost before the warm start.
+            let cold_steps = iters.min(2);
+            let mut cold_flow = flow.clone();
+            let mut cold_iters = Vec::new();
+            let mut cold_s = Vec::new();
+            for _ in 0..cold_steps {
+                cold_flow.forget_warm_start();
+                let t0 = Instant::now();
+                let report = cold_flow.step(&FlowTarget::samples(&y)).map_err(e)?;
+                cold_s.push(t0.elapsed().as_secs_f64());
+                if let Some(d) = report.sinkhorn {
+                    cold_iters.push(format!(
+                        "{} + {} + {} (marginal error {:.1e})",
+                        d.iterations_xy, d.iterations_xx, d.iterations_yy, d.marginal_error
+                    ));
+                }
+            }
+            let cold = median(&cold_s);
+            let warm = median(&samples);
             Ok(Report {
                 kernel: "sinkhorn-flow",
                 unit: format!(
-                    "one Sinkhorn-divergence flow step, N = M, ε = {eps}, tolerance 1e-4, ε-scaling 0.7; \
-                     Sinkhorn iterations per step (xy + xx + yy): {iterations:?}"
+                    "one warm-started Sinkhorn-divergence flow step, N = M, ε = {eps}, tolerance 1e-4, \
+                     ε-scaling 0.7 (cold steps only); Sinkhorn iterations per step (xy + xx + yy): warm \
+                     [{}], cold [{}]; a cold step from the same particles: median {:.1} ms over {cold_steps}, \
+                     {:.1}× the warm step",
+                    warm_iters.join(", "),
+                    cold_iters.join(", "),
+                    cold * 1e3,
+                    cold / warm
                 ),
                 n,
                 samples_s: samples,
@@ -451,4 +485,298 @@ fn bench_gpu(
             Err("this benchmark runs on the CPU core only".into())
         }
     }
+}
+// ---------------------------------------------------------------------------------------------
+// `divlab bench preset NAME|all`: steps per second of what the app runs.
+
+/// The longest one preset is timed on one backend; the steps left are not taken (the figure says how many
+/// steps it covers).
+pub const PRESET_TIME_CAP_S: f64 = 20.0;
+
+/// A bundled preset's panels, as the app opens it.
+struct PresetPanels {
+    name: String,
+    kind: &'static str,
+    description: String,
+    panels: Vec<Loaded>,
+    /// The steps the app runs it to (the scenario's `steps`, a claim link's `until`).
+    steps: usize,
+}
+
+/// The names `bench preset` accepts: the bundled scenarios, then the claim presets.
+pub fn preset_names() -> Vec<&'static str> {
+    BUNDLED
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(BUNDLED_PRESETS.iter().map(|(n, _)| *n))
+        .collect()
+}
+
+fn preset_panels(name: &str) -> Result<PresetPanels, String> {
+    if BUNDLED.iter().any(|(n, _)| *n == name) {
+        let loaded = load::bundled(name).map_err(|e| e.to_string())?;
+        return Ok(PresetPanels {
+            name: name.to_owned(),
+            kind: "scenario",
+            description: loaded.scenario.description.clone(),
+            steps: loaded.scenario.steps,
+            panels: vec![loaded],
+        });
+    }
+    let i = BUNDLED_PRESETS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .ok_or_else(|| {
+            format!(
+                "bench preset {name}: no bundled preset of that name (bundled: all, {})",
+                preset_names().join(", ")
+            )
+        })?;
+    let entry = claim_presets()
+        .swap_remove(i)
+        .map_err(|e| format!("bench preset {name}: {e}"))?;
+    let linked =
+        open_link_headless(&entry.link).map_err(|e| format!("bench preset {name}: {e}"))?;
+    let panels = linked
+        .panels
+        .into_iter()
+        .map(|s| load::from_scenario(s, name).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PresetPanels {
+        name: name.to_owned(),
+        kind: "claim",
+        description: entry.claim,
+        steps: linked.until,
+        panels,
+    })
+}
+
+/// One backend's figure for a preset: every panel stepped in lockstep, as the app's frames do.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Timing {
+    /// Lockstep steps taken (each advances every panel by one step).
+    steps: usize,
+    seconds: f64,
+    steps_per_s: f64,
+    first_step_s: f64,
+    median_step_s: f64,
+    slowest_step_s: f64,
+    /// Set when the time cap or a stop ended the timing before the preset's steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended_early: Option<String>,
+}
+
+fn time_runs(runs: &mut [Run], steps: usize) -> Timing {
+    let mut per_step = Vec::with_capacity(steps);
+    let start = Instant::now();
+    let mut ended_early = None;
+    'steps: for k in 0..steps {
+        let t0 = Instant::now();
+        for run in runs.iter_mut() {
+            if let Err(stop) = run.step() {
+                ended_early = Some(format!("a panel {stop}"));
+                break 'steps;
+            }
+        }
+        per_step.push(t0.elapsed().as_secs_f64());
+        if k + 1 < steps && start.elapsed().as_secs_f64() > PRESET_TIME_CAP_S {
+            ended_early = Some(format!(
+                "timed for {PRESET_TIME_CAP_S} s: {} of {steps} steps",
+                k + 1
+            ));
+            break;
+        }
+    }
+    let seconds: f64 = per_step.iter().sum();
+    Timing {
+        steps: per_step.len(),
+        seconds,
+        steps_per_s: if seconds > 0.0 {
+            per_step.len() as f64 / seconds
+        } else {
+            f64::NAN
+        },
+        first_step_s: per_step.first().copied().unwrap_or(f64::NAN),
+        median_step_s: median(&per_step),
+        slowest_step_s: per_step.iter().copied().fold(f64::NAN, f64::max),
+        ended_early,
+    }
+}
+
+/// What the GPU column of a preset says.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum GpuFigure {
+    /// `--backend cpu`: the GPU was not tried.
+    NotAsked,
+    NoAdapter {
+        reason: String,
+    },
+    /// The run layer has no GPU twin for this method (the capability table's reason).
+    NotWired {
+        reason: String,
+    },
+    Measured {
+        adapter: String,
+        /// A software adapter (lavapipe, SwiftShader): the figure measures this machine's CPUs.
+        software: bool,
+        panels_on_gpu: usize,
+        #[serde(flatten)]
+        timing: Timing,
+    },
+}
+
+impl GpuFigure {
+    fn describe(&self) -> String {
+        match self {
+            Self::NotAsked => "GPU: not measured (--backend cpu)".to_owned(),
+            Self::NoAdapter { reason } => format!("GPU: no adapter ({reason})"),
+            Self::NotWired { reason } => format!("GPU: not wired for this method ({reason})"),
+            Self::Measured {
+                adapter,
+                software,
+                panels_on_gpu,
+                timing,
+            } => format!(
+                "GPU{}: {} on {adapter}{}",
+                if *panels_on_gpu > 1 {
+                    format!(" ({panels_on_gpu} panels)")
+                } else {
+                    String::new()
+                },
+                describe_timing(timing),
+                if *software {
+                    " (a software adapter: this machine's CPUs)"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+}
+
+fn describe_timing(t: &Timing) -> String {
+    if t.steps == 0 {
+        return format!(
+            "no step completed ({})",
+            t.ended_early.as_deref().unwrap_or("stopped")
+        );
+    }
+    let mut s = format!(
+        "{:.1} steps/s ({} steps in {:.2} s; first {:.1} ms, median {:.2} ms, slowest {:.1} ms per step)",
+        t.steps_per_s,
+        t.steps,
+        t.seconds,
+        t.first_step_s * 1e3,
+        t.median_step_s * 1e3,
+        t.slowest_step_s * 1e3
+    );
+    if let Some(why) = &t.ended_early {
+        s.push_str(&format!(" [{why}]"));
+    }
+    s
+}
+
+fn new_runs(
+    p: &PresetPanels,
+    choice: BackendChoice,
+    device: Result<&GpuContext, &str>,
+) -> Result<Vec<Run>, String> {
+    p.panels
+        .iter()
+        .map(|l| Run::new(l, choice, device).map_err(|e| format!("bench preset {}: {e}", p.name)))
+        .collect()
+}
+
+/// `divlab bench preset NAME|all [--steps K] [--json] [--backend cpu|gpu|auto]`: steps per second of each
+/// bundled preset at its default size through the run layer (`run::Run`, the app's and the CLI's path), on
+/// the CPU core and, unless `--backend cpu`, on the GPU where the run layer has a GPU twin for the method.
+/// Every panel of a claim preset is stepped in lockstep, as the app does; a step is one step of every panel.
+pub fn bench_preset(
+    name: &str,
+    steps: Option<usize>,
+    as_json: bool,
+    backend: BackendChoice,
+) -> Result<(), String> {
+    let names: Vec<String> = if name == "all" {
+        preset_names().iter().map(|n| (*n).to_owned()).collect()
+    } else {
+        vec![name.to_owned()]
+    };
+    let presets = names
+        .iter()
+        .map(|n| preset_panels(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let device: Result<GpuContext, String> = match backend {
+        BackendChoice::Cpu => Err(String::new()),
+        _ => match select_headless(backend) {
+            Ok((Some(ctx), _)) => Ok(ctx),
+            Ok((None, status)) => Err(status.reason.unwrap_or_else(|| "none found".to_owned())),
+            Err(e) if backend == BackendChoice::Gpu => return Err(format!("--backend gpu: {e}")),
+            Err(e) => Err(e.to_string()),
+        },
+    };
+    let threads = rayon::current_num_threads();
+    let mut out = Vec::new();
+    for p in &presets {
+        let steps = steps.unwrap_or(p.steps);
+        let mut cpu = new_runs(p, BackendChoice::Cpu, Err("the CPU core is timed first"))?;
+        let cpu_timing = time_runs(&mut cpu, steps);
+        drop(cpu);
+        let gpu = match (&device, backend) {
+            (_, BackendChoice::Cpu) => GpuFigure::NotAsked,
+            (Err(reason), _) => GpuFigure::NoAdapter {
+                reason: reason.clone(),
+            },
+            (Ok(ctx), _) => {
+                let mut runs = new_runs(p, BackendChoice::Auto, Ok(ctx))?;
+                let on_gpu = runs.iter().filter(|r| r.placement().is_gpu()).count();
+                if on_gpu == 0 {
+                    GpuFigure::NotWired {
+                        reason: runs
+                            .first()
+                            .and_then(|r| r.placement().reason.clone())
+                            .unwrap_or_else(|| "the capability table says the CPU".to_owned()),
+                    }
+                } else {
+                    let timing = time_runs(&mut runs, steps);
+                    GpuFigure::Measured {
+                        adapter: ctx.adapter.to_string(),
+                        software: ctx.adapter.is_software,
+                        panels_on_gpu: on_gpu,
+                        timing,
+                    }
+                }
+            }
+        };
+        if as_json {
+            out.push(json!({
+                "preset": p.name,
+                "kind": p.kind,
+                "description": p.description,
+                "panels": p.panels.len(),
+                "steps_asked": steps,
+                "cpu": cpu_timing,
+                "gpu": gpu,
+            }));
+        } else {
+            println!(
+                "bench preset {} ({}, {} panel{}, {threads} threads)\n  CPU: {}\n  {}",
+                p.name,
+                p.kind,
+                p.panels.len(),
+                if p.panels.len() == 1 { "" } else { "s" },
+                describe_timing(&cpu_timing),
+                gpu.describe()
+            );
+        }
+    }
+    if as_json {
+        let v = json!({ "threads": threads, "time_cap_s": PRESET_TIME_CAP_S, "presets": out });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+        );
+    }
+    Ok(())
 }

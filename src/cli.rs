@@ -64,6 +64,10 @@ SUBCOMMANDS:
     bench soak [--steps N] [--seconds S] [--only TEXT] [--json]
         every bundled scenario and claim-preset panel for N steps (default 100000; at most S seconds each)
         on the CPU core: fails on a non-finite number or resident memory growing beyond its bound
+    bench preset NAME|all [--steps K] [--json] [--backend cpu|gpu|auto]
+        steps per second of a bundled scenario or claim preset at its default size, through the run layer
+        (every panel, in lockstep): the CPU core, and the GPU where the method has a GPU twin and an
+        adapter is found (unless --backend cpu). K defaults to the preset's steps (at most 20 s timed)
     help, --help, -h
         print this help
     --version, -V
@@ -143,6 +147,12 @@ pub enum Command {
     },
     /// `bench soak` (src/soak.rs).
     Soak(crate::soak::SoakArgs),
+    BenchPreset {
+        name: String,
+        steps: Option<usize>,
+        json: bool,
+        backend: BackendChoice,
+    },
 }
 
 /// What `divlab render` was asked for.
@@ -508,6 +518,23 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "bench" if rest.first().is_some_and(|a| a == "soak") => crate::soak::parse(&rest[1..])
             .map(Command::Soak)
             .map_err(UsageError),
+        "bench" if rest.first().is_some_and(|k| k == "preset") => {
+            let mut f = parse_flags(sub, &rest[1..], &["--steps", "--json", "--backend"])?;
+            let name = one_positional(sub, "a preset name (or all)", &mut f)?;
+            Ok(Command::BenchPreset {
+                name,
+                steps: match f.steps {
+                    Some(0) => {
+                        return Err(UsageError(
+                            "--steps 0: `bench preset` times at least 1 step".into(),
+                        ));
+                    }
+                    k => k,
+                },
+                json: f.json,
+                backend: f.backend.unwrap_or(BackendChoice::Auto),
+            })
+        }
         "bench" => {
             let mut f = parse_flags(sub, rest, &["--n", "--iters", "--json", "--backend"])?;
             let kind = one_positional(
@@ -723,6 +750,12 @@ fn execute(cmd: Command) -> Result<Ended, String> {
             backend,
         } => crate::bench::bench(kind, n, iters, json, backend).map(|()| Ended::Done),
         Command::Soak(args) => crate::soak::soak(&args).map(|()| Ended::Done),
+        Command::BenchPreset {
+            name,
+            steps,
+            json,
+            backend,
+        } => crate::bench::bench_preset(&name, steps, json, backend).map(|()| Ended::Done),
     }
 }
 
@@ -923,8 +956,22 @@ fn run(
             if as_json {
                 trajectory.push(record(&run));
             } else {
+                let sinkhorn = step.sinkhorn.as_ref().map_or_else(String::new, |d| {
+                    format!(
+                        "  (Sinkhorn iterations xy {} xx {} yy {}, marginal error {:.1e}{})",
+                        d.iterations_xy,
+                        d.iterations_xx,
+                        if d.iterations_yy == 0 {
+                            "cached".to_owned()
+                        } else {
+                            d.iterations_yy.to_string()
+                        },
+                        d.marginal_error,
+                        if d.converged { "" } else { ", not converged" }
+                    )
+                });
                 println!(
-                    "  step {:>6}  {} = {:.6e}",
+                    "  step {:>6}  {} = {:.6e}{sinkhorn}",
                     step.step, step.objective_name, step.objective
                 );
             }

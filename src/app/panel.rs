@@ -212,6 +212,19 @@ pub fn header_ui(
                 r.info.objective_name,
                 super::readable_value(r.info.objective)
             )));
+            if let Some(d) = &r.info.sinkhorn {
+                ui.small(sinkhorn_iterations_label(d)).on_hover_text(format!(
+                    "Sinkhorn iterations of this step: the particles–target problem (xy), the particles' own \
+                     (xx) and the target's (yy, computed once while the target points stay the same); each \
+                     step starts from the previous one's potentials. Largest L1 marginal error {:.1e}{}",
+                    d.marginal_error,
+                    if d.converged {
+                        " (below the tolerance)"
+                    } else {
+                        ": the iteration cap was reached before the tolerance"
+                    }
+                ));
+            }
         }
         if let Some(stop) = run.stopped() {
             ui.colored_label(
@@ -242,6 +255,21 @@ pub fn header_ui(
             }
         }
     });
+}
+
+/// "Sinkhorn iterations xy 3 · xx 1 · yy cached" (and "not converged" when the cap was reached).
+pub fn sinkhorn_iterations_label(d: &crate::core::sinkhorn::SinkhornDiagnostics) -> String {
+    let yy = if d.iterations_yy == 0 {
+        "cached".to_owned()
+    } else {
+        d.iterations_yy.to_string()
+    };
+    format!(
+        "Sinkhorn iterations xy {} · xx {} · yy {yy}{}",
+        d.iterations_xy,
+        d.iterations_xx,
+        if d.converged { "" } else { " (not converged)" }
+    )
 }
 
 /// `scenario` with its gradient fit's objective replaced by the f-divergence `kind` (the estimator kept

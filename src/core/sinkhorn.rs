@@ -800,20 +800,36 @@ fn dot_w(w: &[f64], v: &[f64]) -> f64 {
 
 /// Symmetric problem OT_ε(α, α) on centred points: returns (value, potential p, iterations,
 /// marginal error, converged). Averaged updates p ← ½(p + T(p)).
+/// Started from `init` (the previous flow step's potential, same points moved a little) the ε-scaling
+/// schedule is skipped, as in [`sinkhorn_warm`].
 fn sinkhorn_symmetric(
     xc: &[Vec2],
     a: &[f64],
     d2: f64,
     cfg: &SinkhornConfig,
+    init: Option<&[f64]>,
 ) -> CoreResult<(f64, Vec<f64>, usize, f64, bool)> {
-    let mut p = vec![0.0; xc.len()];
+    let mut p = match init {
+        Some(p0) if p0.len() == xc.len() => p0.to_vec(),
+        Some(_) => {
+            return Err(CoreError::invalid(
+                "sinkhorn warm start: the symmetric potential does not match the cloud's size",
+            ));
+        }
+        None => vec![0.0; xc.len()],
+    };
+    let anneal = init.is_none();
     let mut tp = vec![0.0; xc.len()];
     let mut err = f64::INFINITY;
     let mut value = f64::NAN;
     let mut iterations = 0;
     let mut converged = false;
     for it in 0..cfg.max_iters {
-        let eps = eps_at(cfg, d2, it);
+        let eps = if anneal {
+            eps_at(cfg, d2, it)
+        } else {
+            cfg.epsilon
+        };
         let h = log_weights_plus(a, &p, eps);
         softmin_into(xc, xc, &h, eps, cfg.precision, &mut tp, None);
         check_finite(&tp, "sinkhorn symmetric potential")?;
@@ -860,17 +876,64 @@ pub fn sinkhorn_divergence_warm(
     init: Option<(&[f64], &[f64])>,
     ot_yy: Option<f64>,
 ) -> CoreResult<SinkhornDivergence> {
-    let xy = sinkhorn_warm(x, a, y, b, cfg, init)?;
+    let warm = SinkhornWarm {
+        xy: init,
+        xx: None,
+        ot_yy,
+    };
+    sinkhorn_divergence_from(x, a, y, b, cfg, &warm)
+}
+
+/// What a Sinkhorn divergence may start from: the previous flow step's potentials and the target's
+/// cached self-transport.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SinkhornWarm<'a> {
+    /// (f, g) of OT_ε(α, β) (`f` on the sources, `g` on the targets; only `g` is read, as the first
+    /// half-iteration recomputes `f` from it at the sources' new positions).
+    pub xy: Option<(&'a [f64], &'a [f64])>,
+    /// The symmetric potential p_α of OT_ε(α, α), one per source point.
+    pub xx: Option<&'a [f64]>,
+    /// A known OT_ε(β, β): the β-β problem is skipped (`p_y` empty, `iterations_yy` 0).
+    pub ot_yy: Option<f64>,
+}
+
+/// [`sinkhorn_divergence`] started from `warm`. A warm-started problem skips the ε-scaling schedule
+/// (it starts at the final ε, from potentials that already belong to it) and stops by the same rule
+/// (marginal error below `tolerance` at the final ε), so its accuracy is that of a cold solve; if it
+/// does not converge within `max_iters` it is solved again cold (the diagnostics count both).
+pub fn sinkhorn_divergence_from(
+    x: &[Vec2],
+    a: &[f64],
+    y: &[Vec2],
+    b: &[f64],
+    cfg: &SinkhornConfig,
+    warm: &SinkhornWarm<'_>,
+) -> CoreResult<SinkhornDivergence> {
+    // A warm start that does not converge within `max_iters` (the particles moved too far) is dropped
+    // for a cold solve with the full schedule: an unconverged result is never worse than a cold one. The
+    // iterations reported are those of both.
+    let mut xy = sinkhorn_warm(x, a, y, b, cfg, warm.xy)?;
+    if warm.xy.is_some() && !xy.converged {
+        let spent = xy.iterations;
+        xy = sinkhorn_warm(x, a, y, b, cfg, None)?;
+        xy.iterations += spent;
+    }
     let c = mean_point(x, y);
     let xc = centred(x, c);
     let yc = centred(y, c);
     let d2x = squared_diameter(x, &[]);
     let d2y = squared_diameter(y, &[]);
-    let (vx, p_x, itx, errx, convx) = sinkhorn_symmetric(&xc, a, d2x, cfg)?;
-    let (vy, p_y, ity, erry, convy) = match ot_yy {
+    let (vx, p_x, itx, errx, convx) = match sinkhorn_symmetric(&xc, a, d2x, cfg, warm.xx)? {
+        (.., it, _, false) if warm.xx.is_some() => {
+            let (v, p, it_cold, e, conv) = sinkhorn_symmetric(&xc, a, d2x, cfg, None)?;
+            (v, p, it + it_cold, e, conv)
+        }
+        solved => solved,
+    };
+    let (vy, p_y, ity, erry, convy) = match warm.ot_yy {
         Some(v) if v.is_finite() => (v, Vec::new(), 0, 0.0, true),
         Some(v) => return Err(CoreError::non_finite(format!("given OT_ε(β, β) = {v}"))),
-        None => sinkhorn_symmetric(&yc, b, d2y, cfg)?,
+        None => sinkhorn_symmetric(&yc, b, d2y, cfg, None)?,
     };
     let eps = cfg.epsilon;
 
