@@ -87,11 +87,13 @@ fn bundled(name: &str) -> Scenario {
 #[test]
 fn a_sinkhorn_objective_at_a_tiny_epsilon_is_refused_naming_its_iterations_and_samples() {
     let _serial = serial();
-    // The case: ε = 1e-100 with the default 500 iterations and 1024 + 1024 samples (7.7 s a step).
+    // The case: ε = 1e-100 with the default 500 iterations and 1024 + 1024 samples (7.7 s a step;
+    // 1024 was the default then, 256 is now).
     let mut s = bundled("two_modes_reverse_kl");
     s.method = serde_json::from_value(serde_json::json!({
         "kind": "gradient",
-        "objective": {"kind": "sinkhorn", "config": {"epsilon": 1e-100, "max_iters": 500, "tolerance": 1e-4}},
+        "objective": {"kind": "sinkhorn", "config": {"epsilon": 1e-100, "max_iters": 500, "tolerance": 1e-4},
+                      "samples": 1024, "target_samples": 1024},
         "optimizer": {"kind": "adam", "lr": 0.05},
     }))
     .expect("method");
