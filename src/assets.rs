@@ -113,6 +113,10 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "em_vs_gradient",
         include_str!("../assets/presets/em_vs_gradient.ron"),
     ),
+    (
+        "svgd_vs_langevin",
+        include_str!("../assets/presets/svgd_vs_langevin.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.
