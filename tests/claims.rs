@@ -545,15 +545,12 @@ fn svgd_beats_independent_draws_and_langevin_reaches_their_level() {
             let yy = self_term(&y, &b, &kernel, Precision::F64).unwrap_or_else(|e| panic!("{e}"));
             (y, yy, kernel)
         });
-        if k == 1 {
-            if let ModelView::Particles(x) = runs[0].model() {
-                start = Some(mmd2_to_sample(x, y, *yy, kernel));
-            }
+        if let (1, ModelView::Particles(x)) = (k, runs[0].model()) {
+            start = Some(mmd2_to_sample(x, y, *yy, kernel));
         }
-        if k % 10 == 0 && k + WINDOW > 800 {
-            if let ModelView::Particles(x) = runs[1].model() {
-                langevin.push(mmd2_to_sample(x, y, *yy, kernel));
-            }
+        if let (true, ModelView::Particles(x)) = (k % 10 == 0 && k + WINDOW > 800, runs[1].model())
+        {
+            langevin.push(mmd2_to_sample(x, y, *yy, kernel));
         }
     });
     assert_eq!(
