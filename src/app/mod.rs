@@ -458,6 +458,12 @@ impl DivlabApp {
         &self.lockstep.runs
     }
 
+    /// The GPU device the app computes on, when the GPU backend is active (the fault tests inject errors
+    /// into it).
+    pub fn gpu_context(&self) -> Option<&crate::gpu::GpuContext> {
+        self.compute.context()
+    }
+
     /// Hides the wall-clock figures (frames and steps per second) from the status bar, so that two
     /// screenshots of the same state are identical (snapshot tests, figures for documents).
     pub fn set_reproducible(&mut self, on: bool) {

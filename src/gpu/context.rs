@@ -41,7 +41,7 @@ impl fmt::Display for GpuError {
             Self::RequestDevice { reason } => write!(f, "could not create GPU device: {reason}"),
             Self::DeviceLost => write!(f, "GPU device lost"),
             Self::NonFinite { what } => write!(f, "GPU kernel returned a non-finite {what}"),
-            Self::Wgpu { reason } => write!(f, "GPU error: {reason}"),
+            Self::Wgpu { reason } => write!(f, "GPU error: {}", one_line(reason)),
             Self::Invalid { reason } => write!(f, "{reason}"),
         }
     }
@@ -107,6 +107,22 @@ impl fmt::Display for AdapterSummary {
             if self.is_software { ", software" } else { "" }
         )
     }
+}
+
+/// wgpu's multi-line error report in one line for a status bar or a notice: its chain of causes joined by
+/// ": ", without the "Caused by:" headings and the source excerpt a shader error draws under its message.
+fn one_line(report: &str) -> String {
+    let excerpt = |l: &str| {
+        l.starts_with(['│', '┌', '└', '╭', '╰', '·', '^'])
+            || l.split_once('│')
+                .is_some_and(|(gutter, _)| gutter.trim().chars().all(|c| c.is_ascii_digit()))
+    };
+    report
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:" && !excerpt(l))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Checks that a device with these downlevel flags and limits can run divlab's kernels.
@@ -584,6 +600,21 @@ mod tests {
         assert!(err.to_string().contains("max_compute"), "{err}");
         // WebGPU defaults are enough.
         assert!(check_compute_support("x", &full, &wgpu::Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn a_wgpu_report_is_shown_in_one_line_without_its_source_excerpt() {
+        let report = "Validation Error\n\nCaused by:\n  In Device::create_shader_module, label = 'broken'\n    \n\
+                      Shader 'broken' parsing error: expected expression, found \";\"\n  ┌─ wgsl:1:55\n  │\n\
+                      1 │ fn main() { let x: f32 = ; }\n  │                ^ expected expression\n\n\n";
+        let e = GpuError::Wgpu {
+            reason: report.into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GPU error: Validation Error: In Device::create_shader_module, label = 'broken': \
+             Shader 'broken' parsing error: expected expression, found \";\""
+        );
     }
 
     #[test]

@@ -919,6 +919,35 @@ fn check_points(name: &str, pts: &[Vec2]) -> GpuResult<()> {
     Ok(())
 }
 
+/// The most bytes per point any binding of the flow engines holds (the MMD engine's sums: 4 f32 per point;
+/// positions take 2, the Sinkhorn engine's potentials and barycentres 1 or 2).
+const BINDING_BYTES_PER_POINT: u64 = 16;
+
+/// Errors, naming the device's limit and the counts that would fit, when the flow's largest binding for `n`
+/// particles and `m` target points is over what the device binds or allocates in one buffer.
+fn check_bindings_fit(limits: &wgpu::Limits, n: usize, m: usize) -> GpuResult<()> {
+    let largest = n.max(m) as u64 * BINDING_BYTES_PER_POINT;
+    let (limit, name) = if limits.max_storage_buffer_binding_size <= limits.max_buffer_size {
+        (
+            limits.max_storage_buffer_binding_size,
+            "max_storage_buffer_binding_size",
+        )
+    } else {
+        (limits.max_buffer_size, "max_buffer_size")
+    };
+    if largest <= limit {
+        return Ok(());
+    }
+    Err(GpuError::Invalid {
+        reason: format!(
+            "this GPU device binds at most {limit} bytes per storage buffer ({name}); {n} particles and {m} \
+             target points need {largest} bytes ({BINDING_BYTES_PER_POINT} per point): at most {} points a side \
+             fit on it",
+            limit / BINDING_BYTES_PER_POINT
+        ),
+    })
+}
+
 impl GpuFlow {
     /// A GPU flow for `cfg` from `particles` toward the fixed `target_points` (uniform weights).
     ///
@@ -944,6 +973,7 @@ impl GpuFlow {
         ctx.check_alive()?;
         let n = particles.len();
         let m = target_points.len();
+        check_bindings_fit(&ctx.limits, n, m)?;
         let centre = [
             target_points.iter().map(|p| p[0]).sum::<f64>() / m as f64,
             target_points.iter().map(|p| p[1]).sum::<f64>() / m as f64,
@@ -999,6 +1029,9 @@ impl GpuFlow {
                 return Err(unsupported("the underdamped Langevin flow"));
             }
         };
+        // A buffer or binding over the device's limits is reported to the uncaptured-error handler while
+        // the engine is built: refused here, before any step, rather than at the first poll.
+        ctx.check_alive()?;
         Ok(Self {
             particles,
             target: target_points,
@@ -1025,7 +1058,12 @@ impl GpuFlow {
                 Engine::Mmd(e) => e.abandon(ctx),
             }
         }
-        r
+        // A lost device shows first as whichever call failed (a destroyed buffer, a failed mapping); the
+        // device-lost callback has run by then (during the poll), so the error says what happened.
+        match r {
+            Err(GpuError::Wgpu { .. }) if ctx.is_lost() => Err(GpuError::DeviceLost),
+            r => r,
+        }
     }
 
     fn poll_inner(&mut self, ctx: &GpuContext) -> GpuResult<Option<StepReport>> {
