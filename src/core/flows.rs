@@ -335,7 +335,9 @@ fn scores(x: &[Vec2], score: ScoreFn<'_>) -> CoreResult<Vec<Vec2>> {
 }
 
 /// KL(q ‖ p) + log Z_p estimated with a leave-one-out Gaussian KDE of the particles (Scott
-/// bandwidth), averaged over at most 256 evenly strided particles.
+/// bandwidth), averaged over at most 256 evenly strided particles. Every target's density is normalized
+/// (`core::target`), so log Z_p = 0; the KDE's smoothing biases the estimate, which can fall below 0 once the
+/// cloud is close to p (the label says so).
 pub fn kl_kde(x: &[Vec2], log_density: &(dyn Fn(Vec2) -> f64 + Sync)) -> CoreResult<f64> {
     let n = x.len();
     if n < 2 {
