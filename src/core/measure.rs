@@ -385,7 +385,9 @@ pub enum Outcome {
     /// the integrand (a χ²-type integrand between mixtures that peaks outside it); `upper_bound` adds a
     /// closed-form bound of the missing part ([`super::tails::outside_mass_bound`]) to the grid's value
     /// (the grid's own midpoint error on the part inside, up to ~2e-4 of it on such steep integrands, is
-    /// not in it; +∞ where no bound was found), `reason` says so.
+    /// not in it; +∞ where no bound was found), `reason` says so. The `is_ess` row, which falls as χ² grows,
+    /// turns such a χ² into an ESS fraction between `value` = 1/(1 + χ²'s upper bound) and `upper_bound`
+    /// = 1/(1 + χ²'s grid value).
     LowerBound {
         value: f64,
         upper_bound: f64,
