@@ -2161,6 +2161,30 @@ mod tests {
             "{finite} finite, {zero} infinite cases"
         );
 
+        // A χ² whose integrand peaks outside the grid's region (docs/conventions.md's example, χ² = 2.52e14):
+        // the ESS is bracketed by the bounds, the truth inside.
+        let (mq, sq) = ([1.0, 0.5], [[0.52, 0.0], [0.0, 0.52]]);
+        let t = mixture_target(&Mixture::single([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]]).unwrap());
+        let q = Mixture::single(mq, sq).unwrap();
+        let truth =
+            1.0 / p2_over_q_gaussians([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]], mq, sq).unwrap();
+        let row = row_of(&t, &q, "is_ess", &MeasureSettings::default());
+        let Outcome::LowerBound {
+            value,
+            upper_bound,
+            reason,
+            ..
+        } = &row.outcome
+        else {
+            panic!("{:?}", row.outcome)
+        };
+        eprintln!("far peak: ESS {truth:.3e} in [{value:.3e}, {upper_bound:.3e}]");
+        assert!(
+            *value <= truth * (1.0 + 1e-3) && truth <= *upper_bound,
+            "{value} ≤ {truth} ≤ {upper_bound}"
+        );
+        assert!(reason.contains("ESS"), "{reason}");
+
         // Monte Carlo over q: the sample ESS's denominator E_q[w²] = ∫p²/q, with its standard error.
         let t = two_modes();
         let q = Mixture::single([0.2, 0.0], [[6.0, 0.0], [0.0, 1.0]]).unwrap();
