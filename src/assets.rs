@@ -117,6 +117,18 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "svgd_vs_langevin",
         include_str!("../assets/presets/svgd_vs_langevin.ron"),
     ),
+    (
+        "forward_chi2_vs_kl",
+        include_str!("../assets/presets/forward_chi2_vs_kl.ron"),
+    ),
+    (
+        "optimizer_race",
+        include_str!("../assets/presets/optimizer_race.ron"),
+    ),
+    (
+        "cauchy_schwarz_closed_form",
+        include_str!("../assets/presets/cauchy_schwarz_closed_form.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.
@@ -133,6 +145,8 @@ pub struct PresetEntry {
     pub look_at: String,
     /// The link that opens its panels (`v=1&preset=…`, for the app's `Command::OpenLink`).
     pub link: String,
+    /// Its race, if it has one: the threshold each panel's objective is raced to.
+    pub race: Option<crate::core::claim::Race>,
 }
 
 /// Every bundled claim preset, parsed; a broken one is reported by name (and tested in CI, so none ships
@@ -149,6 +163,7 @@ pub fn claim_presets() -> Vec<Result<PresetEntry, String>> {
                     claim: p.claim,
                     papers: p.papers,
                     look_at: p.look_at,
+                    race: p.race,
                 })
                 .map_err(|e| format!("{id}.ron: {e}"))
         })

@@ -37,6 +37,8 @@ SUBCOMMANDS:
         ot_epsilon = OT_ε = min ⟨π, C⟩ + ε KL(π‖a⊗b); transport_cost = ⟨π_ε, C⟩ of that plan (POT's
         ot.sinkhorn2); exact_w2 = min ⟨π, C⟩ unregularized (POT's ot.emd2; W₂² for the cost |x − y|²),
         by a network simplex, up to 3000 points a side. As ε → 0, OT_ε and ⟨π_ε, C⟩ approach exact_w2.
+        is_ess = 1/(1 + χ²(p‖q)) = 1/∫p²/q, the importance-sampling ESS/N of q as a proposal for p
+        (large N); cauchy_schwarz_grid = the grid quadrature beside cauchy_schwarz's closed form.
         A value marked ≥ is a lower bound (a χ²-type integrand the grid's region does not hold)
     run SCENARIO [--steps N] [--every K] [--json] [--backend cpu|gpu|auto]
         the trajectory of the fit (parameters or particles, and the objective); same seed, same bytes.

@@ -644,3 +644,325 @@ fn explore() {
         }
     }
 }
+
+/// Row `id` of the battery for a run's current model, with the settings of the app's Plots window.
+fn battery_row(run: &Run, id: &str) -> divlab::core::measure::Row {
+    use divlab::core::measure::{ModelRef, measure_row, row_ids};
+    let i = row_ids()
+        .iter()
+        .position(|r| *r == id)
+        .unwrap_or_else(|| panic!("no battery row {id}"));
+    measure_row(
+        run.target(),
+        ModelRef::Mixture(mixture(run)),
+        run.scenario().seed,
+        &divlab::run::track::LIVE_SETTINGS,
+        i,
+    )
+    .unwrap_or_else(|| panic!("row {i}"))
+}
+
+fn row_value(row: &divlab::core::measure::Row) -> f64 {
+    match &row.outcome {
+        divlab::core::measure::Outcome::Value { value, .. } => *value,
+        other => panic!("{}: {other:?}", row.id),
+    }
+}
+
+/// ∫ p²/q by the midpoint rule on `pts` (the integrand decays like p² where q is wider than p, as here).
+fn p2_over_q(p: &Mixture, q: &Mixture, pts: &[Vec2], area: f64) -> f64 {
+    pts.iter()
+        .map(|&x| (2.0 * p.log_density(x) - q.log_density(x)).exp())
+        .sum::<f64>()
+        * area
+}
+
+/// Preset 4: on two unequal modes forward KL moment-matches (2%) while Pearson χ²(p‖q) ends at its own
+/// optimum (found here on the modes' axis by quadrature and golden section: mean 0.05, variance 5%), at
+/// least as wide; the battery's `is_ess` row is 1/∫p²/q (checked by quadrature, 1e-3), higher for χ², by
+/// at least 98% of the gain the two optima give in theory, and χ²'s within 1% of the best ESS.
+#[test]
+fn forward_chi2_is_wider_than_forward_kl_with_a_higher_ess() {
+    let (_, runs) = run_preset("forward_chi2_vs_kl", |_, _| {});
+    let p = target_mixture(&runs[0]);
+    let modes = p.means();
+    let w = p.weights();
+    let (m_star, s_star) = moments(&w, &modes, &p.covariances());
+
+    let (kl, chi2) = (mixture(&runs[0]), mixture(&runs[1]));
+    let (mk, sk) = (kl.mean(), kl.covariance());
+    let (mc, sc) = (chi2.mean(), chi2.covariance());
+    eprintln!("forward KL: mean {mk:?}, cov {sk:?} (moments {m_star:?}, {s_star:?})");
+    eprintln!("Pearson χ²: mean {mc:?}, cov {sc:?}");
+    let scale = s_star[0][0].max(s_star[1][1]).sqrt();
+    assert!(
+        dist(mk, m_star) <= 0.02 * scale,
+        "forward KL mean {mk:?} vs {m_star:?}"
+    );
+    for i in 0..2 {
+        assert!(
+            (sk[i][i] - s_star[i][i]).abs() <= 0.02 * s_star[i][i],
+            "forward KL variance [{i}] {} vs {}",
+            sk[i][i],
+            s_star[i][i]
+        );
+    }
+
+    // χ²'s optimum on the modes' axis (the target factorizes; across it the optimum is the modes' own
+    // variance): the Gaussian N(m, s²) minimizing ∫ q (p/q − 1)².
+    let xs: Vec<f64> = modes.iter().map(|mu| mu[0]).collect();
+    let sd = p.covariances()[0][0][0].sqrt();
+    let chi2_1d = |m: f64, s: f64| objective_1d(|t| (t - 1.0).powi(2), &xs, sd, &w, m, s);
+    let best_s = |m: f64| golden(0.5, 4.0, |s| chi2_1d(m, s));
+    let m_opt = golden(xs[0], xs[1], |m| chi2_1d(m, best_s(m)));
+    let s_opt = best_s(m_opt);
+    let (v_opt, chi2_min) = (s_opt * s_opt, chi2_1d(m_opt, s_opt));
+    let chi2_mm = chi2_1d(m_star[0], s_star[0][0].sqrt());
+    eprintln!(
+        "χ² optimum on the modes' axis: mean {m_opt:.4}, variance {v_opt:.4}, χ² {chi2_min:.4} \
+         (moment matching: χ² {chi2_mm:.4})"
+    );
+    assert!(
+        (mc[0] - m_opt).abs() <= 0.05,
+        "χ² mean {} vs its optimum {m_opt}",
+        mc[0]
+    );
+    assert!(
+        (sc[0][0] - v_opt).abs() <= 0.05 * v_opt,
+        "χ² variance {} vs its optimum {v_opt} (5%)",
+        sc[0][0]
+    );
+    assert!(
+        sc[0][0] >= sk[0][0],
+        "χ² ({}) is not at least as wide as forward KL ({})",
+        sc[0][0],
+        sk[0][0]
+    );
+
+    // The ESS rows the Plots window shows, against 1/∫p²/q by quadrature here.
+    let (pts, area) = grid(&runs[0], 300, 3.0);
+    let ess: Vec<f64> = runs
+        .iter()
+        .map(|r| row_value(&battery_row(r, "is_ess")))
+        .collect();
+    for (r, e) in runs.iter().zip(&ess) {
+        let want = 1.0 / p2_over_q(p, mixture(r), &pts, area);
+        eprintln!("is_ess {e:.5}, 1/∫p²/q by quadrature {want:.5}");
+        assert!((e - want).abs() <= 1e-3 * want, "is_ess {e} vs {want}");
+    }
+    let (ess_best, ess_mm) = (1.0 / (1.0 + chi2_min), 1.0 / (1.0 + chi2_mm));
+    eprintln!(
+        "ESS/N: forward KL {:.4}, χ² {:.4}; in theory {ess_mm:.4} and at best {ess_best:.4}",
+        ess[0], ess[1]
+    );
+    assert!(
+        ess[1] > ess[0],
+        "χ²'s ESS {} is not higher than KL's {}",
+        ess[1],
+        ess[0]
+    );
+    assert!(
+        ess[1] / ess[0] >= 0.98 * ess_best / ess_mm,
+        "the ESS gain {} is below 98% of the theory's {}",
+        ess[1] / ess[0],
+        ess_best / ess_mm
+    );
+    assert!(
+        ess[1] >= 0.99 * ess_best,
+        "χ²'s ESS {} vs the best {ess_best}",
+        ess[1]
+    );
+}
+
+/// Preset 11: the race's threshold sits above the optimum (moment matching, whose KL is computed here by
+/// quadrature) by at most 3% of the initial gap; every panel gets there within `until`; the steps the claim
+/// bar shows are those found here from this test's own quadrature of KL(p‖q) after every step; cautious
+/// Adam is no later than Adam; and Lion's fixed-size sign steps keep its objective swinging more than
+/// Adam's over the second half.
+#[test]
+fn optimizer_race_shows_the_steps_each_optimizer_needs() {
+    let race = preset("optimizer_race")
+        .race
+        .unwrap_or_else(|| panic!("the race preset has a race"));
+    let thr = race.threshold;
+    let mut pts_area: Option<(Vec<Vec2>, f64)> = None;
+    let mut reached: Vec<Option<usize>> = Vec::new();
+    let mut kl_0 = f64::NAN;
+    let (linked, runs) = run_preset("optimizer_race", |k, runs| {
+        let (pts, area) = pts_area.get_or_insert_with(|| grid(&runs[0], 160, 1.0));
+        let p = target_mixture(&runs[0]);
+        if k == 1 {
+            reached = vec![None; runs.len()];
+            let start = runs[0].scenario().clone();
+            let loaded = load::from_scenario(start, "start").unwrap_or_else(|e| panic!("{e}"));
+            let q0 =
+                Run::new(&loaded, BackendChoice::Cpu, Err("CPU")).unwrap_or_else(|e| panic!("{e}"));
+            kl_0 = forward_kl(p, mixture(&q0), pts, *area);
+        }
+        for (i, run) in runs.iter().enumerate() {
+            if reached[i].is_none() && forward_kl(p, mixture(run), pts, *area) <= thr {
+                reached[i] = Some(k);
+            }
+        }
+    });
+    let p = target_mixture(&runs[0]);
+    let (m, s) = moments(&p.weights(), &p.means(), &p.covariances());
+    let best = Mixture::single(m, s).unwrap_or_else(|e| panic!("{e}"));
+    let (pts, area) = pts_area.unwrap_or_else(|| panic!("no steps"));
+    let kl_star = forward_kl(p, &best, &pts, area);
+    let fraction = (thr - kl_star) / (kl_0 - kl_star);
+    eprintln!(
+        "threshold {thr}: KL at the optimum {kl_star:.5}, at the start {kl_0:.4}: {:.2}% of the gap",
+        100.0 * fraction
+    );
+    assert!(
+        fraction > 0.0 && fraction <= 0.03,
+        "the threshold {thr} is {:.2}% of the gap above the optimum (0 < … ≤ 3%)",
+        100.0 * fraction
+    );
+
+    // What the claim bar shows, panel by panel.
+    let line = divlab::app::race_line(thr, &runs);
+    eprintln!("claim bar: {line}");
+    let (_, panels) = line
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("no panels in {line}"));
+    let shown: Vec<&str> = panels.split(" · ").collect();
+    assert_eq!(shown.len(), runs.len(), "{line}");
+    for (i, (run, text)) in runs.iter().zip(&shown).enumerate() {
+        let Some(n) = reached[i] else {
+            panic!("panel {i} never reached {thr} in {} steps", linked.until);
+        };
+        // The app's count comes from the run's own records (the objective before each step).
+        assert_eq!(
+            run.history().steps_to_reach(thr),
+            Some(n),
+            "panel {i}: {text}"
+        );
+        assert!(
+            text.ends_with(&format!("): {n}")),
+            "panel {i} shows `{text}`, expected {n} steps"
+        );
+    }
+    let who: Vec<&str> = shown
+        .iter()
+        .map(|t| t.split(": ").next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        who,
+        ["A (adam)", "B (lion)", "C (cautious adam)", "D (ademamix)"],
+        "{line}"
+    );
+    let (adam, cautious) = (reached[0].unwrap_or(0), reached[2].unwrap_or(0));
+    assert!(
+        cautious <= adam,
+        "cautious Adam took {cautious} steps, Adam {adam}"
+    );
+
+    // The objective over the second half of the run (each run's records).
+    let swing = |run: &Run| {
+        let records = run.history().records();
+        let tail = records[records.len() / 2..]
+            .iter()
+            .map(|r| r.info.objective);
+        tail.clone().fold(f64::MIN, f64::max) - tail.fold(f64::MAX, f64::min)
+    };
+    let (swing_adam, swing_lion) = (swing(&runs[0]), swing(&runs[1]));
+    eprintln!("second-half swing of KL: Adam {swing_adam:.2e}, Lion {swing_lion:.2e}");
+    assert!(
+        swing_lion > swing_adam,
+        "Lion {swing_lion} vs Adam {swing_adam}"
+    );
+}
+
+/// The smallest variance of the product of two Gaussians, N(Σa)·N(Σb) ∝ N((Σa⁻¹ + Σb⁻¹)⁻¹).
+fn product_min_variance(a: &Mat2, b: &Mat2) -> f64 {
+    let inv = |m: &Mat2| {
+        let d = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+        [[m[1][1] / d, -m[0][1] / d], [-m[1][0] / d, m[0][0] / d]]
+    };
+    let (ia, ib) = (inv(a), inv(b));
+    let sum = [
+        [ia[0][0] + ib[0][0], ia[0][1] + ib[0][1]],
+        [ia[1][0] + ib[1][0], ia[1][1] + ib[1][1]],
+    ];
+    // The largest eigenvalue of the precision is 1 / the smallest variance.
+    let (t, d) = (
+        sum[0][0] + sum[1][1],
+        sum[0][0] * sum[1][1] - sum[0][1] * sum[1][0],
+    );
+    let lambda_max = 0.5 * t + (0.25 * t * t - d).max(0.0).sqrt();
+    1.0 / lambda_max
+}
+
+/// Preset 13: along the fit (every 10th step) the battery's closed-form `cauchy_schwarz` and its grid twin
+/// `cauchy_schwarz_grid` (the Plots window's settings) agree within the midpoint rule's aliasing bound for
+/// the narrowest product Gaussian on that grid, and both agree with this test's own quadrature (800² over
+/// [−25, 25]², 1e-8); and q moves, so the value changes.
+#[test]
+fn cauchy_schwarz_closed_form_equals_its_quadrature() {
+    let mut checked: Vec<(usize, f64, f64)> = Vec::new();
+    let check = |k: usize, run: &Run| -> (f64, f64) {
+        let closed = battery_row(run, "cauchy_schwarz");
+        let grid_row = battery_row(run, "cauchy_schwarz_grid");
+        let (a, b) = (row_value(&closed), row_value(&grid_row));
+        let divlab::core::measure::Outcome::Value { diagnostics, .. } = &grid_row.outcome else {
+            panic!()
+        };
+        let region = diagnostics.region.unwrap_or_else(|| panic!("no region"));
+        let res = diagnostics.resolution.unwrap_or(0) as f64;
+        let h = (region.width() / res).max(region.height() / res);
+        let (p, q) = (target_mixture(run), mixture(run));
+        let covs: Vec<Mat2> = p.covariances().into_iter().chain(q.covariances()).collect();
+        let lambda = covs
+            .iter()
+            .flat_map(|a| covs.iter().map(move |b| product_min_variance(a, b)))
+            .fold(f64::INFINITY, f64::min);
+        // Σ_{m ∈ Z², m ≠ 0} exp(−2π² λ |m|² / h²) ≤ 4 e/(1 − e)² with e = exp(−2π² λ/h²) (a relative error
+        // of each of ∫pq, ∫p², ∫q²; the divergence adds up to 4 of them).
+        let e = (-2.0 * std::f64::consts::PI.powi(2) * lambda / (h * h)).exp();
+        let tol = 4.0 * 4.0 * e / (1.0 - e).powi(2) + 1e-9;
+        // The test's own quadrature, written from the definition.
+        let n = 800;
+        let hh = 50.0 / n as f64;
+        let (mut spq, mut spp, mut sqq) = (0.0, 0.0, 0.0);
+        for i in 0..n {
+            for j in 0..n {
+                let x = [-25.0 + (j as f64 + 0.5) * hh, -25.0 + (i as f64 + 0.5) * hh];
+                let (lp, lq) = (p.log_density(x), q.log_density(x));
+                spq += (lp + lq).exp();
+                spp += (2.0 * lp).exp();
+                sqq += (2.0 * lq).exp();
+            }
+        }
+        let own = -2.0 * spq.ln() + spp.ln() + sqq.ln();
+        eprintln!(
+            "step {k}: closed form {a:.10}, grid {b:.10} (h {h:.3}, narrowest product variance {lambda:.4}, \
+             tolerance {tol:.1e}), own quadrature {own:.10}"
+        );
+        assert!(
+            (a - b).abs() <= tol,
+            "step {k}: closed form {a} vs grid {b} (tolerance {tol:.2e})"
+        );
+        assert!(
+            (a - own).abs() <= 1e-8,
+            "step {k}: closed form {a} vs {own}"
+        );
+        (a, b)
+    };
+    let (linked, runs) = run_preset("cauchy_schwarz_closed_form", |k, runs| {
+        if k == 1 || k % 10 == 0 {
+            let (a, b) = check(k, &runs[0]);
+            checked.push((k, a, b));
+        }
+    });
+    assert!(checked.len() >= 5 && checked.last().map(|c| c.0) == Some(linked.until));
+    let first = checked[0].1;
+    let last = checked[checked.len() - 1].1;
+    eprintln!(
+        "Cauchy–Schwarz from {first:.5} to {last:.5} over {} steps",
+        linked.until
+    );
+    assert!(last < 0.5 * first, "the fit hardly moved: {first} → {last}");
+    assert_eq!(mixture(&runs[0]).n_components(), 2);
+}

@@ -1,4 +1,5 @@
-//! The Claims menu: every claim preset opens from the top bar, shows its claim above the panels, and runs.
+//! The Claims menu: every claim preset opens from the top bar, shows its claim above the panels (and a race's
+//! steps per panel), and runs.
 
 mod ui_support;
 
@@ -44,6 +45,15 @@ fn every_claim_preset_opens_from_the_menu_shows_its_claim_and_runs() {
             "{} did not run",
             preset.name
         );
+        // A race shows, under the claim, the steps each panel needed (or "not yet").
+        if let Some(race) = preset.race {
+            let line = divlab::app::race_line(race.threshold, h.state().runs());
+            assert!(line.contains("A (") && line.contains(" · D ("), "{line}");
+            h.get_by_label(&divlab::app::displayable(&line));
+            // Looked at, not compared: `ui-shots/claim_race.png`.
+            let img = h.render().unwrap();
+            img.save(shots_dir().join("claim_race.png")).unwrap();
+        }
         if k == 0 {
             let img = h.render().unwrap();
             img.save(shots_dir().join("claim_preset.png")).unwrap();

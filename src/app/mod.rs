@@ -384,6 +384,9 @@ impl DivlabApp {
             }
         });
         ui.small(displayable(&format!("Look at: {}", c.look_at)));
+        if let Some(race) = c.race {
+            ui.label(displayable(&race_line(race.threshold, &self.lockstep.runs)));
+        }
         ui.small(displayable(&format!("From: {}", c.papers.join("; "))));
         if close {
             self.claim_open = None;
@@ -1714,6 +1717,39 @@ pub fn open_link_headless(link: &str) -> Result<LinkedPanels, String> {
         step: s.step,
         until: s.until,
     })
+}
+
+/// The race line of a claim preset with a race (the claim bar shows it): per panel, its letter, its
+/// optimizer (or method) and after how many steps its objective first was at or below `threshold`
+/// ([`crate::run::history::History::steps_to_reach`]), or "not yet"; the panels separated by " · ".
+pub fn race_line(threshold: f64, runs: &[Run]) -> String {
+    let panels: Vec<String> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, run)| {
+            let s = run.scenario();
+            let who = match &s.method {
+                crate::core::scenario::Method::Gradient { optimizer, .. } => {
+                    if optimizer.is_cautious() {
+                        format!("cautious {}", optimizer.name())
+                    } else {
+                        optimizer.name().to_owned()
+                    }
+                }
+                _ => panel::method_label(s),
+            };
+            let letter = panel::panel_letter(i);
+            match run.history().steps_to_reach(threshold) {
+                Some(n) => format!("{letter} ({who}): {n}"),
+                None => format!("{letter} ({who}): not yet"),
+            }
+        })
+        .collect();
+    format!(
+        "Steps until the objective is ≤ {}: {}",
+        crate::core::math::exact_number(threshold),
+        panels.join(" · ")
+    )
 }
 
 /// Text the bundled font can draw: notation it lacks is spelled in ASCII (‖ → ||).

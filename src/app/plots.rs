@@ -320,7 +320,10 @@ fn battery_ui(ui: &mut egui::Ui, track: &BatteryTrack, letter: char) {
             .follow_insertion_order(true)
     };
     ui.strong("Rows whose every value is positive: log₁₀ of the value");
-    let height = (ui.available_height() * 0.55).max(260.0);
+    // Tall enough for the legend (one small line per row) not to spill over the text below.
+    let legend_height =
+        positive.len() as f32 * 1.25 * ui.text_style_height(&egui::TextStyle::Small) + 40.0;
+    let height = (ui.available_height() * 0.55).max(260.0).max(legend_height);
     Plot::new("battery_log")
         .height(height)
         .legend(legend())

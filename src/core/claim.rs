@@ -14,6 +14,9 @@
 //! )
 //! ```
 //!
+//! A preset may add `race: Some((threshold: 0.8))`: the app then shows, for every panel, after how many
+//! steps its objective first fell to or below the threshold.
+//!
 //! A malformed file gets a [`ScenarioError`] (the same error as a scenario file) naming the line and the
 //! field; unknown fields are refused.
 
@@ -35,6 +38,19 @@ pub struct ClaimPreset {
     pub look_at: String,
     /// The link's `key=value` pairs, one per entry, in the app's link format (joined by `&`).
     pub link: Vec<String>,
+    /// A race (optional, `race: Some((threshold: 0.8))`): the app shows, per panel, after how many steps
+    /// the objective first fell to or below the threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub race: Option<Race>,
+}
+
+/// The race of a claim preset: every panel's objective against one threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Race {
+    /// The objective's value a panel has reached once its objective is at or below it (a finite number,
+    /// in the objective's units).
+    pub threshold: f64,
 }
 
 impl ClaimPreset {
@@ -96,6 +112,17 @@ impl ClaimPreset {
             return Err(fail(
                 "claim",
                 "the claim is one sentence ending with a full stop".into(),
+            ));
+        }
+        if let Some(race) = &self.race
+            && !race.threshold.is_finite()
+        {
+            return Err(fail(
+                "race",
+                format!(
+                    "threshold = {} is not a number: the race's threshold is a finite value of the objective",
+                    race.threshold
+                ),
             ));
         }
         if self.papers.is_empty() {
@@ -202,5 +229,25 @@ mod tests {
         let e = ClaimPreset::parse(&GOOD.replace("preset=two_modes_reverse_kl", "a=1&b=2"))
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("link[1]"), "{e}");
+    }
+
+    #[test]
+    fn a_race_is_optional_and_parsed_strictly() {
+        assert_eq!(ClaimPreset::parse(GOOD).unwrap().race, None);
+        let with = |race: &str| GOOD.replace("    link:", &format!("    race: {race},\n    link:"));
+        let p = ClaimPreset::parse(&with("Some((threshold: 0.8))")).unwrap();
+        assert_eq!(p.race, Some(Race { threshold: 0.8 }));
+        let e = ClaimPreset::parse(&with("Some((threshold: 0.8, steps: 3))")).unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(6), Some("steps")),
+            "{e}"
+        );
+        assert!(e.message.contains("threshold"), "{e}");
+        let e = ClaimPreset::parse(&with("Some(())")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("threshold"), "{e}");
+        let e = ClaimPreset::parse(&with("Some((threshold: inf))")).unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(6), Some("race")), "{e}");
+        assert!(e.message.contains("finite"), "{e}");
     }
 }

@@ -385,7 +385,9 @@ pub enum Outcome {
     /// the integrand (a χ²-type integrand between mixtures that peaks outside it); `upper_bound` adds a
     /// closed-form bound of the missing part ([`super::tails::outside_mass_bound`]) to the grid's value
     /// (the grid's own midpoint error on the part inside, up to ~2e-4 of it on such steep integrands, is
-    /// not in it; +∞ where no bound was found), `reason` says so.
+    /// not in it; +∞ where no bound was found), `reason` says so. The `is_ess` row, which falls as χ² grows,
+    /// turns such a χ² into an ESS fraction between `value` = 1/(1 + χ²'s upper bound) and `upper_bound`
+    /// = 1/(1 + χ²'s grid value).
     LowerBound {
         value: f64,
         upper_bound: f64,
@@ -470,10 +472,12 @@ enum Entry {
     OtEpsilon,
     TransportCost,
     ExactW2,
+    ImportanceEss,
+    CauchySchwarzGrid,
 }
 
 /// Rows in the battery ([`row_ids`] has this many ids; [`measure_row`] takes an index below it).
-pub const BATTERY_LEN: usize = 25;
+pub const BATTERY_LEN: usize = 27;
 
 /// The battery, in order. Ids are never reused or renamed; new rows go at the end.
 const BATTERY: [(&str, Entry); BATTERY_LEN] = [
@@ -505,6 +509,8 @@ const BATTERY: [(&str, Entry); BATTERY_LEN] = [
     ("ot_epsilon", Entry::OtEpsilon),
     ("transport_cost", Entry::TransportCost),
     ("exact_w2", Entry::ExactW2),
+    ("is_ess", Entry::ImportanceEss),
+    ("cauchy_schwarz_grid", Entry::CauchySchwarzGrid),
 ];
 
 /// The battery index of the `sinkhorn` row, whose sub-stream the other optimal-transport rows share: they
@@ -631,10 +637,23 @@ impl<'a> Ctx<'a> {
 
     fn row(&self, id: &str, entry: Entry, rng: &mut Rng) -> Row {
         let (kind, params, name) = self.describe(entry);
-        let (computed, infinite_reason) = self.compute(entry, rng);
+        // The ESS row is 1/(1 + χ²(p‖q)) of the Pearson χ² row's outcome, computed the same way.
+        let computed_as = match entry {
+            Entry::ImportanceEss => Entry::FDiv(FDivKind::PearsonChi2),
+            other => other,
+        };
+        let (computed, infinite_reason) = self.compute(computed_as, rng);
         let mut outcome = outcome(computed, infinite_reason);
-        if let (Entry::FDiv(k), Outcome::Value { value, diagnostics }) = (entry, &outcome) {
+        if let (Entry::FDiv(k), Outcome::Value { value, diagnostics }) = (computed_as, &outcome) {
             outcome = self.bounded(&k, *value, diagnostics.clone());
+        }
+        if let Entry::ImportanceEss = entry {
+            // An infinite χ² is decided in closed form (core::tails) or seen as an overflow on the grid.
+            let decided_by = match self.diverges(&FDivKind::PearsonChi2) {
+                Some(_) => EstimatorKind::ClosedForm,
+                None => EstimatorKind::Grid,
+            };
+            outcome = ess_of_pearson(outcome, decided_by);
         }
         Row {
             id: id.to_owned(),
@@ -675,7 +694,25 @@ impl<'a> Ctx<'a> {
                 none,
                 "cross-entropy −E_p ln q, from target samples".into(),
             ),
-            Entry::CauchySchwarz => ("cauchy_schwarz", none, "Cauchy–Schwarz divergence".into()),
+            Entry::CauchySchwarz => (
+                "cauchy_schwarz",
+                none,
+                "Cauchy–Schwarz divergence (closed form between mixtures, else grid)".into(),
+            ),
+            Entry::CauchySchwarzGrid => (
+                "cauchy_schwarz",
+                none,
+                format!(
+                    "Cauchy–Schwarz divergence, {r}×{r} grid quadrature",
+                    r = self.settings.resolution
+                ),
+            ),
+            Entry::ImportanceEss => (
+                "is_ess",
+                none,
+                "importance-sampling ESS/N of q as a proposal for p, 1/(1 + χ²(p‖q)) = 1/∫p²/q (large-N limit), grid"
+                    .into(),
+            ),
             Entry::MmdGaussianClosedForm => (
                 "mmd_gaussian_closed_form",
                 Params {
@@ -931,6 +968,16 @@ impl<'a> Ctx<'a> {
             Entry::OtEpsilon => (self.entropic(rng, false), String::new()),
             Entry::TransportCost => (self.entropic(rng, true), String::new()),
             Entry::ExactW2 => (self.exact(rng), String::new()),
+            Entry::CauchySchwarzGrid => (
+                self.cauchy_schwarz_on_grid(),
+                "p and q do not overlap numerically".into(),
+            ),
+            Entry::ImportanceEss => (
+                Err(CoreError::invalid(
+                    "the ESS row is computed from the Pearson χ² row",
+                )),
+                String::new(),
+            ),
             Entry::SlicedW2 => {
                 let r = self.clouds(rng).and_then(|c| {
                     let dirs = random_directions(self.settings.directions, rng);
@@ -1056,19 +1103,25 @@ impl<'a> Ctx<'a> {
                 let (v, _) = cauchy_schwarz_mixtures(pm, q)?;
                 Ok((v, estimated(EstimatorKind::ClosedForm)))
             }
-            None => {
-                let res = self.settings.resolution;
-                let (v, _) = cauchy_schwarz_grid(p, &self.region, q, res)?;
-                Ok((
-                    v,
-                    Diagnostics {
-                        resolution: Some(res),
-                        region: Some(self.region),
-                        ..estimated(EstimatorKind::Grid)
-                    },
-                ))
-            }
+            None => self.cauchy_schwarz_on_grid(),
         }
+    }
+
+    /// The Cauchy–Schwarz divergence by the midpoint rule on the grid rows' region, whatever the target
+    /// (the `cauchy_schwarz_grid` row: beside the closed form of `cauchy_schwarz` for a mixture target).
+    fn cauchy_schwarz_on_grid(&self) -> Computed {
+        let q = self.mixture()?;
+        let p = self.density("Cauchy–Schwarz")?;
+        let res = self.settings.resolution;
+        let (v, _) = cauchy_schwarz_grid(p, &self.region, q, res)?;
+        Ok((
+            v,
+            Diagnostics {
+                resolution: Some(res),
+                region: Some(self.region),
+                ..estimated(EstimatorKind::Grid)
+            },
+        ))
     }
 
     fn mmd_closed_form(&self) -> Computed {
@@ -1149,6 +1202,44 @@ fn value_after(kind: &FDivKind, value: f64, integral: f64, extra: f64) -> f64 {
         FDivKind::Alpha { alpha } => value + extra / (alpha * (alpha - 1.0)),
         FDivKind::Renyi { alpha } => value + (extra / integral).ln_1p() / (alpha - 1.0),
         _ => value + extra,
+    }
+}
+
+/// The importance-sampling effective sample size of q as a proposal for p, as a fraction of the N draws, in
+/// the large-N limit: ESS/N = (E_q w)² / E_q w² with w = p/q, → 1/∫p²/q = 1/(1 + χ²(p‖q)) (Pearson χ²,
+/// q in the denominator), from the Pearson χ² row's outcome. An infinite χ² is an ESS fraction of 0 (the
+/// ratio's variance is infinite); a χ² known only as a lower bound gives an ESS fraction between
+/// 1/(1 + upper bound) (the `value`, a lower bound) and 1/(1 + value) (the `upper_bound`).
+fn ess_of_pearson(chi2: Outcome, infinite_by: EstimatorKind) -> Outcome {
+    let ess = |chi2: f64| 1.0 / (1.0 + chi2);
+    match chi2 {
+        Outcome::Value { value, diagnostics } => Outcome::Value {
+            value: ess(value),
+            diagnostics,
+        },
+        Outcome::Infinite { .. } => Outcome::Value {
+            value: 0.0,
+            diagnostics: estimated(infinite_by),
+        },
+        Outcome::LowerBound {
+            value,
+            upper_bound,
+            reason,
+            diagnostics,
+        } => Outcome::LowerBound {
+            value: if upper_bound.is_finite() {
+                ess(upper_bound)
+            } else {
+                0.0
+            },
+            upper_bound: ess(value),
+            reason: format!(
+                "{reason} (of χ²(p‖q)); the ESS fraction 1/(1 + χ²) is at most {}",
+                display_number(ess(value))
+            ),
+            diagnostics,
+        },
+        other => other,
     }
 }
 
@@ -1959,6 +2050,206 @@ mod tests {
         assert_eq!(
             (set.epsilon, set.epsilon_rel, set.samples, set.resolution),
             (None, Some(0.01), 300, 256)
+        );
+    }
+
+    fn mixture_target(p: &Mixture) -> Target {
+        Target::build(
+            &TargetSpec::GaussianMixture(GaussianMixtureSpec {
+                weights: p.weights(),
+                means: p.means(),
+                covariances: p.covariances(),
+            }),
+            None,
+        )
+        .unwrap()
+    }
+
+    fn row_of(t: &Target, q: &Mixture, id: &str, settings: &MeasureSettings) -> Row {
+        let i = row_ids().iter().position(|r| *r == id).unwrap();
+        measure_row(t, ModelRef::Mixture(q), 1, settings, i).unwrap()
+    }
+
+    /// ∫ N(μp, Σp)² / N(μq, Σq) in closed form (written here from the Gaussian integral, not through
+    /// core::tails or the Rényi formulas): with P = Σp⁻¹, Q = Σq⁻¹, A = 2P − Q (positive definite, else the
+    /// integral is infinite: `None`), b = 2Pμp − Qμq,
+    /// ln I = −½ ln|A| − ln|Σp| + ½ ln|Σq| − ½(2μpᵀPμp − μqᵀQμq − bᵀA⁻¹b).
+    fn p2_over_q_gaussians(
+        mp: Vec2,
+        sp: [[f64; 2]; 2],
+        mq: Vec2,
+        sq: [[f64; 2]; 2],
+    ) -> Option<f64> {
+        let det = |m: &[[f64; 2]; 2]| m[0][0] * m[1][1] - m[0][1] * m[1][0];
+        let inv = |m: &[[f64; 2]; 2]| {
+            let d = det(m);
+            [[m[1][1] / d, -m[0][1] / d], [-m[1][0] / d, m[0][0] / d]]
+        };
+        let mul = |m: &[[f64; 2]; 2], v: Vec2| {
+            [
+                m[0][0] * v[0] + m[0][1] * v[1],
+                m[1][0] * v[0] + m[1][1] * v[1],
+            ]
+        };
+        let dot = |a: Vec2, b: Vec2| a[0] * b[0] + a[1] * b[1];
+        let (p, q) = (inv(&sp), inv(&sq));
+        let a = [
+            [2.0 * p[0][0] - q[0][0], 2.0 * p[0][1] - q[0][1]],
+            [2.0 * p[1][0] - q[1][0], 2.0 * p[1][1] - q[1][1]],
+        ];
+        if !(a[0][0] > 0.0 && det(&a) > 0.0) {
+            return None;
+        }
+        let (pm, qm) = (mul(&p, mp), mul(&q, mq));
+        let b = [2.0 * pm[0] - qm[0], 2.0 * pm[1] - qm[1]];
+        let quad = 2.0 * dot(mp, pm) - dot(mq, qm) - dot(b, mul(&inv(&a), b));
+        Some((-0.5 * det(&a).ln() - det(&sp).ln() + 0.5 * det(&sq).ln() - 0.5 * quad).exp())
+    }
+
+    /// The `is_ess` row is 1/∫p²/q: against the closed form between random Gaussians (finite or infinite),
+    /// and against a Monte Carlo estimate of E_q[w²], w = p/q, on the two modes (the ESS's definition).
+    #[test]
+    fn is_ess_matches_the_closed_form_and_monte_carlo() {
+        use crate::core::rng::uniform;
+        let mut rng = seeded(13);
+        let (mut worst, mut finite, mut zero) = (0.0f64, 0, 0);
+        for _ in 0..24 {
+            let mut u = |lo: f64, hi: f64| lo + (hi - lo) * uniform(&mut rng);
+            let mut cov = |lo: f64, hi: f64| {
+                let (sx, sy, r) = (u(lo, hi), u(lo, hi), u(-0.6, 0.6));
+                [[sx * sx, r * sx * sy], [r * sx * sy, sy * sy]]
+            };
+            let (sp, sq) = (cov(0.4, 1.0), cov(0.5, 1.6));
+            let (mp, mq) = ([0.3, -0.2], [u(-1.0, 1.0), u(-1.0, 1.0)]);
+            let t = mixture_target(&Mixture::single(mp, sp).unwrap());
+            let q = Mixture::single(mq, sq).unwrap();
+            let row = row_of(&t, &q, "is_ess", &MeasureSettings::default());
+            match (p2_over_q_gaussians(mp, sp, mq, sq), &row.outcome) {
+                (Some(integral), Outcome::Value { value, .. }) => {
+                    let e = (value - 1.0 / integral).abs() * integral;
+                    worst = worst.max(e);
+                    finite += 1;
+                    assert!(e < 1e-4, "ESS {value} vs 1/{integral}: {e:.2e}");
+                }
+                (None, Outcome::Value { value, .. }) => {
+                    zero += 1;
+                    assert_eq!(*value, 0.0, "∫p²/q is infinite: ESS 0, not {value}");
+                }
+                (
+                    Some(integral),
+                    Outcome::LowerBound {
+                        value, upper_bound, ..
+                    },
+                ) => {
+                    finite += 1;
+                    // The bracket leaves out the grid's own midpoint error inside the region (up to ~2e-4
+                    // of χ²'s integral, module docs).
+                    let ess = 1.0 / integral;
+                    assert!(
+                        *value <= ess * (1.0 + 1e-3) && ess <= upper_bound * (1.0 + 1e-3),
+                        "{value} ≤ {ess} ≤ {upper_bound}"
+                    );
+                }
+                (want, got) => panic!("∫p²/q = {want:?}, the row {got:?}"),
+            }
+        }
+        eprintln!(
+            "is_ess vs closed form: {finite} finite (worst rel. error {worst:.2e}), {zero} infinite"
+        );
+        assert!(
+            finite >= 8 && zero >= 2,
+            "{finite} finite, {zero} infinite cases"
+        );
+
+        // A χ² whose integrand peaks outside the grid's region (docs/conventions.md's example, χ² = 2.52e14):
+        // the ESS is bracketed by the bounds, the truth inside.
+        let (mq, sq) = ([1.0, 0.5], [[0.52, 0.0], [0.0, 0.52]]);
+        let t = mixture_target(&Mixture::single([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]]).unwrap());
+        let q = Mixture::single(mq, sq).unwrap();
+        let truth =
+            1.0 / p2_over_q_gaussians([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]], mq, sq).unwrap();
+        let row = row_of(&t, &q, "is_ess", &MeasureSettings::default());
+        let Outcome::LowerBound {
+            value,
+            upper_bound,
+            reason,
+            ..
+        } = &row.outcome
+        else {
+            panic!("{:?}", row.outcome)
+        };
+        eprintln!("far peak: ESS {truth:.3e} in [{value:.3e}, {upper_bound:.3e}]");
+        assert!(
+            *value <= truth * (1.0 + 1e-3) && truth <= *upper_bound,
+            "{value} ≤ {truth} ≤ {upper_bound}"
+        );
+        assert!(reason.contains("ESS"), "{reason}");
+
+        // Monte Carlo over q: the sample ESS's denominator E_q[w²] = ∫p²/q, with its standard error.
+        let t = two_modes();
+        let q = Mixture::single([0.2, 0.0], [[6.0, 0.0], [0.0, 1.0]]).unwrap();
+        let Outcome::Value { value: ess, .. } =
+            row_of(&t, &q, "is_ess", &MeasureSettings::default()).outcome
+        else {
+            panic!()
+        };
+        let p = t.density().unwrap();
+        let n = 200_000;
+        let w2: Vec<f64> = q
+            .sample(n, &mut seeded(7))
+            .iter()
+            .map(|&x| (2.0 * (p.log_density(x) - q.log_density(x))).exp())
+            .collect();
+        let mean = w2.iter().sum::<f64>() / n as f64;
+        let se = (w2.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n * (n - 1)) as f64).sqrt();
+        eprintln!(
+            "is_ess {ess:.5}: 1/ESS = {:.5}, Monte Carlo E_q[w²] = {mean:.5} ± {se:.5}",
+            1.0 / ess
+        );
+        assert!(
+            (1.0 / ess - mean).abs() <= 5.0 * se,
+            "{} vs {mean} ± {se}",
+            1.0 / ess
+        );
+    }
+
+    /// The `cauchy_schwarz_grid` row (midpoint rule) beside the `cauchy_schwarz` closed form, on random
+    /// mixture pairs: at 256² the Gaussians' integrands are resolved (the midpoint rule's error on a
+    /// Gaussian of standard deviation s in cells of width h is about 2·exp(−2π²s²/h²) relative, below 1e-9
+    /// for s/h ≥ 1.2).
+    #[test]
+    fn cauchy_schwarz_grid_row_matches_the_closed_form() {
+        let mut rng = seeded(31);
+        let mut worst = 0.0f64;
+        for case in 0..6 {
+            let p = random_mixture(&mut rng, 2 + case % 2, 2.5, 0.3, 0.7);
+            let q = random_mixture(&mut rng, 1 + case % 3, 3.0, 0.3, 0.9);
+            let t = mixture_target(&p);
+            let settings = MeasureSettings::default();
+            let closed = row_of(&t, &q, "cauchy_schwarz", &settings);
+            let grid = row_of(&t, &q, "cauchy_schwarz_grid", &settings);
+            let (
+                Outcome::Value {
+                    value: a,
+                    diagnostics: da,
+                },
+                Outcome::Value {
+                    value: b,
+                    diagnostics: db,
+                },
+            ) = (&closed.outcome, &grid.outcome)
+            else {
+                panic!("{closed:?} {grid:?}")
+            };
+            assert_eq!(da.estimator, Some(EstimatorKind::ClosedForm));
+            assert_eq!(db.estimator, Some(EstimatorKind::Grid));
+            assert_eq!(db.resolution, Some(256));
+            let e = (a - b).abs() / a.max(1e-3);
+            worst = worst.max(e);
+            assert!(e < 1e-8, "closed form {a} vs grid {b}");
+        }
+        eprintln!(
+            "cauchy_schwarz vs cauchy_schwarz_grid at 256²: worst rel. difference {worst:.2e}"
         );
     }
 }

@@ -178,6 +178,18 @@ impl OptimizerConfig {
         }
     }
 
+    /// Whether the cautious mask is on (Grams has none).
+    pub fn is_cautious(&self) -> bool {
+        match *self {
+            Self::Sgd { cautious, .. }
+            | Self::Adam { cautious, .. }
+            | Self::Lion { cautious, .. }
+            | Self::Laprop { cautious, .. }
+            | Self::Ademamix { cautious, .. } => cautious,
+            Self::Grams { .. } => false,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Self::Sgd { .. } => "sgd",

@@ -51,6 +51,17 @@ impl History {
         self.last().map(|r| r.info.objective_name.as_str())
     }
 
+    /// After how many steps the objective first was at or below `threshold`: a record's objective is the
+    /// one before its step (the state after `step − 1` steps), so the first such record of step s gives
+    /// s − 1 (0: the start was already there). `None` while no record is (the latest state's objective is
+    /// only known once the next step is taken).
+    pub fn steps_to_reach(&self, threshold: f64) -> Option<usize> {
+        self.records
+            .iter()
+            .find(|r| r.info.objective <= threshold)
+            .map(|r| r.info.step.saturating_sub(1))
+    }
+
     /// `[step, objective]` per step, for plots.
     pub fn objective_points(&self) -> &[[f64; 2]] {
         &self.points
@@ -171,5 +182,19 @@ mod tests {
         assert_eq!(v["records"][2]["objective"], 3.0);
         assert_eq!(v["records"][0]["backend"], "cpu");
         assert_eq!(v["panel"], "B");
+    }
+
+    #[test]
+    fn steps_to_reach_counts_the_steps_before_the_first_record_at_or_below() {
+        let mut h = History::default();
+        assert_eq!(h.steps_to_reach(1.0), None);
+        for (k, v) in [(1, 3.0), (2, 2.0), (3, 1.0), (4, 0.5), (5, 1.5)] {
+            h.push(info(k, v), ActiveBackend::Cpu);
+        }
+        // Record 3's objective (1.0) is the state after 2 steps.
+        assert_eq!(h.steps_to_reach(1.0), Some(2));
+        assert_eq!(h.steps_to_reach(0.7), Some(3));
+        assert_eq!(h.steps_to_reach(5.0), Some(0));
+        assert_eq!(h.steps_to_reach(0.1), None);
     }
 }
