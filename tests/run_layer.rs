@@ -158,8 +158,8 @@ fn the_capability_table_agrees_with_the_gpu_flow_on_a_real_adapter() {
         }
     }
     assert_eq!(
-        on_gpu, 3,
-        "moons Sinkhorn, mixture MMD (fixed step) and ring8 without noise run on the GPU"
+        on_gpu, 4,
+        "moons Sinkhorn, mixture MMD (fixed step), ring8 with noise and ring8 without noise run on the GPU"
     );
 }
 

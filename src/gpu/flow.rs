@@ -9,8 +9,11 @@
 //!   of x ∪ y; without ε-scaling the cross problem is warm-started from the previous step's (f, g)
 //!   (kept on the GPU). OT_ε(α, α) starts from zero every step (annealed over the diameter of x);
 //!   OT_ε(β, β) is solved once (first step) and cached, the target being fixed.
-//! - `FlowConfig::Mmd` with a fixed step and no noise injection: xᵢ ← xᵢ − η ∇w(xᵢ) (w the
-//!   witness, MMD² as the weighted V-statistic), objective MMD² before the step.
+//! - `FlowConfig::Mmd` with a fixed step: xᵢ ← xᵢ − η ∇w(xᵢ) (w the witness, MMD² as the weighted
+//!   V-statistic), objective MMD² before the step. With noise injection (level β > 0) the gradient is
+//!   taken at zᵢ = xᵢ + β uᵢ, uᵢ ~ N(0, I) drawn on the CPU from the core's stream for that step
+//!   (`rng::substream(seed, step)`), so both backends inject the same noise; z is uploaded with x and
+//!   two more passes sum it against x and y.
 //!
 //! # Never blocking
 //! Each [`GpuFlow::poll`] call (1) drives wgpu's callbacks (native: `device.poll(Poll)`, which
@@ -70,6 +73,7 @@ use super::mmd_flow::{GpuKernel, MMD_FLOW_WGSL};
 use super::sinkhorn::{MIN_TOLERANCE, SINKHORN_WGSL, eps_at};
 use crate::core::flows::{FlowConfig, StepReport};
 use crate::core::math::Vec2;
+use crate::core::rng;
 use crate::core::sinkhorn::{SinkhornConfig, SinkhornDiagnostics, squared_diameter};
 use eframe::wgpu;
 use std::sync::{Arc, Mutex};
@@ -736,11 +740,45 @@ struct MmdEngine {
     bg_xx: wgpu::BindGroup,
     bg_xy: wgpu::BindGroup,
     bg_yy: wgpu::BindGroup,
+    /// Noise injection: the noisy points z = x + β u, their sums against x and y, and the seed that draws u
+    /// (the CPU core's stream for each step, so both backends inject the same noise).
+    noise: Option<MmdNoise>,
     rb: ReadBack,
     /// bᵀK_yy b, once computed.
     kyy: Option<f64>,
     /// In flight: Some(whether the β-β sums are part of it).
     in_flight: Option<bool>,
+}
+
+/// The buffers of the MMD flow's noise injection (Arbel et al.): the witness gradient is taken at
+/// z = x + β u, u ~ N(0, I), instead of at the particles.
+struct MmdNoise {
+    level: f64,
+    seed: u64,
+    zb: wgpu::Buffer,
+    zx: wgpu::Buffer,
+    zy: wgpu::Buffer,
+    bg_zx: wgpu::BindGroup,
+    bg_zy: wgpu::BindGroup,
+}
+
+impl MmdNoise {
+    /// The noisy points of step `step` (0-based), as the CPU core draws them (`core::flows`).
+    fn points(&self, x: &[Vec2], step: usize) -> Vec<Vec2> {
+        let mut rng = rng::substream(self.seed, step as u64);
+        x.iter()
+            .map(|p| {
+                let u = rng::normal2(&mut rng);
+                [p[0] + self.level * u[0], p[1] + self.level * u[1]]
+            })
+            .collect()
+    }
+}
+
+/// Floats read back per step: the x-x and x-y sums (4 per particle), the y-y sums on the first step (4 per
+/// target point), and with noise the z-x and z-y sums (4 per particle each).
+fn mmd_readback_len(n: usize, m: usize, noisy: bool) -> usize {
+    8 * n + 4 * m + if noisy { 8 * n } else { 0 }
 }
 
 #[repr(C)]
@@ -753,7 +791,14 @@ struct MmdParams {
 }
 
 impl MmdEngine {
-    fn new(ctx: &GpuContext, kernel: &GpuKernel, y: &[Vec2], c: Vec2, n: usize) -> GpuResult<Self> {
+    fn new(
+        ctx: &GpuContext,
+        kernel: &GpuKernel,
+        y: &[Vec2],
+        c: Vec2,
+        n: usize,
+        noise: Option<(f64, u64)>,
+    ) -> GpuResult<Self> {
         let m = y.len();
         let (kind, p) = kernel.code()?;
         let pipeline = ctx.compute_pipeline("flow mmd pair_sums", MMD_FLOW_WGSL, "pair_sums")?;
@@ -786,10 +831,30 @@ impl MmdEngine {
         let bg_xx = bind(&xb, &xb, &ab, &xx, n, n);
         let bg_xy = bind(&xb, &yb, &bb, &xy, n, m);
         let bg_yy = bind(&yb, &yb, &bb, &yy, m, m);
+        let noise = noise.map(|(level, seed)| {
+            let zb = ctx.storage_zeros("flow z", 2 * n);
+            let (zx, zy) = (
+                ctx.storage_zeros("zx sums", 4 * n),
+                ctx.storage_zeros("zy sums", 4 * n),
+            );
+            let bg_zx = bind(&zb, &xb, &ab, &zx, n, n);
+            let bg_zy = bind(&zb, &yb, &bb, &zy, n, m);
+            MmdNoise {
+                level,
+                seed,
+                zb,
+                zx,
+                zy,
+                bg_zx,
+                bg_zy,
+            }
+        });
+        let len = mmd_readback_len(n, m, noise.is_some());
         Ok(Self {
             n,
             m,
-            rb: ReadBack::new(ctx, "flow mmd sums", 8 * n + 4 * m),
+            noise,
+            rb: ReadBack::new(ctx, "flow mmd sums", len),
             pipeline,
             xb,
             xx,
@@ -803,10 +868,16 @@ impl MmdEngine {
         })
     }
 
-    fn start_step(&mut self, ctx: &GpuContext, x: &[Vec2], c: Vec2) -> GpuResult<()> {
+    /// Submits step `step` (0-based: the steps taken so far) from the particles `x`.
+    fn start_step(&mut self, ctx: &GpuContext, x: &[Vec2], c: Vec2, step: usize) -> GpuResult<()> {
         let (n, m) = (self.n, self.m);
         ctx.queue
             .write_buffer(&self.xb, 0, bytemuck::cast_slice(&centred_f32(x, c)));
+        if let Some(noise) = &self.noise {
+            let z = noise.points(x, step);
+            ctx.queue
+                .write_buffer(&noise.zb, 0, bytemuck::cast_slice(&centred_f32(&z, c)));
+        }
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -818,11 +889,39 @@ impl MmdEngine {
         if with_yy {
             ctx.encode_pass(&mut encoder, &self.pipeline, &self.bg_yy, workgroups_for(m));
         }
+        if let Some(noise) = &self.noise {
+            ctx.encode_pass(
+                &mut encoder,
+                &self.pipeline,
+                &noise.bg_zx,
+                workgroups_for(n),
+            );
+            ctx.encode_pass(
+                &mut encoder,
+                &self.pipeline,
+                &noise.bg_zy,
+                workgroups_for(n),
+            );
+        }
+        // Read-back layout (bytes): x-x sums at 0, x-y at 16n, z-x at 32n, z-y at 48n (with noise), then the
+        // y-y sums on the first step.
         let dst = &self.rb.buffer;
         encoder.copy_buffer_to_buffer(&self.xx, 0, dst, 0, (16 * n) as u64);
         encoder.copy_buffer_to_buffer(&self.xy, 0, dst, (16 * n) as u64, (16 * n) as u64);
+        let mut end = 32 * n;
+        if let Some(noise) = &self.noise {
+            encoder.copy_buffer_to_buffer(&noise.zx, 0, dst, end as u64, (16 * n) as u64);
+            encoder.copy_buffer_to_buffer(
+                &noise.zy,
+                0,
+                dst,
+                (end + 16 * n) as u64,
+                (16 * n) as u64,
+            );
+            end += 32 * n;
+        }
         if with_yy {
-            encoder.copy_buffer_to_buffer(&self.yy, 0, dst, (32 * n) as u64, (16 * m) as u64);
+            encoder.copy_buffer_to_buffer(&self.yy, 0, dst, end as u64, (16 * m) as u64);
         }
         ctx.queue.submit([encoder.finish()]);
         self.rb.request()?;
@@ -839,7 +938,8 @@ impl MmdEngine {
             return Ok(None);
         };
         let (n, m) = (self.n, self.m);
-        let len = 8 * n + if with_yy { 4 * m } else { 0 };
+        let noisy = self.noise.is_some();
+        let len = mmd_readback_len(n, if with_yy { m } else { 0 }, noisy);
         let Some(v) = self.rb.try_take(len)? else {
             return Ok(None);
         };
@@ -850,17 +950,23 @@ impl MmdEngine {
             });
         }
         let (sxx, sxy) = (&v[..4 * n], &v[4 * n..8 * n]);
+        // With noise the gradient is the witness's at z (z-x and z-y sums); the value is MMD² at x.
+        let (gx, gy, yy_at) = if noisy {
+            (&v[8 * n..12 * n], &v[12 * n..16 * n], 16 * n)
+        } else {
+            (sxx, sxy, 8 * n)
+        };
         let kyy = match self.kyy {
             Some(k) if !with_yy => k,
-            _ => v[8 * n..].chunks_exact(4).map(|r| r[2] as f64).sum::<f64>() / m as f64,
+            _ => v[yy_at..].chunks_exact(4).map(|r| r[2] as f64).sum::<f64>() / m as f64,
         };
         let (mut kxx, mut kxy) = (0.0, 0.0);
         let mut new_x = Vec::with_capacity(n);
         for (i, p) in x.iter().enumerate() {
-            let (a, b) = (&sxx[4 * i..4 * i + 4], &sxy[4 * i..4 * i + 4]);
-            kxx += a[2] as f64;
-            kxy += b[2] as f64;
-            // ∇w(xᵢ) = Σⱼ aⱼ ∇₁k(xᵢ, xⱼ) − Σⱼ bⱼ ∇₁k(xᵢ, yⱼ).
+            kxx += sxx[4 * i + 2] as f64;
+            kxy += sxy[4 * i + 2] as f64;
+            // ∇w(pᵢ) = Σⱼ aⱼ ∇₁k(pᵢ, xⱼ) − Σⱼ bⱼ ∇₁k(pᵢ, yⱼ), at pᵢ = xᵢ or zᵢ.
+            let (a, b) = (&gx[4 * i..4 * i + 2], &gy[4 * i..4 * i + 2]);
             let g = [a[0] as f64 - b[0] as f64, a[1] as f64 - b[1] as f64];
             new_x.push([p[0] - step_size * g[0], p[1] - step_size * g[1]]);
         }
@@ -874,7 +980,8 @@ impl MmdEngine {
 
     fn abandon(&mut self, ctx: &GpuContext) {
         self.in_flight = None;
-        self.rb = ReadBack::new(ctx, "flow mmd sums", 8 * self.n + 4 * self.m);
+        let len = mmd_readback_len(self.n, self.m, self.noise.is_some());
+        self.rb = ReadBack::new(ctx, "flow mmd sums", len);
     }
 }
 
@@ -952,15 +1059,15 @@ impl GpuFlow {
     /// A GPU flow for `cfg` from `particles` toward the fixed `target_points` (uniform weights).
     ///
     /// `Err(GpuError::Invalid { .. })` for flow kinds the GPU does not run (SVGD, Langevins,
-    /// sliced Riesz, adaptive-step or noisy MMD), for an invalid configuration, and for empty or
-    /// oversized clouds; the caller then stays on the CPU. The supported flows draw no noise, so
-    /// `_seed` (kept for symmetry with `core::flows::ParticleFlow::new`) is unused.
+    /// sliced Riesz, adaptive-step MMD), for an invalid configuration, and for empty or oversized
+    /// clouds; the caller then stays on the CPU. `seed` is the scenario's, as for
+    /// `core::flows::ParticleFlow::new`: the noisy MMD flow draws its noise from it.
     pub fn new(
         ctx: &GpuContext,
         cfg: &FlowConfig,
         particles: Vec<Vec2>,
         target_points: Vec<Vec2>,
-        _seed: u64,
+        seed: u64,
     ) -> GpuResult<Self> {
         cfg.validate().map_err(|e| GpuError::Invalid {
             reason: e.to_string(),
@@ -1000,11 +1107,6 @@ impl GpuFlow {
                 adaptive_step,
                 ..
             } => {
-                if *noise_level > 0.0 {
-                    return Err(unsupported(&format!(
-                        "the MMD flow with noise injection (flow.noise_level = {noise_level}; the GPU flow needs 0)"
-                    )));
-                }
                 if *adaptive_step {
                     return Err(unsupported(
                         "the MMD flow with an adaptive step (flow.adaptive_step = true)",
@@ -1018,6 +1120,7 @@ impl GpuFlow {
                         &target_points,
                         centre,
                         n,
+                        (*noise_level > 0.0).then_some((*noise_level, seed)),
                     )?)),
                     *step_size,
                 )
@@ -1088,7 +1191,7 @@ impl GpuFlow {
             let (x, c) = (&self.particles, self.centre);
             match &mut self.engine {
                 Engine::Sinkhorn(e) => e.start_step(ctx, x, c, &self.target)?,
-                Engine::Mmd(e) => e.start_step(ctx, x, c)?,
+                Engine::Mmd(e) => e.start_step(ctx, x, c, self.steps_taken)?,
             }
         }
         Ok(report)
