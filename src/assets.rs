@@ -113,6 +113,18 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "em_vs_gradient",
         include_str!("../assets/presets/em_vs_gradient.ron"),
     ),
+    (
+        "js_vs_sinkhorn_disjoint",
+        include_str!("../assets/presets/js_vs_sinkhorn_disjoint.ron"),
+    ),
+    (
+        "sinkhorn_debiasing",
+        include_str!("../assets/presets/sinkhorn_debiasing.ron"),
+    ),
+    (
+        "full_vs_sliced_riesz",
+        include_str!("../assets/presets/full_vs_sliced_riesz.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.

@@ -328,6 +328,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 },
                 step_size: 0.1,
                 target_samples: n,
+                debiased: true,
             };
             // The flow's own path: each step warm-started from the previous one's potentials. The warm-up
             // step of `time_iters` is the cold first step (it also computes the cached OT_ε(β, β)).
