@@ -794,3 +794,22 @@ fn full_and_sliced_riesz_flows_reach_the_same_energy_distance() {
         "the flows did not reach 10× below the start {start:.3e}"
     );
 }
+
+/// Every panel of every preset is within the run layer's cost limits (`run::cost`), so the app opens it
+/// (`every_preset_parses_opens_and_cites_listed_papers` loads the panels but builds no run).
+#[test]
+fn every_preset_panel_is_within_the_cost_limits() {
+    for entry in claim_presets() {
+        let p = entry.unwrap_or_else(|e| panic!("{e}"));
+        let linked = open_link_headless(&p.link).unwrap_or_else(|e| panic!("{}: {e}", p.id));
+        for (i, s) in linked.panels.iter().enumerate() {
+            let estimate = divlab::run::cost::check(s, None)
+                .unwrap_or_else(|e| panic!("{} panel {i}: {e}", p.id));
+            eprintln!(
+                "{} panel {i}: {:.2} s a step estimated",
+                p.id,
+                estimate.step_s()
+            );
+        }
+    }
+}
