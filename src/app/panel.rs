@@ -297,16 +297,18 @@ pub fn ms_per_step_label(seconds: f64) -> String {
     format!("{ms:.decimals$} ms/step")
 }
 
-/// "Sinkhorn iterations xy 3 (OT_ε alone)": the Sinkhorn flow without debiasing solves one problem a step.
+/// "Sinkhorn iterations xy 3 (OT_ε alone) · marginal error 9.9e-4": the Sinkhorn flow without debiasing solves one problem a step.
 pub fn ot_epsilon_iterations_label(d: &crate::core::sinkhorn::SinkhornDiagnostics) -> String {
     format!(
-        "Sinkhorn iterations xy {} (OT_ε alone){}",
+        "Sinkhorn iterations xy {} (OT_ε alone) · marginal error {:.1e}{}",
         d.iterations_xy,
+        d.marginal_error,
         if d.converged { "" } else { " (not converged)" }
     )
 }
 
-/// "Sinkhorn iterations xy 3 · xx 1 · yy cached" (and "not converged" when the cap was reached).
+/// "Sinkhorn iterations xy 3 · xx 1 · yy cached · marginal error 9.9e-4" (the largest L1 marginal error of
+/// the step's problems; and "not converged" when the cap was reached).
 pub fn sinkhorn_iterations_label(d: &crate::core::sinkhorn::SinkhornDiagnostics) -> String {
     let yy = if d.iterations_yy == 0 {
         "cached".to_owned()
@@ -314,9 +316,10 @@ pub fn sinkhorn_iterations_label(d: &crate::core::sinkhorn::SinkhornDiagnostics)
         d.iterations_yy.to_string()
     };
     format!(
-        "Sinkhorn iterations xy {} · xx {} · yy {yy}{}",
+        "Sinkhorn iterations xy {} · xx {} · yy {yy} · marginal error {:.1e}{}",
         d.iterations_xy,
         d.iterations_xx,
+        d.marginal_error,
         if d.converged { "" } else { " (not converged)" }
     )
 }
@@ -341,6 +344,30 @@ pub fn with_divergence(scenario: &Scenario, kind: FDivKind) -> Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sinkhorn_labels_show_the_iterations_and_the_marginal_error() {
+        let d = crate::core::sinkhorn::SinkhornDiagnostics {
+            iterations_xy: 12,
+            iterations_xx: 3,
+            iterations_yy: 0,
+            marginal_error: 9.94e-4,
+            converged: true,
+        };
+        assert_eq!(
+            sinkhorn_iterations_label(&d),
+            "Sinkhorn iterations xy 12 · xx 3 · yy cached · marginal error 9.9e-4"
+        );
+        let capped = crate::core::sinkhorn::SinkhornDiagnostics {
+            converged: false,
+            marginal_error: 0.02,
+            ..d
+        };
+        assert_eq!(
+            ot_epsilon_iterations_label(&capped),
+            "Sinkhorn iterations xy 12 (OT_ε alone) · marginal error 2.0e-2 (not converged)"
+        );
+    }
 
     #[test]
     fn ms_per_step_keeps_three_significant_digits() {
