@@ -83,6 +83,7 @@ fn flow_steps(c: &mut Criterion) {
         },
         step_size: 1e-3,
         target_samples: 4096,
+        debiased: true,
     };
     let mut flow = ParticleFlow::new(&cfg, x, 0).expect("flow");
     g.bench_function("4096", |bench| {

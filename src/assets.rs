@@ -129,6 +129,18 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "cauchy_schwarz_closed_form",
         include_str!("../assets/presets/cauchy_schwarz_closed_form.ron"),
     ),
+    (
+        "js_vs_sinkhorn_disjoint",
+        include_str!("../assets/presets/js_vs_sinkhorn_disjoint.ron"),
+    ),
+    (
+        "sinkhorn_debiasing",
+        include_str!("../assets/presets/sinkhorn_debiasing.ron"),
+    ),
+    (
+        "full_vs_sliced_riesz",
+        include_str!("../assets/presets/full_vs_sliced_riesz.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.

@@ -328,6 +328,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 },
                 step_size: 0.1,
                 target_samples: n,
+                debiased: true,
             };
             // The flow's own path: each step warm-started from the previous one's potentials. The warm-up
             // step of `time_iters` is the cold first step (it also computes the cached OT_ε(β, β)).
@@ -561,6 +562,8 @@ struct Timing {
     first_step_s: f64,
     median_step_s: f64,
     slowest_step_s: f64,
+    /// Each panel's median seconds per step (its share of a lockstep step), in panel order.
+    panel_median_step_s: Vec<f64>,
     /// Set when the time cap or a stop ended the timing before the preset's steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     ended_early: Option<String>,
@@ -568,15 +571,18 @@ struct Timing {
 
 fn time_runs(runs: &mut [Run], steps: usize) -> Timing {
     let mut per_step = Vec::with_capacity(steps);
+    let mut per_panel: Vec<Vec<f64>> = vec![Vec::with_capacity(steps); runs.len()];
     let start = Instant::now();
     let mut ended_early = None;
     'steps: for k in 0..steps {
         let t0 = Instant::now();
-        for run in runs.iter_mut() {
+        for (run, times) in runs.iter_mut().zip(per_panel.iter_mut()) {
+            let t_panel = Instant::now();
             if let Err(stop) = run.step() {
                 ended_early = Some(format!("a panel {stop}"));
                 break 'steps;
             }
+            times.push(t_panel.elapsed().as_secs_f64());
         }
         per_step.push(t0.elapsed().as_secs_f64());
         if k + 1 < steps && start.elapsed().as_secs_f64() > PRESET_TIME_CAP_S {
@@ -599,6 +605,7 @@ fn time_runs(runs: &mut [Run], steps: usize) -> Timing {
         first_step_s: per_step.first().copied().unwrap_or(f64::NAN),
         median_step_s: median(&per_step),
         slowest_step_s: per_step.iter().copied().fold(f64::NAN, f64::max),
+        panel_median_step_s: per_panel.iter().map(|t| median(t)).collect(),
         ended_early,
     }
 }
@@ -671,6 +678,15 @@ fn describe_timing(t: &Timing) -> String {
         t.median_step_s * 1e3,
         t.slowest_step_s * 1e3
     );
+    if t.panel_median_step_s.len() > 1 {
+        let each: Vec<String> = t
+            .panel_median_step_s
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("{} {:.2} ms", char::from(b'A' + i as u8), m * 1e3))
+            .collect();
+        s.push_str(&format!("; median per panel: {}", each.join(", ")));
+    }
     if let Some(why) = &t.ended_early {
         s.push_str(&format!(" [{why}]"));
     }

@@ -966,3 +966,261 @@ fn cauchy_schwarz_closed_form_equals_its_quadrature() {
     assert!(last < 0.5 * first, "the fit hardly moved: {first} → {last}");
     assert_eq!(mixture(&runs[0]).n_components(), 2);
 }
+
+// ---- Issue 13, the optimal-transport and flow presets (5, 6, 8). ----
+
+/// The panels of a preset's link, each changed by `edit` (smaller counts for a test in debug), built on the
+/// CPU core at step 0.
+fn open_preset_runs(
+    id: &str,
+    edit: impl Fn(&mut divlab::core::scenario::Scenario),
+) -> (LinkedPanels, Vec<Run>) {
+    let p = preset(id);
+    let mut linked = open_link_headless(&p.link).unwrap_or_else(|e| panic!("{id}: {e}"));
+    for s in &mut linked.panels {
+        edit(s);
+    }
+    let runs = linked
+        .panels
+        .iter()
+        .map(|s| {
+            let loaded = load::from_scenario(s.clone(), id).unwrap_or_else(|e| panic!("{e}"));
+            Run::new(
+                &loaded,
+                BackendChoice::Cpu,
+                Err("the claim tests run on the CPU core"),
+            )
+            .unwrap_or_else(|e| panic!("{id}: {e}"))
+        })
+        .collect();
+    (linked, runs)
+}
+
+/// Steps every panel to `until`.
+fn step_all(id: &str, runs: &mut [Run], until: usize) {
+    let started = std::time::Instant::now();
+    for k in 1..=until {
+        for (i, run) in runs.iter_mut().enumerate() {
+            if let Err(stop) = run.step() {
+                panic!("{id}: panel {i} stopped at step {k}: {stop:?}");
+            }
+        }
+    }
+    eprintln!(
+        "{id}: {} panels × {until} steps in {:.2} s",
+        runs.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn particles(run: &Run) -> &[Vec2] {
+    match run.model() {
+        ModelView::Particles(x) => x,
+        ModelView::Mixture(_) => panic!("a particle model was expected"),
+    }
+}
+
+/// The mean of the two per-axis variances of a point cloud.
+fn per_axis_variance(x: &[Vec2]) -> f64 {
+    let n = x.len() as f64;
+    let m = [
+        x.iter().map(|p| p[0]).sum::<f64>() / n,
+        x.iter().map(|p| p[1]).sum::<f64>() / n,
+    ];
+    x.iter()
+        .map(|p| (p[0] - m[0]).powi(2) + (p[1] - m[1]).powi(2))
+        .sum::<f64>()
+        / (2.0 * n)
+}
+
+/// The energy distance 2 E|X − Y| − E|X − X'| − E|Y − Y'| of two uniform clouds (= the Riesz r = 1 MMD²),
+/// every pair summed.
+fn energy_distance(x: &[Vec2], y: &[Vec2]) -> f64 {
+    let mean_dist = |a: &[Vec2], b: &[Vec2]| {
+        a.iter()
+            .map(|p| b.iter().map(|q| dist(*p, *q)).sum::<f64>())
+            .sum::<f64>()
+            / (a.len() * b.len()) as f64
+    };
+    2.0 * mean_dist(x, y) - mean_dist(x, x) - mean_dist(y, y)
+}
+
+/// Preset 5: p and q = two Gaussians of std 0.3 whose means are 3 apart. Jensen–Shannon starts within 1e-3
+/// of its ceiling ln 2 (the value checked against quadrature) with a gradient under 1e-3 — at least 1000×
+/// smaller than the Sinkhorn divergence's, which is ≈ 2|Δm| = 6 in the means — so plain SGD on it moves
+/// q's mean by under 1% of the gap, while on S_ε the gap shrinks at least 20× (the mean's error contracts
+/// by 1 − 2η = 0.8 a step for W₂², 0.8³⁰ ≈ 1e-3, above it the samples' noise).
+#[test]
+fn jensen_shannon_saturates_where_sinkhorn_moves_q_onto_p() {
+    use divlab::core::scenario::Method;
+    let id = "js_vs_sinkhorn_disjoint";
+    let (linked, mut runs) = open_preset_runs(id, |_| {});
+    let p = target_mixture(&runs[0]).clone();
+    let m_p = p.means()[0];
+    let sd_p = p.covariances()[0][0][0].sqrt();
+    let q0 = mixture(&runs[0]).clone();
+    let m0 = q0.mean();
+    let sd_q = q0.covariance()[0][0].sqrt();
+    let gap0 = dist(m0, m_p);
+
+    // The gradients at the start, by each panel's own objective.
+    let grad_norm = |run: &Run| {
+        let Method::Gradient { objective, .. } = &run.scenario().method else {
+            panic!("{id}: a gradient fit was expected");
+        };
+        let mut rng = divlab::core::rng::substream(1, 0);
+        let e = objective
+            .evaluate(run.target(), mixture(run), &mut rng)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (e.value, e.grad.iter().map(|g| g * g).sum::<f64>().sqrt())
+    };
+    let (js0, g_js) = grad_norm(&runs[0]);
+    let (sk0, g_sk) = grad_norm(&runs[1]);
+    // p and q share the y-marginal, so JS(p‖q) is the x-marginals' (quadrature on [−8, 8]).
+    let js_quad = objective_1d(jensen_shannon, &[m_p[0]], sd_p, &[1.0], m0[0], sd_q);
+    let ln2 = std::f64::consts::LN_2;
+    eprintln!(
+        "start: JS = {js0:.8} (quadrature {js_quad:.8}, ln 2 − JS = {:.2e}), |∇JS| = {g_js:.2e}; \
+         S_ε = {sk0:.4}, |∇S_ε| = {g_sk:.3}",
+        ln2 - js_quad
+    );
+    assert!(
+        (js0 - js_quad).abs() <= 1e-4,
+        "the panel's JS {js0} vs quadrature {js_quad}"
+    );
+    assert!(
+        (0.0..=1e-3).contains(&(ln2 - js_quad)),
+        "JS = {js_quad} is not within 1e-3 below ln 2"
+    );
+    assert!(g_js <= 1e-3, "JS gradient {g_js:.3e} is not vanishing");
+    assert!(
+        g_sk >= 1e3 * g_js && g_sk >= 1.0,
+        "Sinkhorn gradient {g_sk:.3e} vs JS's {g_js:.3e}"
+    );
+
+    step_all(id, &mut runs, linked.until);
+    let (m_js, m_sk) = (mixture(&runs[0]).mean(), mixture(&runs[1]).mean());
+    let (moved_js, gap_sk) = (dist(m_js, m0), dist(m_sk, m_p));
+    eprintln!(
+        "after {} steps: JS moved q's mean by {moved_js:.2e} (gap {gap0:.3}); Sinkhorn left a gap of \
+         {gap_sk:.4} ({:.0}× smaller)",
+        linked.until,
+        gap0 / gap_sk
+    );
+    assert!(
+        moved_js <= 0.01 * gap0,
+        "JS moved the mean by {moved_js} (> 1% of {gap0})"
+    );
+    assert!(
+        gap_sk <= gap0 / 20.0,
+        "Sinkhorn left a gap of {gap_sk} (not 20× below {gap0})"
+    );
+}
+
+/// Preset 6: the Sinkhorn flow onto N(0, s² I) with ε. Debiased (S_ε, whose minimizer is the target
+/// itself) the cloud's per-axis variance ends within 5% of the target points'; following OT_ε alone it
+/// ends near s² − ε/2, the variance whose Gaussian minimizes OT_ε(·, N(0, s²)) for the cost |x − y|²
+/// (per axis: with covariance C between the two, E(X − Y)² + ε I(X; Y) is stationary in the variance A
+/// where C = A, and 2C² + εC = 2As² there, so A = s² − ε/2). Asserted: within a quarter of the
+/// predicted shrink ε/2 of it, and below the debiased one by at least half of it.
+#[test]
+fn sinkhorn_flow_without_debiasing_ends_shrunk_by_the_entropic_bias() {
+    use divlab::core::flows::FlowConfig;
+    use divlab::core::scenario::Method;
+    let id = "sinkhorn_debiasing";
+    let (linked, mut runs) = open_preset_runs(id, |_| {});
+    let eps = match &runs[0].scenario().method {
+        Method::Flow {
+            flow: FlowConfig::Sinkhorn { sinkhorn, .. },
+        } => sinkhorn.epsilon,
+        _ => panic!("{id}: a Sinkhorn flow was expected"),
+    };
+    step_all(id, &mut runs, linked.until);
+    let v_t = per_axis_variance(runs[0].target_points());
+    let v_biased = per_axis_variance(particles(&runs[0]));
+    let v_debiased = per_axis_variance(particles(&runs[1]));
+    let predicted = v_t - 0.5 * eps;
+    eprintln!(
+        "ε = {eps}: target points' variance {v_t:.4}; debiased {v_debiased:.4} ({:+.2}%); not debiased \
+         {v_biased:.4} (predicted s² − ε/2 = {predicted:.4})",
+        100.0 * (v_debiased / v_t - 1.0)
+    );
+    assert!(
+        (v_debiased - v_t).abs() <= 0.05 * v_t,
+        "debiased variance {v_debiased:.4} vs the target's {v_t:.4} (5%)"
+    );
+    assert!(
+        (v_biased - predicted).abs() <= 0.25 * 0.5 * eps,
+        "non-debiased variance {v_biased:.4} vs the predicted {predicted:.4} (± ε/8)"
+    );
+    assert!(
+        v_biased <= v_debiased - 0.25 * eps,
+        "non-debiased {v_biased:.4} is not below the debiased {v_debiased:.4} by ε/4"
+    );
+}
+
+/// Preset 8, at 500 particles and 500 target points instead of the preset's 10 000 (the full flow's step is
+/// O(N(N + M)); the sliced gradient is an unbiased estimate of the full one at any size): the full and the
+/// sliced Riesz flows end at the same energy distance to the target points (exact, every pair) within 10%,
+/// and both at least 10× below where they started. Their speed is a benchmark:
+/// `divlab bench preset full_vs_sliced_riesz`.
+#[test]
+fn full_and_sliced_riesz_flows_reach_the_same_energy_distance() {
+    use divlab::core::flows::FlowConfig;
+    use divlab::core::scenario::{Method, ModelSpec};
+    let id = "full_vs_sliced_riesz";
+    let (linked, mut runs) = open_preset_runs(id, |s| {
+        if let ModelSpec::Particles { count, .. } = &mut s.model {
+            *count = 500;
+        }
+        if let Method::Flow {
+            flow:
+                FlowConfig::Mmd { target_samples, .. } | FlowConfig::SlicedRiesz { target_samples, .. },
+        } = &mut s.method
+        {
+            *target_samples = 500;
+        }
+    });
+    let y = runs[0].target_points().to_vec();
+    assert_eq!(
+        y,
+        runs[1].target_points(),
+        "both panels share the target points"
+    );
+    let start = energy_distance(particles(&runs[0]), &y);
+    step_all(id, &mut runs, linked.until);
+    let full = energy_distance(particles(&runs[0]), &y);
+    let sliced = energy_distance(particles(&runs[1]), &y);
+    eprintln!(
+        "energy distance to the target points: start {start:.3e}, full {full:.3e}, sliced {sliced:.3e} \
+         (ratio {:.3})",
+        sliced / full
+    );
+    assert!(
+        (full - sliced).abs() <= 0.1 * full.max(sliced),
+        "full {full:.4e} vs sliced {sliced:.4e}: not within 10%"
+    );
+    assert!(
+        full.max(sliced) <= start / 10.0,
+        "the flows did not reach 10× below the start {start:.3e}"
+    );
+}
+
+/// Every panel of every preset is within the run layer's cost limits (`run::cost`), so the app opens it
+/// (`every_preset_parses_opens_and_cites_listed_papers` loads the panels but builds no run).
+#[test]
+fn every_preset_panel_is_within_the_cost_limits() {
+    for entry in claim_presets() {
+        let p = entry.unwrap_or_else(|e| panic!("{e}"));
+        let linked = open_link_headless(&p.link).unwrap_or_else(|e| panic!("{}: {e}", p.id));
+        for (i, s) in linked.panels.iter().enumerate() {
+            let estimate = divlab::run::cost::check(s, None)
+                .unwrap_or_else(|e| panic!("{} panel {i}: {e}", p.id));
+            eprintln!(
+                "{} panel {i}: {:.2} s a step estimated",
+                p.id,
+                estimate.step_s()
+            );
+        }
+    }
+}

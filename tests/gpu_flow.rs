@@ -130,6 +130,7 @@ fn sinkhorn_cfg(scaling: Option<f64>) -> FlowConfig {
         },
         step_size: 0.5,
         target_samples: 250,
+        debiased: true,
     }
 }
 
@@ -141,6 +142,7 @@ fn core_truncation(label: &str, cfg: &FlowConfig) {
         sinkhorn,
         step_size,
         target_samples,
+        ..
     } = cfg
     else {
         return;
@@ -152,6 +154,7 @@ fn core_truncation(label: &str, cfg: &FlowConfig) {
         },
         step_size: *step_size,
         target_samples: *target_samples,
+        debiased: true,
     };
     let (x, y) = clouds();
     let (loose, _) = run_core(cfg, &x, &y);
@@ -189,6 +192,7 @@ fn sinkhorn_flow_capped_iterations_follow_the_core_schedule() {
         sinkhorn,
         step_size,
         target_samples,
+        ..
     } = sinkhorn_cfg(Some(0.7))
     else {
         unreachable!()
@@ -200,6 +204,7 @@ fn sinkhorn_flow_capped_iterations_follow_the_core_schedule() {
         },
         step_size,
         target_samples,
+        debiased: true,
     };
     let Some((gpu, core)) = compare("sinkhorn capped at 7 iterations", &cfg) else {
         return;
@@ -245,6 +250,7 @@ fn an_overflowing_step_size_is_refused_before_the_gpu_runs() {
         sinkhorn,
         step_size: f64::MAX,
         target_samples,
+        debiased: true,
     };
     let err = GpuFlow::new(&ctx, &cfg, x, y, 1).expect_err("an overflowing step size is refused");
     eprintln!("refused: {err}");

@@ -801,3 +801,49 @@ fn a_score_flow_on_a_samples_target_is_refused_with_the_reason() {
         assert!(msg.contains("a samples target has only points"), "{msg}");
     }
 }
+
+/// The Sinkhorn flow's `debiased` switch: `false` parses (OT_ε alone), a number in its place or a misspelling
+/// is refused with its line and path.
+#[test]
+fn sinkhorn_debiased_switch_is_strict() {
+    let moons = divlab::assets::BUNDLED
+        .iter()
+        .find(|(n, _)| *n == "moons_sinkhorn_flow")
+        .map(|(_, t)| *t)
+        .expect("bundled");
+    let off = moons.replace(
+        "target_samples: 300,",
+        "target_samples: 300,\n            debiased: false,",
+    );
+    let s = Scenario::parse(&off).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        s.method,
+        divlab::core::scenario::Method::Flow {
+            flow: divlab::core::flows::FlowConfig::Sinkhorn {
+                debiased: false,
+                ..
+            }
+        }
+    ));
+    let on = Scenario::parse(moons).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        on.method,
+        divlab::core::scenario::Method::Flow {
+            flow: divlab::core::flows::FlowConfig::Sinkhorn { debiased: true, .. }
+        }
+    ));
+    let err = refused(
+        moons,
+        "target_samples: 300,",
+        "target_samples: 300, debiased: 1,",
+        "method.flow.debiased",
+    );
+    eprintln!("{err}");
+    let err = refused(
+        moons,
+        "target_samples: 300,",
+        "target_samples: 300, debiassed: false,",
+        "method.flow.debiassed",
+    );
+    assert_suggests(&err, "debiased");
+}

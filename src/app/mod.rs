@@ -1426,6 +1426,7 @@ impl DivlabApp {
                             scenario,
                             run,
                             embed: &self.embed,
+                            show_timing: !self.reproducible,
                         },
                         &mut self.commands,
                         toggles,

@@ -122,6 +122,8 @@ pub struct HeaderView<'a> {
     pub run: &'a Run,
     /// Which controls the page shows (`ui=min`, `hide=`).
     pub embed: &'a super::state::Embed,
+    /// Show wall-clock figures (the CPU step time); off for reproducible screenshots.
+    pub show_timing: bool,
 }
 
 /// The panel's header: letter and method, step and objective, the backend and why; a divergence picker
@@ -139,6 +141,7 @@ pub fn header_ui(
         scenario,
         run,
         embed,
+        show_timing,
     } = *view;
     ui.horizontal_wrapped(|ui| {
         ui.strong(format!("{}", panel_letter(i)));
@@ -201,6 +204,16 @@ pub fn header_ui(
         let badge = if placement.is_gpu() { "GPU" } else { "CPU" };
         ui.label(format!("step {} · {badge}", run.steps_taken()))
             .on_hover_text(super::displayable(&placement.to_string()));
+        if show_timing
+            && !placement.is_gpu()
+            && let Some(s) = run.cpu_step_seconds()
+        {
+            ui.small(ms_per_step_label(s))
+                .on_hover_text(
+                    "wall-clock time of this panel's recent CPU steps (an exponential average); panels in \
+                     lockstep share the steps per second of the top bar, so this is what compares their costs",
+                );
+        }
         if let Some(r) = run.history().last() {
             let spread = r
                 .info
@@ -212,7 +225,21 @@ pub fn header_ui(
                 r.info.objective_name,
                 super::readable_value(r.info.objective)
             )));
-            if let Some(d) = &r.info.sinkhorn {
+            if let Some(d) = &r.info.sinkhorn
+                && r.info.objective_id == "ot_epsilon"
+            {
+                ui.small(ot_epsilon_iterations_label(d)).on_hover_text(format!(
+                    "Sinkhorn iterations of this step's one problem, OT_ε(particles, target): without \
+                     debiasing there are no self-problems; each step starts from the previous one's \
+                     potentials. L1 marginal error {:.1e}{}",
+                    d.marginal_error,
+                    if d.converged {
+                        " (below the tolerance)"
+                    } else {
+                        ": the iteration cap was reached before the tolerance"
+                    }
+                ));
+            } else if let Some(d) = &r.info.sinkhorn {
                 ui.small(sinkhorn_iterations_label(d)).on_hover_text(format!(
                     "Sinkhorn iterations of this step: the particles–target problem (xy), the particles' own \
                      (xx) and the target's (yy, computed once while the target points stay the same); each \
@@ -257,7 +284,31 @@ pub fn header_ui(
     });
 }
 
-/// "Sinkhorn iterations xy 3 · xx 1 · yy cached" (and "not converged" when the cap was reached).
+/// "12.3 ms/step": three significant digits (two decimals below 10 ms, none from 100 ms).
+pub fn ms_per_step_label(seconds: f64) -> String {
+    let ms = seconds * 1e3;
+    let decimals = if ms < 10.0 {
+        2
+    } else if ms < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{ms:.decimals$} ms/step")
+}
+
+/// "Sinkhorn iterations xy 3 (OT_ε alone) · marginal error 9.9e-4": the Sinkhorn flow without debiasing solves one problem a step.
+pub fn ot_epsilon_iterations_label(d: &crate::core::sinkhorn::SinkhornDiagnostics) -> String {
+    format!(
+        "Sinkhorn iterations xy {} (OT_ε alone) · marginal error {:.1e}{}",
+        d.iterations_xy,
+        d.marginal_error,
+        if d.converged { "" } else { " (not converged)" }
+    )
+}
+
+/// "Sinkhorn iterations xy 3 · xx 1 · yy cached · marginal error 9.9e-4" (the largest L1 marginal error of
+/// the step's problems; and "not converged" when the cap was reached).
 pub fn sinkhorn_iterations_label(d: &crate::core::sinkhorn::SinkhornDiagnostics) -> String {
     let yy = if d.iterations_yy == 0 {
         "cached".to_owned()
@@ -265,9 +316,10 @@ pub fn sinkhorn_iterations_label(d: &crate::core::sinkhorn::SinkhornDiagnostics)
         d.iterations_yy.to_string()
     };
     format!(
-        "Sinkhorn iterations xy {} · xx {} · yy {yy}{}",
+        "Sinkhorn iterations xy {} · xx {} · yy {yy} · marginal error {:.1e}{}",
         d.iterations_xy,
         d.iterations_xx,
+        d.marginal_error,
         if d.converged { "" } else { " (not converged)" }
     )
 }
@@ -292,6 +344,38 @@ pub fn with_divergence(scenario: &Scenario, kind: FDivKind) -> Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sinkhorn_labels_show_the_iterations_and_the_marginal_error() {
+        let d = crate::core::sinkhorn::SinkhornDiagnostics {
+            iterations_xy: 12,
+            iterations_xx: 3,
+            iterations_yy: 0,
+            marginal_error: 9.94e-4,
+            converged: true,
+        };
+        assert_eq!(
+            sinkhorn_iterations_label(&d),
+            "Sinkhorn iterations xy 12 · xx 3 · yy cached · marginal error 9.9e-4"
+        );
+        let capped = crate::core::sinkhorn::SinkhornDiagnostics {
+            converged: false,
+            marginal_error: 0.02,
+            ..d
+        };
+        assert_eq!(
+            ot_epsilon_iterations_label(&capped),
+            "Sinkhorn iterations xy 12 (OT_ε alone) · marginal error 2.0e-2 (not converged)"
+        );
+    }
+
+    #[test]
+    fn ms_per_step_keeps_three_significant_digits() {
+        assert_eq!(ms_per_step_label(0.001234), "1.23 ms/step");
+        assert_eq!(ms_per_step_label(0.01234), "12.3 ms/step");
+        assert_eq!(ms_per_step_label(0.1234), "123 ms/step");
+        assert_eq!(ms_per_step_label(2.5), "2500 ms/step");
+    }
 
     #[test]
     fn layouts_split_the_area_into_that_many_disjoint_panels() {

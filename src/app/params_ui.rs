@@ -199,6 +199,7 @@ pub fn default_flow(kind: &str, target_samples: usize) -> Option<FlowConfig> {
             },
             step_size: step("sinkhorn"),
             target_samples,
+            debiased: true,
         },
         "svgd" => FlowConfig::Svgd {
             bandwidth: Bandwidth::Median,

@@ -425,10 +425,11 @@ fn is_control_name(name: &str) -> bool {
 }
 
 /// The scenario format's switches (on/off fields), which have no numeric declaration.
-const SWITCHES: [&str; 5] = [
+const SWITCHES: [&str; 6] = [
     "adaptive_step",
     "amsgrad",
     "cautious",
+    "debiased",
     "decoupled",
     "invert",
 ];

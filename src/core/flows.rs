@@ -14,7 +14,9 @@
 //! - **Sinkhorn** (Feydy et al.): xᵢ ← xᵢ − η ∇_{xᵢ}S_ε / aᵢ = xᵢ − 2η (T_αα(xᵢ) − T_αβ(xᵢ)) with T
 //!   the barycentric maps. Each step starts the cross problem and the particles' symmetric problem from
 //!   the previous step's potentials at the final ε (no ε-scaling: the particles moved a little), and
-//!   OT_ε(β, β) is computed once while the target points stay the same. Objective: S_ε.
+//!   OT_ε(β, β) is computed once while the target points stay the same. Objective: S_ε. With
+//!   `debiased: false` the step follows OT_ε(α, β) alone, xᵢ ← xᵢ − 2η (xᵢ − T_αβ(xᵢ)) (objective OT_ε):
+//!   its entropic bias shrinks the cloud (toward variance s² − ε/2 per axis for a target N(m, s²I)).
 //! - **SVGD** (Liu & Wang): xᵢ ← xᵢ + η (1/N) Σⱼ [k(xⱼ, xᵢ) ∇log p(xⱼ) + ∇_{xⱼ} k(xⱼ, xᵢ)],
 //!   k = exp(−|x − y|²/h), h fixed or by the median heuristic h = med²/ln(N + 1).
 //! - **Langevin** (unadjusted): xᵢ ← xᵢ + η ∇log p(xᵢ) + √(2η) ξᵢ.
@@ -38,12 +40,17 @@ use super::mmd::{Kernel, self_term, witness_parts};
 use super::params;
 use super::rng;
 use super::sinkhorn::{
-    Precision, SinkhornConfig, SinkhornDiagnostics, SinkhornWarm, sinkhorn_divergence_from,
+    Precision, SinkhornConfig, SinkhornDiagnostics, SinkhornWarm, entropic_ot_from,
+    sinkhorn_divergence_from,
 };
 use super::sliced::{random_directions, sliced_riesz_grad};
 
 fn default_target_samples() -> usize {
     1024
+}
+
+fn debiased_by_default() -> bool {
+    true
 }
 
 /// SVGD kernel bandwidth h in k(x, y) = exp(−|x − y|²/h).
@@ -105,6 +112,10 @@ pub enum FlowConfig {
         step_size: f64,
         #[serde(default = "default_target_samples")]
         target_samples: usize,
+        /// Follow the debiased S_ε (true, the default) or OT_ε(α, β) alone (false: the entropic bias
+        /// shrinks the cloud).
+        #[serde(default = "debiased_by_default")]
+        debiased: bool,
     },
     Svgd {
         bandwidth: Bandwidth,
@@ -188,6 +199,7 @@ impl FlowConfig {
                 sinkhorn,
                 step_size,
                 target_samples,
+                ..
             } => {
                 sinkhorn.validate().map_err(|e| e.within("flow"))?;
                 c("step_size", *step_size)?;
@@ -267,7 +279,8 @@ impl<'a> FlowTarget<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub struct StepReport {
-    /// "mmd2", "energy_mmd2_sliced", "sinkhorn_divergence" or "kl_kde".
+    /// "mmd2", "energy_mmd2_sliced", "sinkhorn_divergence", "ot_epsilon" (the Sinkhorn flow without
+    /// debiasing) or "kl_kde".
     pub objective_name: String,
     /// The objective at the particles before the step.
     pub objective_value: f64,
@@ -624,6 +637,29 @@ impl ParticleFlow {
             FlowConfig::Sinkhorn {
                 sinkhorn,
                 step_size,
+                debiased: false,
+                ..
+            } => {
+                need_points(target.points, "Sinkhorn")?;
+                let y = target.points;
+                let xy = self
+                    .warm
+                    .as_ref()
+                    .filter(|(f, g)| f.len() == n && g.len() == y.len())
+                    .map(|(f, g)| (f.as_slice(), g.as_slice()));
+                let r = entropic_ot_from(x, &uniform(n), y, &uniform(y.len()), sinkhorn, xy)?;
+                let s = step_size * n as f64;
+                let nx = x
+                    .iter()
+                    .zip(&r.grad_x)
+                    .map(|(p, g)| [p[0] - s * g[0], p[1] - s * g[1]])
+                    .collect();
+                new_warm = Some((r.f, r.g));
+                ("ot_epsilon", r.value, nx, *step_size, Some(r.diagnostics))
+            }
+            FlowConfig::Sinkhorn {
+                sinkhorn,
+                step_size,
                 ..
             } => {
                 need_points(target.points, "Sinkhorn")?;
@@ -954,6 +990,7 @@ mod tests {
             sinkhorn: sk.clone(),
             step_size: 0.2,
             target_samples: 120,
+            debiased: true,
         };
         let mut flow = ParticleFlow::new(&cfg, cloud(100, 6, [0.0, 0.0], 0.5), 1).unwrap();
         let (a, b) = (uniform(100), uniform(120));
@@ -1002,6 +1039,7 @@ mod tests {
                 sinkhorn: sk,
                 step_size: 0.2,
                 target_samples: 150,
+                debiased: true,
             };
             let target = FlowTarget::samples(&y);
             let run_warm = || {
@@ -1220,6 +1258,7 @@ mod tests {
             },
             step_size: 0.5,
             target_samples: 4096,
+            debiased: true,
         };
         let mut f = ParticleFlow::new(&cfg, x, 0).unwrap();
         for k in 0..3 {

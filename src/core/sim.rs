@@ -65,6 +65,7 @@ pub fn flow_objective_name(id: &str) -> String {
         "mmd2" => "MMD² (flow kernel)".to_owned(),
         "energy_mmd2_sliced" => "sliced energy distance (Riesz r = 1 MMD²)".to_owned(),
         "sinkhorn_divergence" => "Sinkhorn divergence S_ε".to_owned(),
+        "ot_epsilon" => "entropic OT_ε (not debiased)".to_owned(),
         "kl_kde" => "KL(q‖p) by leave-one-out KDE of q (biased, can be < 0)".to_owned(),
         other => other.to_owned(),
     }

@@ -1087,6 +1087,13 @@ impl GpuFlow {
         ];
         let (engine, step_size) = match cfg {
             FlowConfig::Sinkhorn {
+                debiased: false, ..
+            } => {
+                return Err(unsupported(
+                    "the Sinkhorn flow without debiasing (flow.debiased = false; the GPU flow runs S_ε)",
+                ));
+            }
+            FlowConfig::Sinkhorn {
                 sinkhorn,
                 step_size,
                 ..

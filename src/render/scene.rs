@@ -96,6 +96,9 @@ pub fn method_label(s: &Scenario) -> String {
         Method::Flow { flow } => match flow {
             FlowConfig::Mmd { .. } => "MMD flow".into(),
             FlowConfig::SlicedRiesz { .. } => "sliced Riesz flow".into(),
+            FlowConfig::Sinkhorn {
+                debiased: false, ..
+            } => "entropic OT flow (not debiased)".into(),
             FlowConfig::Sinkhorn { .. } => "Sinkhorn-divergence flow".into(),
             FlowConfig::Svgd { .. } => "SVGD".into(),
             FlowConfig::Langevin { .. } => "Langevin dynamics".into(),

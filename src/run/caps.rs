@@ -50,8 +50,9 @@ pub const TABLE: &[Capability] = &[
     Capability {
         method: "flow.sinkhorn",
         cpu: true,
-        gpu: GpuSupport::Yes,
-        note: "debiased Sinkhorn-divergence flow: log-domain f32 Sinkhorn on the GPU, never blocking a frame",
+        gpu: GpuSupport::Conditional,
+        note: "debiased Sinkhorn-divergence flow: log-domain f32 Sinkhorn on the GPU, never blocking a frame; \
+               without debiasing (debiased = false, OT_ε alone) it runs on the CPU core",
     },
     Capability {
         method: "flow.mmd",
@@ -127,6 +128,17 @@ pub fn gpu_runs(scenario: &Scenario) -> Result<(), String> {
                 Ok(())
             }
         }
+        (
+            GpuSupport::Conditional,
+            Method::Flow {
+                flow: FlowConfig::Sinkhorn { debiased: false, .. },
+            },
+        ) => Err(
+            "the Sinkhorn flow without debiasing (debiased = false) runs on the CPU core; the GPU runs the \
+             debiased S_ε"
+                .to_owned(),
+        ),
+        (GpuSupport::Conditional, Method::Flow { flow: FlowConfig::Sinkhorn { .. } }) => Ok(()),
         _ => Err(cap.note.to_owned()),
     }
 }
@@ -184,5 +196,14 @@ mod tests {
         assert!(why.contains("adaptive"), "{why}");
         assert!(gpu_runs(&bundled("two_modes_reverse_kl")).is_err());
         assert_eq!(gpu_runs(&bundled("moons_sinkhorn_flow")), Ok(()));
+        let mut s = bundled("moons_sinkhorn_flow");
+        if let Method::Flow {
+            flow: FlowConfig::Sinkhorn { debiased, .. },
+        } = &mut s.method
+        {
+            *debiased = false;
+        }
+        let why = gpu_runs(&s).expect_err("the non-debiased Sinkhorn flow stays on the CPU");
+        assert!(why.contains("debiased"), "{why}");
     }
 }

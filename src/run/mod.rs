@@ -163,6 +163,9 @@ struct GpuTwin {
     waiting_since: Option<std::time::Instant>,
 }
 
+/// The weight of the latest step in [`Run::cpu_step_seconds`]'s exponential average.
+const CPU_STEP_AVERAGE_WEIGHT: f64 = 0.2;
+
 /// Longest the blocking [`Run::step`] waits for one GPU step before moving the run to the CPU core.
 #[cfg(not(target_arch = "wasm32"))]
 pub const GPU_STEP_TIMEOUT_S: f64 = 120.0;
@@ -186,6 +189,8 @@ pub struct Run {
     first: Option<Box<Simulation>>,
     notices: Vec<String>,
     trail: Trail,
+    /// Wall-clock seconds of the CPU core's recent steps (exponential average), once one was taken.
+    cpu_step_s: Option<f64>,
 }
 
 /// The particle positions at the last completed step and at the one before it (empty for a mixture), kept so
@@ -264,6 +269,7 @@ impl Run {
             first: None,
             notices: Vec::new(),
             trail,
+            cpu_step_s: None,
         };
         run.first = Some(Box::new(run.sim.clone()));
         if choice == BackendChoice::Cpu {
@@ -334,6 +340,13 @@ impl Run {
     /// The fixed sample set the method uses (EM's data, a flow's target points), if any.
     pub fn target_points(&self) -> &[Vec2] {
         self.sim.target_points()
+    }
+
+    /// Wall-clock seconds a step of the CPU core takes here, an exponential average over the recent steps
+    /// (weight 0.2 on the latest); `None` before the first CPU step (and for a run the GPU steps). The
+    /// panel shows it as ms/step, since panels in lockstep share their steps per second.
+    pub fn cpu_step_seconds(&self) -> Option<f64> {
+        self.cpu_step_s
     }
 
     /// Steps completed so far.
@@ -456,8 +469,13 @@ impl Run {
         if self.gpu.is_some() {
             return self.poll_gpu();
         }
+        let started = web_time::Instant::now();
         match self.sim.step() {
             Ok(info) => {
+                let took_s = started.elapsed().as_secs_f64();
+                self.cpu_step_s = Some(self.cpu_step_s.map_or(took_s, |s| {
+                    (1.0 - CPU_STEP_AVERAGE_WEIGHT) * s + CPU_STEP_AVERAGE_WEIGHT * took_s
+                }));
                 self.history.push(info, ActiveBackend::Cpu);
                 self.trail.stepped(self.sim.model());
                 Progress::Stepped
