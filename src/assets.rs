@@ -113,6 +113,10 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "em_vs_gradient",
         include_str!("../assets/presets/em_vs_gradient.ron"),
     ),
+    (
+        "knn_kl_from_samples",
+        include_str!("../assets/presets/knn_kl_from_samples.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.

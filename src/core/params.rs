@@ -323,6 +323,7 @@ static PARAMS: &[ParamDecl] = &[
     p("measure.sinkhorn_tolerance", "marginal error tolerance of each Sinkhorn problem", "1", excl(0.0), excl(1.0), 1e-4, Log),
     p("measure.kernel_sigma", "length scale of the MMD rows' kernels", "length", excl(0.0), incl(LENGTH), 0.5, Log),
     p("measure.riesz_r", "Riesz exponent r of the energy-distance row", "1", excl(0.0), excl(2.0), 1.0, Linear),
+    count("measure.knn_k", "neighbours k of the k-nearest-neighbour rows", "count", 1, 1000, 5, Log),
 ];
 
 /// Every declaration, in table order.
@@ -654,7 +655,8 @@ mod tests {
         for eps in [json!({"epsilon": 0.01}), json!({"epsilon_rel": 0.001})] {
             let mut m = json!({"resolution": 64, "samples": 100, "directions": 8, "sinkhorn_points": 50,
                 "epsilon_scaling": 0.5, "sinkhorn_max_iters": 1000, "sinkhorn_tolerance": 1e-6,
-                "kernel_sigma": 0.3, "riesz_r": 1.5, "cost": "half_squared", "precision": "f64"});
+                "kernel_sigma": 0.3, "riesz_r": 1.5, "cost": "half_squared", "precision": "f64",
+                "knn_k": 3});
             if let (Value::Object(m), Value::Object(e)) = (&mut m, eps) {
                 m.extend(e);
             }
