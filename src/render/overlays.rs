@@ -467,7 +467,7 @@ pub fn draw(run: &Run, t: Toggles, limits: &Limits) -> Drawing {
                     } else {
                         1.0
                     };
-                    let radius = side * (0.002 + 0.01 * strength);
+                    let radius = side * (0.008 + 0.02 * strength);
                     d.lines.push(DrawnLine {
                         name: "kNN ratio p/q".into(),
                         points: (0..=16)
@@ -477,11 +477,11 @@ pub fn draw(run: &Run, t: Toggles, limits: &Limits) -> Drawing {
                             })
                             .collect(),
                         tint: if v.ratio > 1.0 {
-                            Tint::Light(0.9)
+                            Tint::Light(0.95)
                         } else {
                             Tint::Accent
                         },
-                        width: 1.0,
+                        width: 1.5,
                     });
                 }
                 d.captions.push(format!(
