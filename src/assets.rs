@@ -117,6 +117,10 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "knn_kl_from_samples",
         include_str!("../assets/presets/knn_kl_from_samples.ron"),
     ),
+    (
+        "d_adapt_vs_adam",
+        include_str!("../assets/presets/d_adapt_vs_adam.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.

@@ -286,6 +286,7 @@ static PARAMS: &[ParamDecl] = &[
     p("optimizer.ademamix.alpha", "weight α of the slow EMA", "1", incl(0.0), incl(1000.0), 5.0, Linear),
     p("optimizer.eps", "denominator guard ε", "1", excl(0.0), excl(1.0), 1e-8, Log),
     p("optimizer.weight_decay", "weight decay", "1", incl(0.0), incl(10.0), 0.0, Linear),
+    p("optimizer.d_adapt_adam.d0", "initial distance estimate d₀", "1", excl(0.0), incl(1e4), 1e-6, Log),
     // Flows. Step sizes: the MMD, sliced and Sinkhorn flows scale the gradient of a mean over particles,
     // Langevin-type flows step in squared length (the noise is √(2η)).
     p("flow.mmd.step_size", "step size η", "1", excl(0.0), incl(1000.0), 1.0, Log),
@@ -605,7 +606,15 @@ mod tests {
                 json!({"kind": "gradient", "objective": fdiv, "optimizer": adam}),
             )));
         }
-        for kind in ["sgd", "adam", "lion", "laprop", "ademamix", "grams"] {
+        for kind in [
+            "sgd",
+            "adam",
+            "lion",
+            "laprop",
+            "ademamix",
+            "grams",
+            "d_adapt_adam",
+        ] {
             let method =
                 json!({"kind": "gradient", "objective": fdiv, "optimizer": {"kind": kind}});
             out.push(parse(base(two_modes.clone(), mixture.clone(), method)));
