@@ -141,6 +141,14 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "full_vs_sliced_riesz",
         include_str!("../assets/presets/full_vs_sliced_riesz.ron"),
     ),
+    (
+        "knn_kl_from_samples",
+        include_str!("../assets/presets/knn_kl_from_samples.ron"),
+    ),
+    (
+        "d_adapt_vs_adam",
+        include_str!("../assets/presets/d_adapt_vs_adam.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.

@@ -32,6 +32,7 @@ SUBCOMMANDS:
           --slices K                      slices of sliced W2 (default 64)
           --resolution N                  grid cells per side of the f-divergences (default 256)
           --samples N                     samples of p, and of a mixture q (default 1000)
+          --knn-k K                       neighbours k of the kNN rows knn_kl and knn_renyi_2 (default 5)
         The optimal-transport rows measure the same two clouds (a particle model is its particles, a
         sample target its points): sinkhorn = S_ε = OT_ε(α,β) − ½OT_ε(α,α) − ½OT_ε(β,β) (debiased);
         ot_epsilon = OT_ε = min ⟨π, C⟩ + ε KL(π‖a⊗b); transport_cost = ⟨π_ε, C⟩ of that plan (POT's
@@ -52,7 +53,7 @@ SUBCOMMANDS:
         S multiplies the pixels (at most 16384 a side). --with adds panels side by side (2) or 2×2 (4),
         all at the same step; --panel I draws only the I-th of them (1-based). --overlays LIST draws
         overlays on every panel, as the app's menu does (plan, barycentric, potential, witness, velocity,
-        spread, contours; comma-separated), each named in the panel's legend. --colormap: viridis,
+        spread, contours, knn_ratio; comma-separated), each named in the panel's legend. --colormap: viridis,
         cividis, magma, inferno or ygb. The file is written whole or not at all
     render SCENARIO --animate FILE.gif|FILE.png [--frames F] [--every K] [--fps R] [--steps N] [...]
         the fit as an animation (GIF, or APNG for .png): F frames (default 60, at most 1000), one every K
@@ -223,7 +224,7 @@ struct Flags {
 }
 
 /// The `divlab measure` flags that set a field of the `measure` section, with that field.
-const MEASURE_FLAGS: [(&str, &str); 13] = [
+const MEASURE_FLAGS: [(&str, &str); 14] = [
     ("--epsilon", "epsilon"),
     ("--epsilon-rel", "epsilon_rel"),
     ("--epsilon-scaling", "epsilon_scaling"),
@@ -237,6 +238,7 @@ const MEASURE_FLAGS: [(&str, &str); 13] = [
     ("--slices", "directions"),
     ("--resolution", "resolution"),
     ("--samples", "samples"),
+    ("--knn-k", "knn_k"),
 ];
 
 fn parse_number(flag: &str, value: Option<&String>) -> Result<f64, UsageError> {
@@ -266,6 +268,7 @@ fn set_measure_flag(
         "--slices" => m.directions = Some(parse_count(flag, value, 0)?),
         "--resolution" => m.resolution = Some(parse_count(flag, value, 0)?),
         "--samples" => m.samples = Some(parse_count(flag, value, 0)?),
+        "--knn-k" => m.knn_k = Some(parse_count(flag, value, 0)?),
         "--precision" => {
             let v = value.ok_or_else(|| UsageError(format!("{flag} needs a value")))?;
             m.precision = Some(match v.as_str() {

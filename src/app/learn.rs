@@ -50,8 +50,22 @@ impl DivlabApp {
         else {
             return Vec::new();
         };
-        ids_of(scenario)
-            .iter()
+        let panel = if self.panels.get(self.edited_panel).is_some() {
+            self.edited_panel
+        } else {
+            0
+        };
+        let mut ids = ids_of(scenario);
+        // An overlay with an entry of its own (`overlay.<id>`) is explained while it is on.
+        if let Some(t) = self.overlay_toggles.get(panel) {
+            ids.extend(
+                crate::render::overlays::Overlay::ALL
+                    .iter()
+                    .filter(|o| t.get(**o))
+                    .map(|o| format!("overlay.{}", o.id())),
+            );
+        }
+        ids.iter()
             .filter_map(|id| self.learn.entries.iter().find(|e| &e.id == id))
             .collect()
     }

@@ -95,7 +95,15 @@ pub const FLOW_KINDS: [&str; 6] = [
 ];
 
 /// The optimizer kinds, by their scenario names.
-pub const OPTIMIZER_KINDS: [&str; 6] = ["sgd", "adam", "lion", "laprop", "ademamix", "grams"];
+pub const OPTIMIZER_KINDS: [&str; 7] = [
+    "sgd",
+    "adam",
+    "lion",
+    "laprop",
+    "ademamix",
+    "grams",
+    "d_adapt_adam",
+];
 
 /// The objective kinds of a gradient fit, by their scenario names.
 pub const OBJECTIVE_KINDS: [&str; 7] = [
@@ -230,7 +238,12 @@ pub fn with_kind(scenario: &Scenario, part: &str, kind: &str) -> Option<Result<S
                 .ok()
                 .and_then(|v| v.get("lr").cloned())
                 .unwrap_or(Value::from(default_of("optimizer.lr")));
-            let v = serde_json::json!({ "kind": kind, "lr": lr });
+            // D-Adaptation has no learning rate to carry over.
+            let v = if kind == "d_adapt_adam" {
+                serde_json::json!({ "kind": kind })
+            } else {
+                serde_json::json!({ "kind": kind, "lr": lr })
+            };
             *optimizer = match serde_json::from_value(v) {
                 Ok(o) => o,
                 Err(e) => return Some(Err(format!("optimizer {kind}: {e}"))),
@@ -491,10 +504,15 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{kind}: {e}"));
             let json = serde_json::to_value(&s).unwrap();
             assert_eq!(json["method"]["optimizer"]["kind"], kind);
-            assert_eq!(
-                json["method"]["optimizer"]["lr"],
-                serde_json::to_value(&fit).unwrap()["method"]["optimizer"]["lr"]
-            );
+            let lr = &json["method"]["optimizer"]["lr"];
+            if kind == "d_adapt_adam" {
+                assert!(lr.is_null(), "D-Adaptation has no lr: {lr}");
+            } else {
+                assert_eq!(
+                    *lr,
+                    serde_json::to_value(&fit).unwrap()["method"]["optimizer"]["lr"]
+                );
+            }
         }
         assert!(
             with_kind(&fit, "flow", "mmd").is_none(),

@@ -944,7 +944,7 @@ mod tests {
         let mut overlays = vec![Toggles::default(); n];
         for (p, t) in overlays.iter_mut().enumerate() {
             for (k, o) in Overlay::ALL.iter().enumerate() {
-                t.set(*o, (bits >> (p * 7 + k)) & 1 == 1);
+                t.set(*o, (bits >> (p * 8 + k)) & 1 == 1);
             }
         }
         AppState {

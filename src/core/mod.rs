@@ -14,6 +14,7 @@ pub mod fit;
 pub mod flows;
 pub mod gaussian;
 pub mod grid;
+pub mod knn;
 pub mod math;
 pub mod measure;
 pub mod mixture;

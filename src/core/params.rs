@@ -286,6 +286,7 @@ static PARAMS: &[ParamDecl] = &[
     p("optimizer.ademamix.alpha", "weight α of the slow EMA", "1", incl(0.0), incl(1000.0), 5.0, Linear),
     p("optimizer.eps", "denominator guard ε", "1", excl(0.0), excl(1.0), 1e-8, Log),
     p("optimizer.weight_decay", "weight decay", "1", incl(0.0), incl(10.0), 0.0, Linear),
+    p("optimizer.d_adapt_adam.d0", "initial distance estimate d₀", "1", excl(0.0), incl(1e4), 1e-6, Log),
     // Flows. Step sizes: the MMD, sliced and Sinkhorn flows scale the gradient of a mean over particles,
     // Langevin-type flows step in squared length (the noise is √(2η)).
     p("flow.mmd.step_size", "step size η", "1", excl(0.0), incl(1000.0), 1.0, Log),
@@ -323,6 +324,7 @@ static PARAMS: &[ParamDecl] = &[
     p("measure.sinkhorn_tolerance", "marginal error tolerance of each Sinkhorn problem", "1", excl(0.0), excl(1.0), 1e-4, Log),
     p("measure.kernel_sigma", "length scale of the MMD rows' kernels", "length", excl(0.0), incl(LENGTH), 0.5, Log),
     p("measure.riesz_r", "Riesz exponent r of the energy-distance row", "1", excl(0.0), excl(2.0), 1.0, Linear),
+    count("measure.knn_k", "neighbours k of the k-nearest-neighbour rows", "count", 1, 1000, 5, Log),
 ];
 
 /// Every declaration, in table order.
@@ -604,7 +606,15 @@ mod tests {
                 json!({"kind": "gradient", "objective": fdiv, "optimizer": adam}),
             )));
         }
-        for kind in ["sgd", "adam", "lion", "laprop", "ademamix", "grams"] {
+        for kind in [
+            "sgd",
+            "adam",
+            "lion",
+            "laprop",
+            "ademamix",
+            "grams",
+            "d_adapt_adam",
+        ] {
             let method =
                 json!({"kind": "gradient", "objective": fdiv, "optimizer": {"kind": kind}});
             out.push(parse(base(two_modes.clone(), mixture.clone(), method)));
@@ -654,7 +664,8 @@ mod tests {
         for eps in [json!({"epsilon": 0.01}), json!({"epsilon_rel": 0.001})] {
             let mut m = json!({"resolution": 64, "samples": 100, "directions": 8, "sinkhorn_points": 50,
                 "epsilon_scaling": 0.5, "sinkhorn_max_iters": 1000, "sinkhorn_tolerance": 1e-6,
-                "kernel_sigma": 0.3, "riesz_r": 1.5, "cost": "half_squared", "precision": "f64"});
+                "kernel_sigma": 0.3, "riesz_r": 1.5, "cost": "half_squared", "precision": "f64",
+                "knn_k": 3});
             if let (Value::Object(m), Value::Object(e)) = (&mut m, eps) {
                 m.extend(e);
             }

@@ -372,10 +372,11 @@ impl Simulation {
         Ok(())
     }
 
-    /// The method's step size (an optimizer's learning rate, a flow's step size); `None` for EM.
+    /// The method's step size (an optimizer's learning rate, a flow's step size); `None` for EM and for
+    /// D-Adaptation, which sets its own.
     pub fn step_size(&self) -> Option<f64> {
         match &self.scenario.method {
-            Method::Gradient { optimizer, .. } => Some(optimizer.lr()),
+            Method::Gradient { optimizer, .. } => optimizer.lr(),
             Method::Flow { flow } => Some(flow.step_size()),
             Method::Em { .. } => None,
         }
@@ -386,12 +387,14 @@ impl Simulation {
     /// Errors for EM (no step size) or a step size the method's ranges refuse.
     pub fn scale_step_size(&mut self, factor: f64) -> CoreResult<()> {
         let Some(old) = self.step_size() else {
-            return Err(CoreError::not_applicable("EM has no step size"));
+            return Err(CoreError::not_applicable(
+                "this method has no step size (EM, or D-Adaptation, which sets its own)",
+            ));
         };
         let new = old * factor;
         let mut scenario = self.scenario.clone();
         match &mut scenario.method {
-            Method::Gradient { optimizer, .. } => optimizer.set_lr(new),
+            Method::Gradient { optimizer, .. } => optimizer.set_lr(new)?,
             Method::Flow { flow } => flow.set_step_size(new),
             Method::Em { .. } => {}
         }

@@ -68,10 +68,11 @@ pub enum Overlay {
     Velocity,
     Spread,
     Contours,
+    KnnRatio,
 }
 
 impl Overlay {
-    pub const ALL: [Overlay; 7] = [
+    pub const ALL: [Overlay; 8] = [
         Overlay::Plan,
         Overlay::Barycentric,
         Overlay::Potential,
@@ -79,6 +80,7 @@ impl Overlay {
         Overlay::Velocity,
         Overlay::Spread,
         Overlay::Contours,
+        Overlay::KnnRatio,
     ];
 
     pub fn label(self) -> &'static str {
@@ -90,6 +92,7 @@ impl Overlay {
             Self::Velocity => "particle displacement (arrows)",
             Self::Spread => "Monte Carlo gradient spread",
             Self::Contours => "q's density contours (50%, 90%)",
+            Self::KnnRatio => "kNN density ratio p/q at each particle (rings)",
         }
     }
 
@@ -103,6 +106,7 @@ impl Overlay {
             Self::Velocity => "velocity",
             Self::Spread => "spread",
             Self::Contours => "contours",
+            Self::KnnRatio => "knn_ratio",
         }
     }
 
@@ -113,7 +117,7 @@ impl Overlay {
 
 /// Which overlays a panel shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Toggles([bool; 7]);
+pub struct Toggles([bool; 8]);
 
 impl Toggles {
     pub fn get(&self, o: Overlay) -> bool {
@@ -447,5 +451,54 @@ pub fn draw(run: &Run, t: Toggles, limits: &Limits) -> Drawing {
             Err(e) => fail(&mut d, Overlay::Contours, e),
         }
     }
+
+    if t.get(Overlay::KnnRatio) {
+        match overlay::knn_ratios(run, limits.max_points) {
+            Ok(r) => {
+                // A ring per model point: white where p/q > 1 (the target has more mass there than the
+                // model), the model's colour where p/q < 1; the radius grows with |ln p/q| up to
+                // KNN_LOG_CAP (a ratio of 0, no target neighbour, is drawn at the cap).
+                for (x, v) in r.model.points.iter().zip(&r.ratios) {
+                    if v.ratio == 1.0 {
+                        continue;
+                    }
+                    let strength = if v.ratio > 0.0 {
+                        v.ratio.ln().abs().min(KNN_LOG_CAP) / KNN_LOG_CAP
+                    } else {
+                        1.0
+                    };
+                    let radius = side * (0.008 + 0.02 * strength);
+                    d.lines.push(DrawnLine {
+                        name: "kNN ratio p/q".into(),
+                        points: (0..=16)
+                            .map(|i| {
+                                let a = i as f64 / 16.0 * std::f64::consts::TAU;
+                                [x[0] + radius * a.cos(), x[1] + radius * a.sin()]
+                            })
+                            .collect(),
+                        tint: if v.ratio > 1.0 {
+                            Tint::Light(0.95)
+                        } else {
+                            Tint::Accent
+                        },
+                        width: 1.5,
+                    });
+                }
+                d.captions.push(format!(
+                    "kNN ratio p/q at step {step} at each of {}, from its k = {} nearest among them and {}                      (m/n · from p/(from q + 1)): white where p/q > 1, model-coloured where p/q < 1, larger                      rings for larger |ln p/q| (capped at {}); median {}, {} with no target point among                      their neighbours",
+                    r.model.count_words(),
+                    r.k,
+                    r.target.count_words(),
+                    KNN_LOG_CAP,
+                    super::readable_value(r.median()),
+                    r.without_target_neighbour()
+                ));
+            }
+            Err(e) => fail(&mut d, Overlay::KnnRatio, e),
+        }
+    }
     d
 }
+
+/// The kNN ratio overlay's rings stop growing at |ln p/q| = this.
+pub const KNN_LOG_CAP: f64 = 3.0;

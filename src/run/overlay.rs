@@ -1,7 +1,8 @@
 //! What the app's overlays and plots draw, computed from a [`Run`] (or from core types): the Sinkhorn plan
 //! and its dual potential, the MMD witness, contour lines of a field on a grid, the model's density
-//! contours, the particles' displacements, the spread of a Monte Carlo gradient, and the generator f of an
-//! f-divergence with the histogram of the density ratio under the current fit.
+//! contours, the particles' displacements, the spread of a Monte Carlo gradient, the generator f of an
+//! f-divergence with the histogram of the density ratio under the current fit, and the nearest-neighbour
+//! ratio p/q at each model point.
 //!
 //! # Conventions
 //! - Data coordinates (the scene's length units) everywhere; fields are on a [`Grid`] over the target's
@@ -18,8 +19,9 @@ use crate::core::fdiv::{Estimator, FDivKind, mc_gradient_spread};
 use crate::core::fit::Objective;
 use crate::core::flows::FlowConfig;
 use crate::core::grid::{BBox, Grid};
+use crate::core::knn::{NeighbourRatio, neighbour_ratios};
 use crate::core::math::{Vec2, display_number};
-use crate::core::measure::{kernel_sigma, sinkhorn_epsilon};
+use crate::core::measure::{MeasureSettings, kernel_sigma, sinkhorn_epsilon};
 use crate::core::mixture::{Mixture, PARAMS_PER_COMPONENT};
 use crate::core::mmd::Kernel;
 use crate::core::plan::{mmd_witness_on_grid, plan_view, potentials_on_grid};
@@ -1057,6 +1059,58 @@ pub fn f_data(run: &Run, samples: usize, bins: usize) -> OverlayResult<FData> {
     f_data_for(run, &run_fdiv(run)?, samples, bins)
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Nearest-neighbour ratios
+
+/// The nearest-neighbour estimate of p/q at each point of the model ([`crate::core::knn::neighbour_ratios`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnnRatios {
+    /// The model's points (particles, or a seeded sample of q) and the target's, as in the plan overlay.
+    pub model: Cloud,
+    pub target: Cloud,
+    /// Neighbours counted around each model point (the scenario's `measure.knn_k`, at most
+    /// n + m − 1).
+    pub k: usize,
+    /// One per point of `model`, in its order.
+    pub ratios: Vec<NeighbourRatio>,
+}
+
+impl KnnRatios {
+    /// The median of the ratios.
+    pub fn median(&self) -> f64 {
+        let mut r: Vec<f64> = self.ratios.iter().map(|r| r.ratio).collect();
+        r.sort_by(f64::total_cmp);
+        r.get(r.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+
+    /// Model points with no target point among their k neighbours (ratio 0).
+    pub fn without_target_neighbour(&self) -> usize {
+        self.ratios.iter().filter(|r| r.from_p == 0).count()
+    }
+}
+
+/// The ratio p/q ≈ (m/n)·Nⱼ/(Mⱼ + 1) at each of at most `max_points` model points, its k neighbours found
+/// among at most `max_points` target points and the model points ([`model_cloud`], [`target_cloud`]), with
+/// k the scenario's `measure.knn_k`. O(max_points · log(max_points) · k).
+pub fn knn_ratios(run: &Run, max_points: usize) -> OverlayResult<KnnRatios> {
+    let model = model_cloud(run, max_points)?;
+    let target = target_cloud(run, max_points)?;
+    let k = run
+        .scenario()
+        .measure
+        .over(&MeasureSettings::DEFAULT)
+        .knn_k
+        .min(model.points.len() + target.points.len() - 1);
+    let ratios = neighbour_ratios(&target.points, &model.points, k, "measure.knn_k")
+        .map_err(|e| e.to_string())?;
+    Ok(KnnRatios {
+        model,
+        target,
+        k,
+        ratios,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1118,6 +1172,50 @@ mod tests {
         let t = target_cloud(&fit, 50).unwrap();
         assert_eq!(t.source, PointSource::TargetSample);
         assert!(model_cloud(&fit, 0).is_err());
+    }
+
+    /// The kNN ratio at each model point is high where the true p/q is and low where it is not: on the
+    /// reverse-KL fit's wide start, the mean ratio where p/q > 1 exceeds the mean where p/q < ¼ more than
+    /// 4 times (the ratio of the thresholds); the counts add up to k; the same at every call.
+    #[test]
+    fn knn_ratios_follow_the_true_density_ratio() {
+        let fit = cpu(&bundled("two_modes_reverse_kl"));
+        let r = knn_ratios(&fit, 300).unwrap();
+        assert_eq!(r.ratios.len(), r.model.points.len());
+        assert_eq!(r.k, 5);
+        assert!(r.ratios.iter().all(|v| v.from_p + v.from_q == r.k));
+        assert_eq!(r, knn_ratios(&fit, 300).unwrap());
+        let ModelView::Mixture(q) = fit.model() else {
+            panic!("a mixture")
+        };
+        let p = fit.target().density().unwrap();
+        let (mut hi, mut lo) = (Vec::new(), Vec::new());
+        for (x, v) in r.model.points.iter().zip(&r.ratios) {
+            let truth = (p.log_density(*x) - q.log_density(*x)).exp();
+            if truth > 1.0 {
+                hi.push(v.ratio);
+            } else if truth < 0.25 {
+                lo.push(v.ratio);
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        eprintln!(
+            "kNN ratio: mean {:.3} at {} points where p/q > 1, {:.3} at {} where p/q < ¼; median {:.3}, {} without a target neighbour",
+            mean(&hi),
+            hi.len(),
+            mean(&lo),
+            lo.len(),
+            r.median(),
+            r.without_target_neighbour()
+        );
+        assert!(hi.len() > 10 && lo.len() > 10);
+        assert!(
+            mean(&hi) > 4.0 * mean(&lo),
+            "{} vs {}",
+            mean(&hi),
+            mean(&lo)
+        );
+        assert!(knn_ratios(&fit, 0).is_err());
     }
 
     #[test]
