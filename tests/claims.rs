@@ -32,21 +32,7 @@ fn preset(id: &str) -> PresetEntry {
 /// every step (step index from 1, the runs).
 fn run_preset(id: &str, mut each: impl FnMut(usize, &[Run])) -> (LinkedPanels, Vec<Run>) {
     let started = std::time::Instant::now();
-    let p = preset(id);
-    let linked = open_link_headless(&p.link).unwrap_or_else(|e| panic!("{id}: {e}"));
-    let mut runs: Vec<Run> = linked
-        .panels
-        .iter()
-        .map(|s| {
-            let loaded = load::from_scenario(s.clone(), id).unwrap_or_else(|e| panic!("{e}"));
-            Run::new(
-                &loaded,
-                BackendChoice::Cpu,
-                Err("the claim tests run on the CPU core"),
-            )
-            .unwrap_or_else(|e| panic!("{id}: {e}"))
-        })
-        .collect();
+    let (linked, mut runs) = open_preset_runs(id, |_| {});
     for k in 1..=linked.until {
         for (i, run) in runs.iter_mut().enumerate() {
             if let Err(stop) = run.step() {

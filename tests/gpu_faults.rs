@@ -69,7 +69,7 @@ fn check_fell_back(run: &mut Run, k: usize, at_k: &[Vec2], fault: &str) {
     // The CPU step went from the GPU's last good particles: a CPU-only run resumed there agrees exactly.
     let loaded =
         load::from_scenario(run.scenario().clone(), "fault").unwrap_or_else(|e| panic!("{e}"));
-    let mut cpu = Run::new(&loaded, BackendChoice::Cpu, Err("CPU reference"))
+    let cpu = Run::new(&loaded, BackendChoice::Cpu, Err("CPU reference"))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut sim = cpu.simulation().clone();
     sim.resume_particles(at_k.to_vec(), k)
@@ -90,68 +90,56 @@ fn check_fell_back(run: &mut Run, k: usize, at_k: &[Vec2], fault: &str) {
             .iter()
             .all(|p| p[0].is_finite() && p[1].is_finite())
     );
-    let _ = cpu.step();
+}
+
+/// A GPU run of the mixture MMD flow that takes `k` steps, meets the fault `inject` makes on its device, and
+/// must go on on the CPU core from step `k` (checked by [`check_fell_back`]) with `reason` in its placement.
+fn fault_after(k: usize, fault: &str, reason: &str, inject: impl FnOnce(&GpuContext)) {
+    let Some(ctx) = common::context() else {
+        return;
+    };
+    let loaded = mmd_flow(300);
+    let mut run =
+        Run::new(&loaded, BackendChoice::Auto, Ok(&ctx)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(run.placement().is_gpu(), "{:?}", run.placement());
+    step_to(&mut run, k);
+    let at_k = particles(&run);
+    inject(&ctx);
+    step_to(&mut run, k + 1);
+    eprintln!("after the {fault}: {:?}", run.placement());
+    check_fell_back(&mut run, k, &at_k, fault);
+    assert!(
+        run.placement()
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains(reason),
+        "{fault}: the reason should say {reason:?}: {:?}",
+        run.placement()
+    );
 }
 
 #[test]
 fn a_device_destroyed_mid_run_leaves_the_run_on_the_cpu_from_its_last_step() {
-    let Some(ctx) = common::context() else {
-        return;
-    };
-    let loaded = mmd_flow(300);
-    let mut run =
-        Run::new(&loaded, BackendChoice::Auto, Ok(&ctx)).unwrap_or_else(|e| panic!("{e}"));
-    assert!(run.placement().is_gpu(), "{:?}", run.placement());
-    step_to(&mut run, 3);
-    let at_3 = particles(&run);
-    ctx.device.destroy();
-    step_to(&mut run, 4);
-    eprintln!("after the device was destroyed: {:?}", run.placement());
-    check_fell_back(&mut run, 3, &at_3, "device destroyed");
-    assert!(
-        run.placement()
-            .reason
-            .as_deref()
-            .unwrap_or_default()
-            .contains("GPU device lost"),
-        "the reason says the device was lost: {:?}",
-        run.placement()
-    );
+    fault_after(3, "device destroyed", "GPU device lost", |ctx| {
+        ctx.device.destroy()
+    });
 }
 
 #[test]
 fn a_shader_error_on_the_runs_device_leaves_the_run_on_the_cpu_from_its_last_step() {
-    let Some(ctx) = common::context() else {
-        return;
-    };
-    let loaded = mmd_flow(300);
-    let mut run =
-        Run::new(&loaded, BackendChoice::Auto, Ok(&ctx)).unwrap_or_else(|e| panic!("{e}"));
-    assert!(run.placement().is_gpu(), "{:?}", run.placement());
-    step_to(&mut run, 2);
-    let at_2 = particles(&run);
     // A module that does not compile, on the run's device, outside any error scope: wgpu reports it to
     // the device's uncaptured-error handler, as a driver's shader failure would be.
-    let _broken = ctx
-        .device
-        .create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("deliberately broken"),
-            source: wgpu::ShaderSource::Wgsl(
-                "@compute @workgroup_size(64) fn main() { let x: f32 = ; }".into(),
-            ),
-        });
-    step_to(&mut run, 3);
-    eprintln!("after the shader error: {:?}", run.placement());
-    check_fell_back(&mut run, 2, &at_2, "shader error");
-    assert!(
-        run.placement()
-            .reason
-            .as_deref()
-            .unwrap_or_default()
-            .contains("deliberately broken"),
-        "the reason names the failed shader: {:?}",
-        run.placement()
-    );
+    fault_after(2, "shader error", "deliberately broken", |ctx| {
+        let _broken = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("deliberately broken"),
+                source: wgpu::ShaderSource::Wgsl(
+                    "@compute @workgroup_size(64) fn main() { let x: f32 = ; }".into(),
+                ),
+            });
+    });
 }
 
 /// A device whose storage buffers may bind at most `max_binding` bytes (below WebGPU's default of 128 MiB).

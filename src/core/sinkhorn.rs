@@ -567,6 +567,21 @@ fn row_f64(
 
 /// outᵢ = −ε · LSE_j(hⱼ − |rᵢ − cⱼ|²/ε) (the soft-min / c-transform), and if `bary` is given the
 /// soft-min-weighted mean of the columns (the barycentric map), which is in centred coordinates.
+/// The barycentric map T(xᵢ) = Σⱼ πᵢⱼ yⱼ / Σⱼ πᵢⱼ of the plan whose column log-weights (with the potential
+/// folded in, [`log_weights_plus`]) are `h`, at every row point.
+fn barycentric_map(
+    rows: &[Vec2],
+    cols: &[Vec2],
+    h: &[f64],
+    eps: f64,
+    precision: Precision,
+) -> Vec<Vec2> {
+    let mut fresh = vec![0.0; rows.len()];
+    let mut t = vec![[0.0; 2]; rows.len()];
+    softmin_into(rows, cols, h, eps, precision, &mut fresh, Some(&mut t));
+    t
+}
+
 fn softmin_into(
     rows: &[Vec2],
     cols: &[Vec2],
@@ -939,27 +954,19 @@ pub fn sinkhorn_divergence_from(
 
     // Barycentric maps of the cross plan and of the symmetric plan, at the source points.
     let n = x.len();
-    let mut f_fresh = vec![0.0; n];
-    let mut t_xy = vec![[0.0; 2]; n];
-    softmin_into(
+    let t_xy = barycentric_map(
         &xc,
         &yc,
         &log_weights_plus(b, &xy.g, eps),
         eps,
         cfg.precision,
-        &mut f_fresh,
-        Some(&mut t_xy),
     );
-    let mut p_fresh = vec![0.0; n];
-    let mut t_xx = vec![[0.0; 2]; n];
-    softmin_into(
+    let t_xx = barycentric_map(
         &xc,
         &xc,
         &log_weights_plus(a, &p_x, eps),
         eps,
         cfg.precision,
-        &mut p_fresh,
-        Some(&mut t_xx),
     );
     let grad_x: Vec<Vec2> = (0..n)
         .map(|i| {
@@ -1029,16 +1036,12 @@ pub fn entropic_ot_from(
     let xc = centred(x, c);
     let yc = centred(y, c);
     let n = x.len();
-    let mut f_fresh = vec![0.0; n];
-    let mut t_xy = vec![[0.0; 2]; n];
-    softmin_into(
+    let t_xy = barycentric_map(
         &xc,
         &yc,
         &log_weights_plus(b, &xy.g, cfg.epsilon),
         cfg.epsilon,
         cfg.precision,
-        &mut f_fresh,
-        Some(&mut t_xy),
     );
     let grad_x: Vec<Vec2> = (0..n)
         .map(|i| {
