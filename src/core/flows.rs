@@ -539,6 +539,14 @@ impl ParticleFlow {
         self.warm_xx = None;
     }
 
+    /// The previous step's cross potentials (f, g), where they still fit `n` particles and `m` target points.
+    fn warm_xy(&self, n: usize, m: usize) -> Option<(&[f64], &[f64])> {
+        self.warm
+            .as_ref()
+            .filter(|(f, g)| f.len() == n && g.len() == m)
+            .map(|(f, g)| (f.as_slice(), g.as_slice()))
+    }
+
     /// Steps accepted so far.
     pub fn steps_taken(&self) -> u64 {
         self.steps_taken
@@ -642,11 +650,7 @@ impl ParticleFlow {
             } => {
                 need_points(target.points, "Sinkhorn")?;
                 let y = target.points;
-                let xy = self
-                    .warm
-                    .as_ref()
-                    .filter(|(f, g)| f.len() == n && g.len() == y.len())
-                    .map(|(f, g)| (f.as_slice(), g.as_slice()));
+                let xy = self.warm_xy(n, y.len());
                 let r = entropic_ot_from(x, &uniform(n), y, &uniform(y.len()), sinkhorn, xy)?;
                 let s = step_size * n as f64;
                 let nx = x
@@ -664,12 +668,7 @@ impl ParticleFlow {
             } => {
                 need_points(target.points, "Sinkhorn")?;
                 let y = target.points;
-                // The previous step's potentials, where they still fit the clouds.
-                let xy = self
-                    .warm
-                    .as_ref()
-                    .filter(|(f, g)| f.len() == n && g.len() == y.len())
-                    .map(|(f, g)| (f.as_slice(), g.as_slice()));
+                let xy = self.warm_xy(n, y.len());
                 let xx = self.warm_xx.as_deref().filter(|p| p.len() == n);
                 let ot_yy = match &self.sinkhorn_self_term {
                     Some((pts, v)) if pts.as_slice() == y => Some(*v),
