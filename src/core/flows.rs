@@ -347,6 +347,17 @@ fn scores(x: &[Vec2], score: ScoreFn<'_>) -> CoreResult<Vec<Vec2>> {
     Ok(s)
 }
 
+/// The MMD flow's noise injection: zᵢ = xᵢ + β uᵢ with uᵢ ~ N(0, I) drawn in order from `rng` (the step's
+/// stream, `rng::substream(seed, steps_taken)`); the GPU flow draws its noise here too, so both inject the same.
+pub fn noisy_points(x: &[Vec2], level: f64, rng: &mut rng::Rng) -> Vec<Vec2> {
+    x.iter()
+        .map(|p| {
+            let u = rng::normal2(rng);
+            [p[0] + level * u[0], p[1] + level * u[1]]
+        })
+        .collect()
+}
+
 /// KL(q ‖ p) + log Z_p estimated with a leave-one-out Gaussian KDE of the particles (Scott
 /// bandwidth), averaged over at most 256 evenly strided particles. Every target's density is normalized
 /// (`core::target`), so log Z_p = 0; the KDE's smoothing biases the estimate, which can fall below 0 once the
@@ -577,12 +588,7 @@ impl ParticleFlow {
                 let (a, b) = (uniform(n), uniform(y.len()));
                 let prec = Precision::F32;
                 let z: Vec<Vec2> = if *noise_level > 0.0 {
-                    x.iter()
-                        .map(|p| {
-                            let u = rng::normal2(&mut rng);
-                            [p[0] + noise_level * u[0], p[1] + noise_level * u[1]]
-                        })
-                        .collect()
+                    noisy_points(x, *noise_level, &mut rng)
                 } else {
                     Vec::new()
                 };

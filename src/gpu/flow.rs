@@ -71,7 +71,7 @@
 use super::context::{GpuContext, GpuError, GpuResult, check_items_1d, workgroups_for};
 use super::mmd_flow::{GpuKernel, MMD_FLOW_WGSL};
 use super::sinkhorn::{MIN_TOLERANCE, SINKHORN_WGSL, eps_at};
-use crate::core::flows::{FlowConfig, StepReport};
+use crate::core::flows::{FlowConfig, StepReport, noisy_points};
 use crate::core::math::Vec2;
 use crate::core::rng;
 use crate::core::sinkhorn::{SinkhornConfig, SinkhornDiagnostics, squared_diameter};
@@ -765,13 +765,7 @@ struct MmdNoise {
 impl MmdNoise {
     /// The noisy points of step `step` (0-based), as the CPU core draws them (`core::flows`).
     fn points(&self, x: &[Vec2], step: usize) -> Vec<Vec2> {
-        let mut rng = rng::substream(self.seed, step as u64);
-        x.iter()
-            .map(|p| {
-                let u = rng::normal2(&mut rng);
-                [p[0] + self.level * u[0], p[1] + self.level * u[1]]
-            })
-            .collect()
+        noisy_points(x, self.level, &mut rng::substream(self.seed, step as u64))
     }
 }
 
