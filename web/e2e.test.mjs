@@ -331,18 +331,65 @@ const CANVAS_PNG = { x: 297, y: 619 };
 const FIGURE_SVG = { x: 377, y: 642 };
 const ANIMATION_GIF = { x: 467, y: 642 };
 
+/** Opens the File menu: clicks it, then waits until the app has drawn the open menu (software WebGPU
+ * frames can take seconds), clicking again only if no frame showed it open. The page publishes what the
+ * last frame drew, and a paused app draws only on input: a menu that closed on the previous click may still
+ * be listed, so the mouse first moves (which draws a frame) before the menu counts as already open. */
+async function openFileMenu(page) {
+  const open = () => (document.body.dataset.divlabControls || '').split(',').includes('file-menu');
+  const closed = () => !(document.body.dataset.divlabControls || '').split(',').includes('file-menu');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await page.evaluate(open)) {
+      await page.mouse.move(700, 790);
+      try {
+        await page.waitForFunction(closed, null, { timeout: 10_000 });
+      } catch {
+        break; // really open
+      }
+    }
+    await page.mouse.click(FILE_MENU.x, FILE_MENU.y);
+    try {
+      await page.waitForFunction(open, null, { timeout: 20_000 });
+      break;
+    } catch {
+      // No frame drew the menu open: click again.
+    }
+  }
+  assert.ok(await page.evaluate(open), 'the File menu did not open');
+  // The menu's first frame is a sizing pass; let the next frames lay it out where the test clicks.
+  await page.waitForTimeout(500);
+}
+
+/** Clicks a File-menu entry and returns the download it starts. The click is repeated (menu reopened) only
+ * when the page shows neither an export under way nor a new download 20 s after it. */
+async function downloadFromFileMenu(page, at, timeout) {
+  const downloaded = page.waitForEvent('download', { timeout });
+  downloaded.catch(() => {}); // awaited by the caller; a timeout while retrying is not an unhandled rejection
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = await page.evaluate(() => document.body.dataset.divlabDownload || '');
+    await openFileMenu(page);
+    await page.mouse.click(at.x, at.y);
+    try {
+      await page.waitForFunction((was) => (document.body.dataset.divlabExport || '') !== '' ||
+        (document.body.dataset.divlabDownload || '') !== was, before, { timeout: 20_000 });
+      break;
+    } catch {
+      const controls = await page.evaluate(() => document.body.dataset.divlabControls);
+      console.log(`the click at (${at.x}, ${at.y}) started no export in 20 s (controls now "${controls}"): again`);
+      await page.screenshot({ path: path.join(shots, `web-file-menu-retry-${attempt}.png`) });
+    }
+  }
+  return downloaded;
+}
+
 test('the File menu downloads the canvas as a PNG of the canvas size', async () => {
   const { context, page, errors } = await open();
   await page.goto(`${base}?scenario=two_modes_reverse_kl&layout=2`);
   await page.waitForFunction(() => document.body.dataset.divlabHeatmap === 'drawn', null, { timeout: 120_000 });
   await page.waitForTimeout(1000);
-  await page.mouse.click(FILE_MENU.x, FILE_MENU.y);
-  await page.waitForTimeout(500);
+  await openFileMenu(page);
   await page.screenshot({ path: path.join(shots, 'web-file-menu.png') });
-  const [download] = await Promise.all([
-    page.waitForEvent('download', { timeout: 60_000 }),
-    page.mouse.click(CANVAS_PNG.x, CANVAS_PNG.y),
-  ]);
+  const download = await downloadFromFileMenu(page, CANVAS_PNG, 120_000);
   const file = path.join(shots, 'web-download-canvas.png');
   await download.saveAs(file);
   const bytes = fs.readFileSync(file);
@@ -366,12 +413,7 @@ test('the File menu downloads the figure as SVG and the fit as a GIF, drawn by t
   await page.waitForFunction(() => /step=10/.test(location.hash), null, { timeout: 60_000 });
   await page.waitForTimeout(1000);
   const take = async (at, name) => {
-    await page.mouse.click(FILE_MENU.x, FILE_MENU.y);
-    await page.waitForTimeout(500);
-    const [download] = await Promise.all([
-      page.waitForEvent('download', { timeout: 120_000 }),
-      page.mouse.click(at.x, at.y),
-    ]);
+    const download = await downloadFromFileMenu(page, at, 240_000);
     const file = path.join(shots, name);
     await download.saveAs(file);
     await page.keyboard.press('Escape');

@@ -57,6 +57,8 @@ pub(crate) struct ExportState {
     animation: Option<(String, AnimJob)>,
     /// Frames done of the animation being made.
     pub progress: Option<(usize, usize)>,
+    /// The export state last published to the page (`data-divlab-export`), so it is written on change only.
+    published: String,
 }
 
 impl std::fmt::Debug for ExportState {
@@ -276,6 +278,16 @@ impl DivlabApp {
                     )));
                 }
             }
+        }
+        // What the page is exporting (the browser test waits on it rather than on a fixed delay).
+        let state = match (&self.files.exports.figure, self.files.exports.progress) {
+            (_, Some((done, total))) => format!("animation {done}/{total}"),
+            (Some(_), None) => "figure".to_owned(),
+            (None, None) => String::new(),
+        };
+        if state != self.files.exports.published {
+            super::host::publish("divlab-export", &state);
+            self.files.exports.published = state;
         }
     }
 

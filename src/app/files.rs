@@ -488,6 +488,11 @@ impl DivlabApp {
         let letter = panel::panel_letter(self.edited_panel.min(n.saturating_sub(1)));
         let mut action = None;
         ui.menu_button("File", |ui| {
+                // The browser test waits for the open menu before it clicks an entry: not in the menu's
+                // first (invisible) frame, which egui's hit test of the next frame does not see.
+                if !ui.is_sizing_pass() {
+                    self.drawn_controls.push("file-menu");
+                }
                 ui.label(if n > 1 {
                     format!("Scenario of panel {letter} (the panel Parameters edits)")
                 } else {
