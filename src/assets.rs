@@ -138,8 +138,16 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         include_str!("../assets/presets/sinkhorn_debiasing.ron"),
     ),
     (
+        "small_epsilon_scaling",
+        include_str!("../assets/presets/small_epsilon_scaling.ron"),
+    ),
+    (
         "full_vs_sliced_riesz",
         include_str!("../assets/presets/full_vs_sliced_riesz.ron"),
+    ),
+    (
+        "mmd_noise_injection",
+        include_str!("../assets/presets/mmd_noise_injection.ron"),
     ),
     (
         "knn_kl_from_samples",

@@ -1331,3 +1331,178 @@ fn d_adaptation_reaches_the_optimum_from_any_d0_within_3x_adams_steps() {
         assert!(*kl <= kl_star + GAP, "panel {i}: KL {kl} vs {kl_star}");
     }
 }
+
+/// Preset 9: the MMD flow with a Gaussian kernel of σ = 0.25 from a tight cloud at the centre of the ring of
+/// eight modes, without noise (A) and with noise injection β = 0.5 (B). A particle whose nearest target point
+/// is more than 4σ away feels an attraction below e⁻⁸ ≈ 3e-4 of the kernel's peak: it is stranded. Theory:
+/// without noise the stranded particles stay stranded (the gradient there is that small), so A ends with a
+/// share of them and a high MMD; with noise the gradient is evaluated at x + βu, which reaches them. Asserted:
+/// A strands at least 10% of its particles and at least 90% of those A had stranded at half time are still
+/// stranded at the end (stranded particles still repel one another, which frees a few); B strands at most half as many as A, and B's MMD² (the flow's kernel, to the flow's target
+/// points, V-statistic) is at most half of A's.
+#[test]
+fn mmd_noise_injection_frees_stranded_particles() {
+    use divlab::core::flows::FlowConfig;
+    use divlab::core::scenario::Method;
+    let id = "mmd_noise_injection";
+    let (linked, mut runs) = open_preset_runs(id, |_| {});
+    let sigma = match &runs[0].scenario().method {
+        Method::Flow {
+            flow:
+                FlowConfig::Mmd {
+                    kernel: Kernel::Gaussian { sigma },
+                    ..
+                },
+        } => *sigma,
+        _ => panic!("{id}: an MMD flow with a Gaussian kernel was expected"),
+    };
+    let y = runs[0].target_points().to_vec();
+    assert_eq!(
+        y,
+        runs[1].target_points(),
+        "both panels share the target points"
+    );
+    let stranded = |x: &[Vec2]| -> Vec<usize> {
+        (0..x.len())
+            .filter(|&i| y.iter().all(|t| dist(x[i], *t) > 4.0 * sigma))
+            .collect()
+    };
+    let half = linked.until / 2;
+    step_all(id, &mut runs, half);
+    let a_half = stranded(particles(&runs[0]));
+    step_all(id, &mut runs, linked.until - half);
+    let a_end = stranded(particles(&runs[0]));
+    let b_end = stranded(particles(&runs[1]));
+    let kernel = Kernel::Gaussian { sigma };
+    let b = vec![1.0 / y.len() as f64; y.len()];
+    let yy = self_term(&y, &b, &kernel, Precision::F64).unwrap_or_else(|e| panic!("{e}"));
+    let mmd_a = mmd2_to_sample(particles(&runs[0]), &y, yy, &kernel);
+    let mmd_b = mmd2_to_sample(particles(&runs[1]), &y, yy, &kernel);
+    let n = particles(&runs[0]).len();
+    eprintln!(
+        "σ = {sigma}: stranded (> 4σ from every target point) A {} of {n} at step {half}, {} at step {}; \
+         B {} at the end; MMD² A {mmd_a:.4e}, B {mmd_b:.4e} (A/B = {:.2})",
+        a_half.len(),
+        a_end.len(),
+        linked.until,
+        b_end.len(),
+        mmd_a / mmd_b
+    );
+    assert!(
+        a_end.len() * 10 >= n,
+        "without noise only {} of {n} particles are stranded",
+        a_end.len()
+    );
+    // The target's pull on a stranded particle is below e⁻⁸ of its peak, but stranded particles still repel
+    // one another, which can push a few back within reach: at least 90% of them stay.
+    let freed: Vec<_> = a_half.iter().filter(|i| !a_end.contains(i)).collect();
+    assert!(
+        freed.len() * 10 <= a_half.len(),
+        "without noise, {} of the {} particles stranded at step {half} were freed: {freed:?}",
+        freed.len(),
+        a_half.len()
+    );
+    assert!(
+        b_end.len() * 2 <= a_end.len(),
+        "with noise {} stranded, without {}: not half",
+        b_end.len(),
+        a_end.len()
+    );
+    assert!(
+        mmd_b * 2.0 <= mmd_a,
+        "MMD² with noise {mmd_b:.4e} is not half of without {mmd_a:.4e}"
+    );
+}
+
+/// Preset 7: one step of the Sinkhorn flow (OT_ε alone) at ε ≈ 10⁻⁴·D², D² the squared diagonal of the two
+/// clouds' bounding box (the scale the core's ε-scaling starts from), in the core's f32 inner loop, with
+/// ε-scaling 0.9 (A) and without (B). Theory: without the log domain the Gibbs kernel e^(−C/ε) underflows in
+/// f32 wherever C/ε > −ln(f32's smallest subnormal) ≈ 103.3, and at ε = 10⁻⁴·D² that is most pairs; the log
+/// domain converges anyway. Without ε-scaling the iterations from zero potentials grow like D²/ε (10⁴ here),
+/// while the schedule spends ⌈ln(ε/D²)/ln 0.9⌉ ≈ 88 iterations reaching ε and then refines. Asserted: ε/D² in
+/// [0.8, 1.25]·10⁻⁴; more than half of the pairs underflow in a kernel-domain f32; both solves converge to
+/// their L1 marginal tolerance; B takes at least 4× A's iterations (the claim's "several times").
+#[test]
+fn small_epsilon_converges_in_f32_and_epsilon_scaling_needs_several_times_fewer_iterations() {
+    use divlab::core::flows::FlowConfig;
+    use divlab::core::scenario::Method;
+    use divlab::core::sinkhorn::squared_diameter;
+    let id = "small_epsilon_scaling";
+    let (linked, mut runs) = open_preset_runs(id, |_| {});
+    assert_eq!(linked.until, 1, "{id}: the claim is about one solve");
+    let configs: Vec<_> = runs
+        .iter()
+        .map(|r| match &r.scenario().method {
+            Method::Flow {
+                flow: FlowConfig::Sinkhorn { sinkhorn, .. },
+            } => sinkhorn.clone(),
+            _ => panic!("{id}: a Sinkhorn flow was expected"),
+        })
+        .collect();
+    assert!(configs[0].scaling.is_some() && configs[1].scaling.is_none());
+    assert_eq!(configs[0].precision, Precision::F32);
+    assert_eq!(configs[1].precision, Precision::F32);
+    let eps = configs[0].epsilon;
+    assert_eq!(eps, configs[1].epsilon, "both panels solve at the same ε");
+    let x = particles(&runs[0]).to_vec();
+    let y = runs[0].target_points().to_vec();
+    assert_eq!(
+        x,
+        particles(&runs[1]),
+        "both panels start from the same particles"
+    );
+    let d2 = squared_diameter(&x, &y);
+    let rel = eps / d2;
+    let underflow = x
+        .iter()
+        .flat_map(|a| {
+            y.iter()
+                .map(move |b| (-(dist(*a, *b).powi(2) / eps)) as f32)
+        })
+        .filter(|l| l.exp() == 0.0)
+        .count() as f64
+        / (x.len() * y.len()) as f64;
+    step_all(id, &mut runs, 1);
+    let solve = |r: &Run| {
+        r.history()
+            .last()
+            .and_then(|rec| rec.info.sinkhorn.clone())
+            .unwrap_or_else(|| panic!("{id}: the step reported no Sinkhorn solve"))
+    };
+    let (a, b) = (solve(&runs[0]), solve(&runs[1]));
+    let levels = ((eps / d2).ln() / configs[0].scaling.unwrap_or(0.9).ln()).ceil();
+    eprintln!(
+        "ε = {eps} = {rel:.3e}·D² (D² = {d2:.2}); kernel-domain f32 underflow in {:.1}% of pairs; \
+         ε-scaling: {} iterations ({levels} to reach ε), marginal error {:.2e}; none: {} iterations, \
+         marginal error {:.2e} ({:.1}×)",
+        100.0 * underflow,
+        a.iterations_xy,
+        a.marginal_error,
+        b.iterations_xy,
+        b.marginal_error,
+        b.iterations_xy as f64 / a.iterations_xy as f64
+    );
+    assert!(
+        (0.8e-4..=1.25e-4).contains(&rel),
+        "ε/D² = {rel:.3e}, not about 1e-4"
+    );
+    assert!(
+        underflow > 0.5,
+        "only {:.1}% of the pairs underflow",
+        100.0 * underflow
+    );
+    for (name, s, cfg) in [("A", &a, &configs[0]), ("B", &b, &configs[1])] {
+        assert!(
+            s.converged && s.marginal_error < cfg.tolerance,
+            "{name}: not converged ({} iterations, marginal error {:.2e})",
+            s.iterations_xy,
+            s.marginal_error
+        );
+    }
+    assert!(
+        b.iterations_xy >= 4 * a.iterations_xy,
+        "without ε-scaling {} iterations, with {}: not 4×",
+        b.iterations_xy,
+        a.iterations_xy
+    );
+}

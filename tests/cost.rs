@@ -281,3 +281,51 @@ fn the_memory_estimate_is_within_a_factor_of_the_allocated_bytes() {
     }
     assert!(off.is_empty(), "{off:#?}");
 }
+
+/// A Sinkhorn flow that follows OT_ε(α, β) alone (`debiased: false`) solves one N·M problem a step (two
+/// N·M soft-min passes an iteration); the debiased one adds OT_ε(α, α), N² an iteration. The estimate's
+/// Sinkhorn term says so: at its iteration cap, (2NM + N²)·(cap + 1) debiased and 2NM·(cap + 1) not.
+#[test]
+fn a_sinkhorn_flow_without_debiasing_is_counted_without_its_self_problem() {
+    let _serial = serial();
+    let mut s = bundled("moons_sinkhorn_flow");
+    let (n, m, cap) = match (&s.model, &s.method) {
+        (
+            divlab::core::scenario::ModelSpec::Particles { count, .. },
+            divlab::core::scenario::Method::Flow {
+                flow:
+                    divlab::core::flows::FlowConfig::Sinkhorn {
+                        sinkhorn,
+                        target_samples,
+                        ..
+                    },
+            },
+        ) => (
+            *count as f64,
+            *target_samples as f64,
+            sinkhorn.max_iters as f64,
+        ),
+        _ => panic!("moons_sinkhorn_flow: a Sinkhorn flow of particles was expected"),
+    };
+    let solver_ops = |s: &Scenario| {
+        let e = cost::estimate(s, None);
+        let solver: Vec<_> = e
+            .terms
+            .iter()
+            .filter(|t| t.per_step && t.what.starts_with("the Sinkhorn solver at its cap"))
+            .collect();
+        assert_eq!(solver.len(), 1, "{:#?}", e.terms);
+        solver[0].ops
+    };
+    let debiased = solver_ops(&s);
+    if let divlab::core::scenario::Method::Flow {
+        flow: divlab::core::flows::FlowConfig::Sinkhorn { debiased: d, .. },
+    } = &mut s.method
+    {
+        *d = false;
+    }
+    let alone = solver_ops(&s);
+    eprintln!("N = {n}, M = {m}, cap {cap}: debiased {debiased:.3e} ops, OT_ε alone {alone:.3e}");
+    assert_eq!(debiased, (2.0 * n * m + n * n) * (cap + 1.0));
+    assert_eq!(alone, 2.0 * n * m * (cap + 1.0));
+}

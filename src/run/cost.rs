@@ -954,27 +954,44 @@ fn flow_terms(
                 mk(1.0, 1.0),
             ],
         ),
-        FlowConfig::Sinkhorn { sinkhorn, .. } => {
+        FlowConfig::Sinkhorn {
+            sinkhorn, debiased, ..
+        } => {
             let iters = sinkhorn.max_iters as f64;
             let ik = |o| Knob::count("method.flow.sinkhorn.max_iters", sinkhorn.max_iters, o, 0.0);
-            push(
-                format!(
-                    "the Sinkhorn solver at its cap of {} iterations, N·M + N² with N = {count}, M = {m} (ε = {})",
-                    sinkhorn.max_iters,
-                    short(sinkhorn.epsilon)
-                ),
-                true,
-                iters * (2.0 * n * mf + n * n) + 2.0 * n * mf + n * n,
-                (n + mf) * 8.0 * 12.0,
-                vec![ik(1.0), nk(2.0, 1.0), mk(1.0, 1.0)],
-            );
-            push(
-                format!("the Sinkhorn solver's target self-problem, M² with M = {m}"),
-                false,
-                iters * mf * mf,
-                0.0,
-                vec![ik(1.0), mk(2.0, 0.0)],
-            );
+            if *debiased {
+                push(
+                    format!(
+                        "the Sinkhorn solver at its cap of {} iterations, N·M + N² with N = {count}, M = {m} (ε = {})",
+                        sinkhorn.max_iters,
+                        short(sinkhorn.epsilon)
+                    ),
+                    true,
+                    iters * (2.0 * n * mf + n * n) + 2.0 * n * mf + n * n,
+                    (n + mf) * 8.0 * 12.0,
+                    vec![ik(1.0), nk(2.0, 1.0), mk(1.0, 1.0)],
+                );
+                push(
+                    format!("the Sinkhorn solver's target self-problem, M² with M = {m}"),
+                    false,
+                    iters * mf * mf,
+                    0.0,
+                    vec![ik(1.0), mk(2.0, 0.0)],
+                );
+            } else {
+                // OT_ε(α, β) alone: no self-problems, one N·M problem a step.
+                push(
+                    format!(
+                        "the Sinkhorn solver at its cap of {} iterations, N·M with N = {count}, M = {m} (ε = {}, OT_ε alone)",
+                        sinkhorn.max_iters,
+                        short(sinkhorn.epsilon)
+                    ),
+                    true,
+                    iters * 2.0 * n * mf + 2.0 * n * mf,
+                    (n + mf) * 8.0 * 12.0,
+                    vec![ik(1.0), nk(1.0, 1.0), mk(1.0, 1.0)],
+                );
+            }
         }
         FlowConfig::Svgd { .. } => push(
             format!("SVGD's kernel sums over {count}² pairs and the score of {twords}"),
