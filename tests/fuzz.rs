@@ -13,6 +13,10 @@
 //!
 //! CI runs `DIVLAB_FUZZ_CASES` inputs per target (default 500, a few seconds); the long run is
 //! `DIVLAB_FUZZ_CASES=200000 cargo test --release --test fuzz -- --nocapture` (it prints the counts).
+//! The inputs are drawn from a fixed seed, so CI sees the same inputs every run and a failure reproduces;
+//! `DIVLAB_FUZZ_SEED=<u64>` draws others (the run prints the seed it used). A random seed made the link
+//! check flaky: about 0.8% of mutated links are still valid (measured, 3 × 5000 inputs: 51, 38 and 36
+//! accepted), so 500 inputs held none about once in 55 runs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,13 +25,21 @@ use divlab::assets::{BUNDLED, bundled_bytes, claim_presets, decode_gray};
 use divlab::core::scenario::Scenario;
 use divlab::run::load::{self, Resolver, read_points_csv};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 
 fn cases() -> u32 {
     std::env::var("DIVLAB_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500)
+}
+
+/// The seed the inputs are drawn from: `DIVLAB_FUZZ_SEED`, or a fixed one.
+fn seed() -> u64 {
+    std::env::var("DIVLAB_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x00D1_71AB)
 }
 
 /// Values that have broken parsers before: huge, tiny and non-finite numbers, signs, unbalanced brackets,
@@ -200,6 +212,7 @@ fn fuzz(
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
+        rng_seed: RngSeed::Fixed(seed()),
         ..Config::default()
     });
     let started = std::time::Instant::now();
@@ -222,7 +235,8 @@ fn fuzz(
     });
     let (t, r) = (total.into_inner(), refused.into_inner());
     eprintln!(
-        "fuzz {name}: {t} inputs ({r} refused) in {:.1} s",
+        "fuzz {name}: {t} inputs ({r} refused) from seed {} in {:.1} s",
+        seed(),
         started.elapsed().as_secs_f64()
     );
     if let Err(e) = result {
@@ -302,7 +316,14 @@ fn the_link_decoder_never_panics_and_every_refusal_says_why() {
     seeds.push(
         b"v=1&preset=moons_sinkhorn_flow&step=12&layout=2&B.method.flow.step_size=0.25".to_vec(),
     );
-    seeds.push(b"#v=1&ui=min&hide=battery&autoplay=1&preset=ring8_mmd_flow".to_vec());
+    seeds.push(b"#v=1&ui=min&hide=tours,seed&autoplay=1&preset=ring8_mmd_flow".to_vec());
+    // Every seed itself opens, so the accepted side is reached whatever the mutations draw.
+    for seed in &seeds {
+        let link = String::from_utf8_lossy(seed);
+        if let Err(e) = open_link_headless(&link) {
+            panic!("the unmutated link {link:?} is refused: {e}");
+        }
+    }
     let (total, refused) = fuzz("link", seeds, |bytes| {
         let link = String::from_utf8_lossy(bytes);
         match open_link_headless(&link) {
