@@ -126,6 +126,10 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         include_str!("../assets/presets/optimizer_race.ron"),
     ),
     (
+        "laprop_vs_adam",
+        include_str!("../assets/presets/laprop_vs_adam.ron"),
+    ),
+    (
         "cauchy_schwarz_closed_form",
         include_str!("../assets/presets/cauchy_schwarz_closed_form.ron"),
     ),

@@ -861,6 +861,176 @@ fn optimizer_race_shows_the_steps_each_optimizer_needs() {
     );
 }
 
+/// LaProp's leg of the race (preset 11): Adam (A, C) and LaProp (B, D) at β₂ = 0.999 (A, B) and 0.5 (C, D),
+/// β₁ = 0.9. Theory: LaProp's update u = m/b₁ averages g/√(v/b₂), and v ≥ (1 − β₂)g² with b₂ ≤ 1, so every
+/// |uᵢ| ≤ 1/√(1 − β₂) whatever β₁; Adam's m̂/√v̂ is bounded only while β₁ < √β₂ (m sums past gradients with
+/// weights β₁ᵏ, v bounds each by β₂^(k/2)). Asserted: every LaProp step |Δθᵢ| ≤ lr/√(1 − β₂) (the
+/// optimizer's θ, no weight decay); at β₂ = 0.5 Adam takes a step above that bound; all four reach the
+/// race's threshold (0 < threshold − KL* ≤ 0.5% of the initial gap, KL by quadrature) and the claim bar
+/// shows their counts and betas, LaProp at β₂ = 0.5 the first; at β₂ = 0.5 it settles below the threshold for good in at most half
+/// of Adam's steps, and Adam's objective over the second half swings at least 10× more than any other
+/// panel's; every panel ends within 1% of the gap of KL*.
+#[test]
+fn laprop_bounds_its_step_for_any_beta1_and_settles_where_adam_keeps_jumping() {
+    use divlab::core::optim::OptimizerConfig;
+    use divlab::core::scenario::Method;
+    let id = "laprop_vs_adam";
+    let thr = preset(id)
+        .race
+        .unwrap_or_else(|| panic!("{id} has a race"))
+        .threshold;
+    let (linked, mut runs) = open_preset_runs(id, |_| {});
+    let p = target_mixture(&runs[0]).clone();
+    let (pts, area) = grid(&runs[0], 160, 1.0);
+    let kl_0 = forward_kl(&p, mixture(&runs[0]), &pts, area);
+    let (m, c) = moments(&p.weights(), &p.means(), &p.covariances());
+    let best = Mixture::single(m, c).unwrap_or_else(|e| panic!("{e}"));
+    let kl_star = forward_kl(&p, &best, &pts, area);
+    let gap = kl_0 - kl_star;
+    let fraction = (thr - kl_star) / gap;
+    eprintln!(
+        "threshold {thr}: KL* {kl_star:.5}, start {kl_0:.4}: {:.3}% of the gap",
+        100.0 * fraction
+    );
+    assert!(
+        fraction > 0.0 && fraction <= 0.005,
+        "the threshold {thr} is {:.3}% of the gap above KL*",
+        100.0 * fraction
+    );
+    // Per panel: (β₂, is LaProp, lr) from the scenario; the largest |Δθᵢ|/lr over the run.
+    let setting: Vec<(f64, bool, f64)> = runs
+        .iter()
+        .map(|r| match &r.scenario().method {
+            Method::Gradient {
+                optimizer: OptimizerConfig::Adam { beta2, lr, .. },
+                ..
+            } => (*beta2, false, *lr),
+            Method::Gradient {
+                optimizer: OptimizerConfig::Laprop { beta2, lr, .. },
+                ..
+            } => (*beta2, true, *lr),
+            other => panic!("{id}: an Adam or LaProp fit was expected, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        setting.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(),
+        [(0.999, false), (0.999, true), (0.5, false), (0.5, true)]
+    );
+    let mut largest = vec![0.0f64; runs.len()];
+    for k in 1..=linked.until {
+        for (i, run) in runs.iter_mut().enumerate() {
+            let before = mixture(run).params();
+            if let Err(stop) = run.step() {
+                panic!("{id}: panel {i} stopped at step {k}: {stop:?}");
+            }
+            let (beta2, laprop, lr) = setting[i];
+            let step = mixture(run)
+                .params()
+                .iter()
+                .zip(&before)
+                .map(|(a, b)| (a - b).abs() / lr)
+                .fold(0.0, f64::max);
+            let bound = 1.0 / (1.0 - beta2).sqrt();
+            assert!(
+                !laprop || step <= bound * (1.0 + 1e-9),
+                "panel {i} (LaProp, β₂ = {beta2}) at step {k}: |Δθ|/lr = {step} > 1/√(1 − β₂) = {bound}"
+            );
+            largest[i] = largest[i].max(step);
+        }
+    }
+    eprintln!("largest |Δθᵢ|/lr per panel: {largest:?}");
+    let bound_half = 1.0 / 0.5f64.sqrt();
+    assert!(
+        largest[2] > bound_half,
+        "Adam at β₂ = 0.5 never stepped beyond LaProp's bound {bound_half}: {}",
+        largest[2]
+    );
+
+    let line = divlab::app::race_line(thr, &runs);
+    eprintln!("claim bar: {line}");
+    let (_, panels) = line
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("no panels in {line}"));
+    let shown: Vec<&str> = panels.split(" · ").collect();
+    let mut reached = Vec::new();
+    let want = [
+        "A (adam)",
+        "B (laprop)",
+        "C (adam, β₂ = 0.5)",
+        "D (laprop, β₂ = 0.5)",
+    ];
+    assert_eq!(shown.len(), want.len(), "{line}");
+    for (i, (run, text)) in runs.iter().zip(&shown).enumerate() {
+        let n = run
+            .history()
+            .steps_to_reach(thr)
+            .unwrap_or_else(|| panic!("panel {i} never reached {thr}: {text}"));
+        assert_eq!(*text, format!("{}: {n}", want[i]), "{line}");
+        reached.push(n);
+    }
+    // What the preset says to look at: LaProp at β₂ = 0.5 is the first to reach the threshold.
+    assert!(reached[..3].iter().all(|&n| reached[3] < n), "{line}");
+
+    // The run's own records of the objective (grid 128², the one the claim bar reads).
+    let objective = |run: &Run| -> Vec<f64> {
+        run.history()
+            .records()
+            .iter()
+            .map(|r| r.info.objective)
+            .collect()
+    };
+    // Steps after which the objective never again rose above the threshold.
+    let settled = |run: &Run| {
+        objective(run)
+            .iter()
+            .rposition(|&v| v > thr)
+            .map_or(0, |i| i + 1)
+    };
+    let swing = |run: &Run| {
+        let v = objective(run);
+        let tail = &v[v.len() / 2..];
+        tail.iter().copied().fold(f64::MIN, f64::max)
+            - tail.iter().copied().fold(f64::MAX, f64::min)
+    };
+    let settle: Vec<usize> = runs.iter().map(settled).collect();
+    let swings: Vec<f64> = runs.iter().map(swing).collect();
+    let finals: Vec<f64> = runs
+        .iter()
+        .map(|r| forward_kl(&p, mixture(r), &pts, area))
+        .collect();
+    eprintln!(
+        "settled below {thr} after {settle:?} steps; second-half swing {:?}; final KL {finals:.5?}",
+        swings
+            .iter()
+            .map(|s| format!("{s:.2e}"))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        settle.iter().all(|&s| s < linked.until),
+        "a panel is still above {thr} at the end: {settle:?}"
+    );
+    assert!(
+        2 * settle[3] <= settle[2],
+        "LaProp at β₂ = 0.5 settled after {} steps, Adam after {}",
+        settle[3],
+        settle[2]
+    );
+    for i in [0, 1, 3] {
+        assert!(
+            swings[2] >= 10.0 * swings[i],
+            "Adam at β₂ = 0.5 swings {:.2e}, panel {i} {:.2e}",
+            swings[2],
+            swings[i]
+        );
+    }
+    for (i, kl) in finals.iter().enumerate() {
+        assert!(
+            (kl - kl_star) <= 0.01 * gap,
+            "panel {i} ends at KL {kl}, KL* {kl_star}"
+        );
+    }
+}
+
 /// The smallest variance of the product of two Gaussians, N(Σa)·N(Σb) ∝ N((Σa⁻¹ + Σb⁻¹)⁻¹).
 fn product_min_variance(a: &Mat2, b: &Mat2) -> f64 {
     let inv = |m: &Mat2| {

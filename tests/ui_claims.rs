@@ -50,9 +50,10 @@ fn every_claim_preset_opens_from_the_menu_shows_its_claim_and_runs() {
             let line = divlab::app::race_line(race.threshold, h.state().runs());
             assert!(line.contains("A (") && line.contains(" · D ("), "{line}");
             h.get_by_label(&divlab::app::displayable(&line));
-            // Looked at, not compared: `ui-shots/claim_race.png`.
+            // Looked at, not compared: `ui-shots/claim_race_<id>.png`.
             let img = h.render().unwrap();
-            img.save(shots_dir().join("claim_race.png")).unwrap();
+            img.save(shots_dir().join(format!("claim_race_{}.png", preset.id)))
+                .unwrap();
         }
         if k == 0 {
             let img = h.render().unwrap();

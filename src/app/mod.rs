@@ -1732,9 +1732,9 @@ pub fn race_line(threshold: f64, runs: &[Run]) -> String {
             let who = match &s.method {
                 crate::core::scenario::Method::Gradient { optimizer, .. } => {
                     if optimizer.is_cautious() {
-                        format!("cautious {}", optimizer.name())
+                        format!("cautious {}", optimizer.label())
                     } else {
-                        optimizer.name().to_owned()
+                        optimizer.label()
                     }
                 }
                 _ => panel::method_label(s),

@@ -225,6 +225,28 @@ impl OptimizerConfig {
         }
     }
 
+    /// The name, with the momentum rates that differ from the kind's defaults (β₁ 0.9; β₂ 0.999, Lion's
+    /// 0.99): "adam, β₂ = 0.5". Panels that differ only there then read differently (headers, race line).
+    pub fn label(&self) -> String {
+        let (beta1, beta2, default2) = match *self {
+            Self::Sgd { .. } => return self.name().to_owned(),
+            Self::Lion { beta1, beta2, .. } => (beta1, beta2, d_b2_lion()),
+            Self::Adam { beta1, beta2, .. }
+            | Self::Laprop { beta1, beta2, .. }
+            | Self::Ademamix { beta1, beta2, .. }
+            | Self::Grams { beta1, beta2, .. }
+            | Self::DAdaptAdam { beta1, beta2, .. } => (beta1, beta2, d_b2()),
+        };
+        let mut label = self.name().to_owned();
+        if beta1 != d_b1() {
+            label.push_str(&format!(", β₁ = {beta1}"));
+        }
+        if beta2 != default2 {
+            label.push_str(&format!(", β₂ = {beta2}"));
+        }
+        label
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Self::Sgd { .. } => "sgd",
@@ -692,6 +714,31 @@ mod tests {
         .collect();
         v.extend(cautious);
         v
+    }
+
+    #[test]
+    fn a_label_names_the_betas_that_differ_from_the_defaults() {
+        let label = |json: &str| {
+            serde_json::from_str::<OptimizerConfig>(json)
+                .map(|c| c.label())
+                .unwrap_or_else(|e| panic!("{json}: {e}"))
+        };
+        assert_eq!(label(r#"{"kind":"adam","lr":0.05}"#), "adam");
+        assert_eq!(
+            label(r#"{"kind":"adam","lr":0.05,"beta2":0.5}"#),
+            "adam, β₂ = 0.5"
+        );
+        assert_eq!(
+            label(r#"{"kind":"laprop","beta1":0.95,"beta2":0.9}"#),
+            "laprop, β₁ = 0.95, β₂ = 0.9"
+        );
+        // Lion's default β₂ is 0.99, so Adam's default is not Lion's.
+        assert_eq!(label(r#"{"kind":"lion","lr":0.01}"#), "lion");
+        assert_eq!(
+            label(r#"{"kind":"lion","beta2":0.999}"#),
+            "lion, β₂ = 0.999"
+        );
+        assert_eq!(label(r#"{"kind":"sgd","momentum":0.5}"#), "sgd");
     }
 
     /// f(θ) = ½ Σ aᵢ (θᵢ − cᵢ)², ill-conditioned (a from 0.5 to 4).

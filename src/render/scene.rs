@@ -91,7 +91,7 @@ pub fn method_label(s: &Scenario) -> String {
         Method::Gradient {
             objective,
             optimizer,
-        } => format!("{}, {}", objective.name(), optimizer.name()),
+        } => format!("{}, {}", objective.name(), optimizer.label()),
         Method::Em { samples } => format!("EM on {samples} samples"),
         Method::Flow { flow } => match flow {
             FlowConfig::Mmd { .. } => "MMD flow".into(),
