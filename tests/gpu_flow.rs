@@ -183,6 +183,43 @@ fn sinkhorn_flow_without_eps_scaling_matches_core() {
     }
 }
 
+/// OT_ε(α, β) alone (`debiased: false`): the same step as the core, xᵢ ← xᵢ − 2η (xᵢ − T_αβ(xᵢ)), objective
+/// OT_ε, within the Sinkhorn flow's f32 tolerance (1e-3 relative, objective and particles), with and without
+/// ε-scaling; neither side solves a symmetric problem.
+#[test]
+fn ot_epsilon_alone_flow_matches_core() {
+    for scaling in [Some(0.7), None] {
+        let FlowConfig::Sinkhorn {
+            sinkhorn,
+            step_size,
+            target_samples,
+            ..
+        } = sinkhorn_cfg(scaling)
+        else {
+            unreachable!()
+        };
+        let cfg = FlowConfig::Sinkhorn {
+            sinkhorn,
+            step_size,
+            target_samples,
+            debiased: false,
+        };
+        let label = format!("OT_ε alone, scaling {scaling:?}");
+        let Some((gpu, core)) = compare(&label, &cfg) else {
+            return;
+        };
+        for (g, c) in gpu.iter().zip(&core) {
+            assert_eq!(g.objective_name, "ot_epsilon");
+            let (Some(gs), Some(cs)) = (&g.sinkhorn, &c.sinkhorn) else {
+                panic!("{label}: no Sinkhorn diagnostics");
+            };
+            assert_eq!((gs.iterations_xx, gs.iterations_yy), (0, 0), "{label}");
+            assert_eq!((cs.iterations_xx, cs.iterations_yy), (0, 0), "{label}");
+            assert!(gs.converged && cs.converged, "{label}: {gs:?} {cs:?}");
+        }
+    }
+}
+
 /// max_iters = 7 with ε-scaling 0.7 from D² to 0.05·D² (9 annealing iterations): neither side
 /// converges; on the first (cold) step both do exactly 7 iterations per problem (GPU: a chunk of 5, then
 /// of 2), so this checks the ε schedule and the iteration bookkeeping.

@@ -9,6 +9,8 @@
 //!   of x ∪ y; without ε-scaling the cross problem is warm-started from the previous step's (f, g)
 //!   (kept on the GPU). OT_ε(α, α) starts from zero every step (annealed over the diameter of x);
 //!   OT_ε(β, β) is solved once (first step) and cached, the target being fixed.
+//!   With `debiased: false` (OT_ε(α, β) alone, as the core): xᵢ ← xᵢ − 2η (xᵢ − T_αβ(xᵢ)), objective
+//!   OT_ε before the step, and neither symmetric problem is solved.
 //! - `FlowConfig::Mmd` with a fixed step: xᵢ ← xᵢ − η ∇w(xᵢ) (w the witness, MMD² as the weighted
 //!   V-statistic), objective MMD² before the step. With noise injection (level β > 0) the gradient is
 //!   taken at zᵢ = xᵢ + β uᵢ, uᵢ ~ N(0, I) drawn on the CPU from the core's stream for that step
@@ -311,6 +313,10 @@ struct SinkhornEngine {
     warm_valid: bool,
     /// OT_ε(β, β), once solved.
     ot_yy: Option<f64>,
+    /// Follow S_ε (true) or OT_ε(α, β) alone (false: no symmetric problems, the core's `debiased: false`).
+    debiased: bool,
+    /// The target's centre: the points on the GPU are centred by it.
+    centre: Vec2,
     problems: [Problem; 3],
     stage: SinkhornStage,
 }
@@ -328,6 +334,7 @@ impl SinkhornEngine {
         y: &[Vec2],
         c: Vec2,
         n: usize,
+        debiased: bool,
     ) -> GpuResult<Self> {
         let m = y.len();
         let half = ctx.compute_pipeline("flow sinkhorn half_step", SINKHORN_WGSL, "half_step")?;
@@ -429,6 +436,8 @@ impl SinkhornEngine {
             result_rb: ReadBack::new(ctx, "flow step result", 7 * n + 3 * m),
             warm_valid: false,
             ot_yy: None,
+            debiased,
+            centre: c,
             problems: [Problem::default(); 3],
             stage: SinkhornStage::Idle,
         })
@@ -456,13 +465,13 @@ impl SinkhornEngine {
             ..Problem::default()
         };
         self.problems[XX] = Problem {
-            active: true,
+            active: self.debiased,
             anneal: true,
             d2: squared_diameter(x, &[]),
             ..Problem::default()
         };
         self.problems[YY] = Problem {
-            active: self.ot_yy.is_none(),
+            active: self.debiased && self.ot_yy.is_none(),
             anneal: true,
             d2: self.d2y,
             ..Problem::default()
@@ -558,12 +567,14 @@ impl SinkhornEngine {
             wgn,
             [n as u32, m as u32, e, 0],
         )?;
-        rec.pass(
-            &self.half,
-            &self.bg_fresh_xx,
-            wgn,
-            [n as u32, n as u32, e, 0],
-        )?;
+        if self.debiased {
+            rec.pass(
+                &self.half,
+                &self.bg_fresh_xx,
+                wgn,
+                [n as u32, n as u32, e, 0],
+            )?;
+        }
         let dst = &self.result_rb.buffer;
         rec.copy(&self.f, dst, 0, n);
         rec.copy(&self.g, dst, n, m);
@@ -630,27 +641,44 @@ impl SinkhornEngine {
                 }
                 let mean = |s: &[f32]| s.iter().map(|&q| q as f64).sum::<f64>() / s.len() as f64;
                 let ot_xy = mean(&v[..n]) + mean(&v[n..n + m]);
-                let ot_xx = mean(&v[n + m..2 * n + m]) + mean(&v[2 * n + m..3 * n + m]);
-                let ot_yy = match self.ot_yy {
-                    Some(o) if !with_yy => o,
-                    _ => {
-                        mean(&v[7 * n + m..7 * n + 2 * m]) + mean(&v[7 * n + 2 * m..7 * n + 3 * m])
-                    }
-                };
-                let value = ot_xy - 0.5 * ot_xx - 0.5 * ot_yy;
                 let t_xy = &v[3 * n + m..5 * n + m];
-                let t_xx = &v[5 * n + m..7 * n + m];
-                // x − η n ∂S_ε/∂x = x − 2η (T_αα − T_αβ) (aᵢ = 1/n); the maps are in centred
-                // coordinates, their difference is not.
-                let new_x: Vec<Vec2> = x
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let d0 = t_xx[2 * i] as f64 - t_xy[2 * i] as f64;
-                        let d1 = t_xx[2 * i + 1] as f64 - t_xy[2 * i + 1] as f64;
-                        [p[0] - 2.0 * step_size * d0, p[1] - 2.0 * step_size * d1]
-                    })
-                    .collect();
+                let (name, value, new_x, ot_yy) = if self.debiased {
+                    let ot_xx = mean(&v[n + m..2 * n + m]) + mean(&v[2 * n + m..3 * n + m]);
+                    let ot_yy = match self.ot_yy {
+                        Some(o) if !with_yy => o,
+                        _ => {
+                            mean(&v[7 * n + m..7 * n + 2 * m])
+                                + mean(&v[7 * n + 2 * m..7 * n + 3 * m])
+                        }
+                    };
+                    let t_xx = &v[5 * n + m..7 * n + m];
+                    // x − η n ∂S_ε/∂x = x − 2η (T_αα − T_αβ) (aᵢ = 1/n); the maps are in centred
+                    // coordinates, their difference is not.
+                    let new_x: Vec<Vec2> = x
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| {
+                            let d0 = t_xx[2 * i] as f64 - t_xy[2 * i] as f64;
+                            let d1 = t_xx[2 * i + 1] as f64 - t_xy[2 * i + 1] as f64;
+                            [p[0] - 2.0 * step_size * d0, p[1] - 2.0 * step_size * d1]
+                        })
+                        .collect();
+                    let value = ot_xy - 0.5 * ot_xx - 0.5 * ot_yy;
+                    ("sinkhorn_divergence", value, new_x, Some(ot_yy))
+                } else {
+                    // OT_ε alone: x − η n ∂OT_ε/∂x = x − 2η (x − T_αβ(x)), T_αβ in centred coordinates.
+                    let c = self.centre;
+                    let new_x: Vec<Vec2> = x
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| {
+                            let d0 = p[0] - c[0] - t_xy[2 * i] as f64;
+                            let d1 = p[1] - c[1] - t_xy[2 * i + 1] as f64;
+                            [p[0] - 2.0 * step_size * d0, p[1] - 2.0 * step_size * d1]
+                        })
+                        .collect();
+                    ("ot_epsilon", ot_xy, new_x, None)
+                };
                 let pr = &self.problems;
                 let diag = SinkhornDiagnostics {
                     iterations_xy: pr[CROSS].it,
@@ -663,18 +691,11 @@ impl SinkhornEngine {
                     }),
                     converged: pr.iter().all(|p| !p.active || p.converged),
                 };
-                let report = finish_report(
-                    x,
-                    &new_x,
-                    "sinkhorn_divergence",
-                    value,
-                    step_size,
-                    Some(diag),
-                )?;
+                let report = finish_report(x, &new_x, name, value, step_size, Some(diag))?;
                 // Commit only once the step is known to be finite.
                 self.warm_valid = true;
                 if with_yy {
-                    self.ot_yy = Some(ot_yy);
+                    self.ot_yy = ot_yy;
                 }
                 Ok(Some((new_x, report)))
             }
@@ -1081,15 +1102,9 @@ impl GpuFlow {
         ];
         let (engine, step_size) = match cfg {
             FlowConfig::Sinkhorn {
-                debiased: false, ..
-            } => {
-                return Err(unsupported(
-                    "the Sinkhorn flow without debiasing (flow.debiased = false; the GPU flow runs S_ε)",
-                ));
-            }
-            FlowConfig::Sinkhorn {
                 sinkhorn,
                 step_size,
+                debiased,
                 ..
             } => (
                 Engine::Sinkhorn(Box::new(SinkhornEngine::new(
@@ -1098,6 +1113,7 @@ impl GpuFlow {
                     &target_points,
                     centre,
                     n,
+                    *debiased,
                 )?)),
                 *step_size,
             ),
