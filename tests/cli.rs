@@ -370,7 +370,7 @@ fn caps_lists_every_method_with_its_backends() {
             .unwrap_or_else(|| panic!("{id} listed"))
             .clone()
     };
-    assert_eq!(row("flow.sinkhorn")["gpu"], "yes");
+    assert_eq!(row("flow.sinkhorn")["gpu"], "conditional");
     assert_eq!(row("flow.mmd")["gpu"], "conditional");
     assert_eq!(row("flow.svgd")["gpu"], "no");
     assert!(row("em")["note"].as_str().unwrap().contains("CPU"));

@@ -63,8 +63,14 @@ fn run_gpu(ctx: &GpuContext, flow: &mut GpuFlow) -> (Vec<StepReport>, usize) {
     (reports, polls)
 }
 
+/// The core's reference: a Sinkhorn flow's inner loop in f64 (the GPU runs the same flow in f32, and refuses
+/// `precision: f64`).
 fn run_core(cfg: &FlowConfig, x: &[Vec2], y: &[Vec2]) -> (Vec<StepReport>, Vec<Vec2>) {
-    let mut flow = ParticleFlow::new(cfg, x.to_vec(), 7).unwrap();
+    let mut cfg = cfg.clone();
+    if let FlowConfig::Sinkhorn { sinkhorn, .. } = &mut cfg {
+        sinkhorn.precision = Precision::F64;
+    }
+    let mut flow = ParticleFlow::new(&cfg, x.to_vec(), 7).unwrap();
     let reports = (0..STEPS)
         .map(|_| flow.step(&FlowTarget::samples(y)).unwrap())
         .collect();
@@ -126,7 +132,7 @@ fn sinkhorn_cfg(scaling: Option<f64>) -> FlowConfig {
             scaling,
             max_iters: 2000,
             tolerance: 1e-5,
-            precision: Precision::F64,
+            precision: Precision::F32,
         },
         step_size: 0.5,
         target_samples: 250,
@@ -383,6 +389,30 @@ fn unsupported_flows_are_refused() {
         );
         eprintln!("refused: {err}");
     }
+    // The GPU computes in f32: a Sinkhorn flow asking for the f64 inner loop stays on the CPU.
+    let FlowConfig::Sinkhorn {
+        sinkhorn,
+        step_size,
+        target_samples,
+        debiased,
+    } = sinkhorn_cfg(None)
+    else {
+        unreachable!()
+    };
+    let f64_flow = FlowConfig::Sinkhorn {
+        sinkhorn: SinkhornConfig {
+            precision: Precision::F64,
+            ..sinkhorn
+        },
+        step_size,
+        target_samples,
+        debiased,
+    };
+    let err = GpuFlow::new(&ctx, &f64_flow, x.clone(), y.clone(), 1).unwrap_err();
+    assert!(
+        matches!(&err, divlab::gpu::GpuError::Invalid { reason } if reason.contains("f64")),
+        "{err:?}"
+    );
     // Invalid inputs for a supported flow are errors too.
     assert!(GpuFlow::new(&ctx, &sinkhorn_cfg(None), Vec::new(), y.clone(), 1).is_err());
     assert!(GpuFlow::new(&ctx, &sinkhorn_cfg(None), x.clone(), Vec::new(), 1).is_err());

@@ -8,6 +8,7 @@ mod common;
 use divlab::core::flows::FlowConfig;
 use divlab::core::scenario::{Method, ParticleInit};
 use divlab::core::sim::ModelView;
+use divlab::core::sinkhorn::Precision;
 use divlab::gpu::backend::BackendChoice;
 use divlab::run::{Budget, Loaded, Lockstep, Progress, Run, caps, load};
 
@@ -106,6 +107,22 @@ fn flow_variants() -> Vec<(String, Loaded)> {
         }
         out.push((tag.to_owned(), l));
     }
+    for (tag, debias, precision) in [
+        ("moons OT_ε alone", false, Precision::F32),
+        ("moons f64 inner loop", true, Precision::F64),
+    ] {
+        let mut l = bundled("moons_sinkhorn_flow");
+        if let Method::Flow {
+            flow: FlowConfig::Sinkhorn {
+                sinkhorn, debiased, ..
+            },
+        } = &mut l.scenario.method
+        {
+            *debiased = debias;
+            sinkhorn.precision = precision;
+        }
+        out.push((tag.to_owned(), l));
+    }
     let mut langevin = bundled("banana_svgd");
     langevin.scenario.method = Method::Flow {
         flow: FlowConfig::Langevin { step_size: 0.01 },
@@ -158,8 +175,9 @@ fn the_capability_table_agrees_with_the_gpu_flow_on_a_real_adapter() {
         }
     }
     assert_eq!(
-        on_gpu, 4,
-        "moons Sinkhorn, mixture MMD (fixed step), ring8 with noise and ring8 without noise run on the GPU"
+        on_gpu, 5,
+        "moons Sinkhorn (debiased and OT_ε alone; not at f64), mixture MMD (fixed step), ring8 with noise and \
+         ring8 without noise run on the GPU"
     );
 }
 

@@ -76,7 +76,7 @@ use super::sinkhorn::{MIN_TOLERANCE, SINKHORN_WGSL, eps_at};
 use crate::core::flows::{FlowConfig, StepReport, noisy_points};
 use crate::core::math::Vec2;
 use crate::core::rng;
-use crate::core::sinkhorn::{SinkhornConfig, SinkhornDiagnostics, squared_diameter};
+use crate::core::sinkhorn::{Precision, SinkhornConfig, SinkhornDiagnostics, squared_diameter};
 use eframe::wgpu;
 use std::sync::{Arc, Mutex};
 
@@ -1101,6 +1101,11 @@ impl GpuFlow {
             target_points.iter().map(|p| p[1]).sum::<f64>() / m as f64,
         ];
         let (engine, step_size) = match cfg {
+            FlowConfig::Sinkhorn { sinkhorn, .. } if sinkhorn.precision == Precision::F64 => {
+                return Err(unsupported(
+                    "the Sinkhorn flow at precision = f64 (the GPU computes in f32)",
+                ));
+            }
             FlowConfig::Sinkhorn {
                 sinkhorn,
                 step_size,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::core::flows::FlowConfig;
 use crate::core::scenario::{Method, Scenario};
+use crate::core::sinkhorn::Precision;
 
 /// Where a method's steps can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,9 +51,9 @@ pub const TABLE: &[Capability] = &[
     Capability {
         method: "flow.sinkhorn",
         cpu: true,
-        gpu: GpuSupport::Yes,
+        gpu: GpuSupport::Conditional,
         note: "log-domain f32 Sinkhorn on the GPU, never blocking a frame: the debiased S_ε flow, or OT_ε alone \
-               (debiased = false)",
+               (debiased = false); precision = f64 (the reference inner loop) runs on the CPU core",
     },
     Capability {
         method: "flow.mmd",
@@ -128,6 +129,19 @@ pub fn gpu_runs(scenario: &Scenario) -> Result<(), String> {
                 Ok(())
             }
         }
+        (
+            GpuSupport::Conditional,
+            Method::Flow {
+                flow: FlowConfig::Sinkhorn { sinkhorn, .. },
+            },
+        ) => {
+            if sinkhorn.precision == Precision::F64 {
+                Err("the Sinkhorn flow at precision = f64 runs on the CPU core; the GPU computes in f32"
+                    .to_owned())
+            } else {
+                Ok(())
+            }
+        }
         _ => Err(cap.note.to_owned()),
     }
 }
@@ -193,5 +207,13 @@ mod tests {
             *debiased = false;
         }
         assert_eq!(gpu_runs(&s), Ok(()), "OT_ε alone runs on the GPU too");
+        if let Method::Flow {
+            flow: FlowConfig::Sinkhorn { sinkhorn, .. },
+        } = &mut s.method
+        {
+            sinkhorn.precision = Precision::F64;
+        }
+        let why = gpu_runs(&s).expect_err("an f64 Sinkhorn flow stays on the CPU");
+        assert!(why.contains("f64"), "{why}");
     }
 }
