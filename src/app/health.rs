@@ -10,9 +10,9 @@ use web_time::Instant;
 pub struct Rates {
     window_start: Instant,
     frames: u32,
-    steps_at_start: Vec<usize>,
-    /// The panels' steps at the ends of the last windows, oldest first, spanning at most
-    /// [`Self::STEPS_SPAN_S`] (the layout's first window included).
+    /// The panels' steps at the start of the layout's first window and at the ends of the windows since,
+    /// oldest first, spanning a little over [`Self::STEPS_SPAN_S`] (the last mark is where the open window
+    /// started).
     marks: VecDeque<(Instant, Vec<usize>)>,
     /// Frames per second over the last full window (None before the first one ends).
     pub fps: Option<f64>,
@@ -25,7 +25,6 @@ impl Default for Rates {
         Self {
             window_start: Instant::now(),
             frames: 0,
-            steps_at_start: Vec::new(),
             marks: VecDeque::new(),
             fps: None,
             steps_per_s: Vec::new(),
@@ -43,12 +42,13 @@ impl Rates {
     /// longer than [`Self::IDLE_S`] (the app sat idle, repainting only on input) is dropped, not averaged.
     pub fn frame(&mut self, steps: &[usize]) {
         self.frames += 1;
-        if self.window_start.elapsed().as_secs_f64() > Self::IDLE_S {
-            self.steps_at_start.clear();
-        }
-        if self.steps_at_start.len() != steps.len() {
-            // The layout changed (or the app sat idle): start anew.
-            self.steps_at_start = steps.to_vec();
+        let idle = self.window_start.elapsed().as_secs_f64() > Self::IDLE_S;
+        let same_layout = self
+            .marks
+            .back()
+            .is_some_and(|(_, at)| at.len() == steps.len());
+        if idle || !same_layout {
+            // The layout changed or the app sat idle: start anew.
             self.window_start = Instant::now();
             self.frames = 0;
             self.steps_per_s.clear();
@@ -79,7 +79,6 @@ impl Rates {
             }
         }
         self.marks.push_back((now, steps.to_vec()));
-        self.steps_at_start = steps.to_vec();
         self.window_start = now;
         self.frames = 0;
     }
