@@ -642,7 +642,10 @@ impl SinkhornEngine {
                 let mean = |s: &[f32]| s.iter().map(|&q| q as f64).sum::<f64>() / s.len() as f64;
                 let ot_xy = mean(&v[..n]) + mean(&v[n..n + m]);
                 let t_xy = &v[3 * n + m..5 * n + m];
-                let (name, value, new_x, ot_yy) = if self.debiased {
+                // Debiased: x − η n ∂S_ε/∂x = x − 2η (T_αα(x) − T_αβ(x)) (aᵢ = 1/n). OT_ε alone:
+                // x − 2η (x − T_αβ(x)). The maps are in centred coordinates, their difference is not, and
+                // x − T_αβ(x) is (x − c) − T_αβ(x).
+                let (name, value, t_xx, ot_yy) = if self.debiased {
                     let ot_xx = mean(&v[n + m..2 * n + m]) + mean(&v[2 * n + m..3 * n + m]);
                     let ot_yy = match self.ot_yy {
                         Some(o) if !with_yy => o,
@@ -651,34 +654,26 @@ impl SinkhornEngine {
                                 + mean(&v[7 * n + 2 * m..7 * n + 3 * m])
                         }
                     };
-                    let t_xx = &v[5 * n + m..7 * n + m];
-                    // x − η n ∂S_ε/∂x = x − 2η (T_αα − T_αβ) (aᵢ = 1/n); the maps are in centred
-                    // coordinates, their difference is not.
-                    let new_x: Vec<Vec2> = x
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| {
-                            let d0 = t_xx[2 * i] as f64 - t_xy[2 * i] as f64;
-                            let d1 = t_xx[2 * i + 1] as f64 - t_xy[2 * i + 1] as f64;
-                            [p[0] - 2.0 * step_size * d0, p[1] - 2.0 * step_size * d1]
-                        })
-                        .collect();
                     let value = ot_xy - 0.5 * ot_xx - 0.5 * ot_yy;
-                    ("sinkhorn_divergence", value, new_x, Some(ot_yy))
+                    let t_xx = &v[5 * n + m..7 * n + m];
+                    ("sinkhorn_divergence", value, Some(t_xx), Some(ot_yy))
                 } else {
-                    // OT_ε alone: x − η n ∂OT_ε/∂x = x − 2η (x − T_αβ(x)), T_αβ in centred coordinates.
-                    let c = self.centre;
-                    let new_x: Vec<Vec2> = x
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| {
-                            let d0 = p[0] - c[0] - t_xy[2 * i] as f64;
-                            let d1 = p[1] - c[1] - t_xy[2 * i + 1] as f64;
-                            [p[0] - 2.0 * step_size * d0, p[1] - 2.0 * step_size * d1]
-                        })
-                        .collect();
-                    ("ot_epsilon", ot_xy, new_x, None)
+                    ("ot_epsilon", ot_xy, None, None)
                 };
+                let c = self.centre;
+                let new_x: Vec<Vec2> = x
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let from = match t_xx {
+                            Some(t) => [t[2 * i] as f64, t[2 * i + 1] as f64],
+                            None => [p[0] - c[0], p[1] - c[1]],
+                        };
+                        let d0 = from[0] - t_xy[2 * i] as f64;
+                        let d1 = from[1] - t_xy[2 * i + 1] as f64;
+                        [p[0] - 2.0 * step_size * d0, p[1] - 2.0 * step_size * d1]
+                    })
+                    .collect();
                 let pr = &self.problems;
                 let diag = SinkhornDiagnostics {
                     iterations_xy: pr[CROSS].it,
