@@ -760,6 +760,26 @@ fn forward_chi2_is_wider_than_forward_kl_with_a_higher_ess() {
     );
 }
 
+/// The claim bar's race line for `runs` (printed) and its panels' parts ("A (adam): 32").
+fn claim_bar(threshold: f64, runs: &[Run]) -> (String, Vec<String>) {
+    let line = divlab::app::race_line(threshold, runs);
+    eprintln!("claim bar: {line}");
+    let (_, panels) = line
+        .split_once(": ")
+        .unwrap_or_else(|| panic!("no panels in {line}"));
+    let shown = panels.split(" · ").map(str::to_owned).collect();
+    (line, shown)
+}
+
+/// How far a run's recorded objective ranges (max − min) over the second half of its records.
+fn second_half_swing(run: &Run) -> f64 {
+    let records = run.history().records();
+    let tail = records[records.len() / 2..]
+        .iter()
+        .map(|r| r.info.objective);
+    tail.clone().fold(f64::MIN, f64::max) - tail.fold(f64::MAX, f64::min)
+}
+
 /// Preset 11: the race's threshold sits above the optimum (moment matching, whose KL is computed here by
 /// quadrature) by at most 3% of the initial gap; every panel gets there within `until`; the steps the claim
 /// bar shows are those found here from this test's own quadrature of KL(p‖q) after every step; cautious
@@ -808,12 +828,7 @@ fn optimizer_race_shows_the_steps_each_optimizer_needs() {
     );
 
     // What the claim bar shows, panel by panel.
-    let line = divlab::app::race_line(thr, &runs);
-    eprintln!("claim bar: {line}");
-    let (_, panels) = line
-        .split_once(": ")
-        .unwrap_or_else(|| panic!("no panels in {line}"));
-    let shown: Vec<&str> = panels.split(" · ").collect();
+    let (line, shown) = claim_bar(thr, &runs);
     assert_eq!(shown.len(), runs.len(), "{line}");
     for (i, (run, text)) in runs.iter().zip(&shown).enumerate() {
         let Some(n) = reached[i] else {
@@ -846,14 +861,7 @@ fn optimizer_race_shows_the_steps_each_optimizer_needs() {
     );
 
     // The objective over the second half of the run (each run's records).
-    let swing = |run: &Run| {
-        let records = run.history().records();
-        let tail = records[records.len() / 2..]
-            .iter()
-            .map(|r| r.info.objective);
-        tail.clone().fold(f64::MIN, f64::max) - tail.fold(f64::MAX, f64::min)
-    };
-    let (swing_adam, swing_lion) = (swing(&runs[0]), swing(&runs[1]));
+    let (swing_adam, swing_lion) = (second_half_swing(&runs[0]), second_half_swing(&runs[1]));
     eprintln!("second-half swing of KL: Adam {swing_adam:.2e}, Lion {swing_lion:.2e}");
     assert!(
         swing_lion > swing_adam,
@@ -946,12 +954,7 @@ fn laprop_bounds_its_step_for_any_beta1_and_settles_where_adam_keeps_jumping() {
         largest[2]
     );
 
-    let line = divlab::app::race_line(thr, &runs);
-    eprintln!("claim bar: {line}");
-    let (_, panels) = line
-        .split_once(": ")
-        .unwrap_or_else(|| panic!("no panels in {line}"));
-    let shown: Vec<&str> = panels.split(" · ").collect();
+    let (line, shown) = claim_bar(thr, &runs);
     let mut reached = Vec::new();
     let want = [
         "A (adam)",
@@ -986,14 +989,8 @@ fn laprop_bounds_its_step_for_any_beta1_and_settles_where_adam_keeps_jumping() {
             .rposition(|&v| v > thr)
             .map_or(0, |i| i + 1)
     };
-    let swing = |run: &Run| {
-        let v = objective(run);
-        let tail = &v[v.len() / 2..];
-        tail.iter().copied().fold(f64::MIN, f64::max)
-            - tail.iter().copied().fold(f64::MAX, f64::min)
-    };
     let settle: Vec<usize> = runs.iter().map(settled).collect();
-    let swings: Vec<f64> = runs.iter().map(swing).collect();
+    let swings: Vec<f64> = runs.iter().map(second_half_swing).collect();
     let finals: Vec<f64> = runs
         .iter()
         .map(|r| forward_kl(&p, mixture(r), &pts, area))
