@@ -140,6 +140,24 @@ fn sinkhorn_cfg(scaling: Option<f64>) -> FlowConfig {
     }
 }
 
+/// [`sinkhorn_cfg`] with its solver settings, step size or debiasing changed by `edit`.
+fn sinkhorn_cfg_with(
+    scaling: Option<f64>,
+    edit: impl FnOnce(&mut SinkhornConfig, &mut f64, &mut bool),
+) -> FlowConfig {
+    let mut cfg = sinkhorn_cfg(scaling);
+    if let FlowConfig::Sinkhorn {
+        sinkhorn,
+        step_size,
+        debiased,
+        ..
+    } = &mut cfg
+    {
+        edit(sinkhorn, step_size, debiased);
+    }
+    cfg
+}
+
 /// How far the core at the test's tolerance (1e-5) is from the core run to a tight tolerance
 /// (1e-9), per step's objective: the part of the GPU–core difference that is the core's own
 /// stopping error (the GPU stops at chunk ends, i.e. up to 4 iterations later). Printed only.
@@ -195,21 +213,7 @@ fn sinkhorn_flow_without_eps_scaling_matches_core() {
 #[test]
 fn ot_epsilon_alone_flow_matches_core() {
     for scaling in [Some(0.7), None] {
-        let FlowConfig::Sinkhorn {
-            sinkhorn,
-            step_size,
-            target_samples,
-            ..
-        } = sinkhorn_cfg(scaling)
-        else {
-            unreachable!()
-        };
-        let cfg = FlowConfig::Sinkhorn {
-            sinkhorn,
-            step_size,
-            target_samples,
-            debiased: false,
-        };
+        let cfg = sinkhorn_cfg_with(scaling, |_, _, debiased| *debiased = false);
         let label = format!("OT_ε alone, scaling {scaling:?}");
         let Some((gpu, core)) = compare(&label, &cfg) else {
             return;
@@ -231,24 +235,7 @@ fn ot_epsilon_alone_flow_matches_core() {
 /// of 2), so this checks the ε schedule and the iteration bookkeeping.
 #[test]
 fn sinkhorn_flow_capped_iterations_follow_the_core_schedule() {
-    let FlowConfig::Sinkhorn {
-        sinkhorn,
-        step_size,
-        target_samples,
-        ..
-    } = sinkhorn_cfg(Some(0.7))
-    else {
-        unreachable!()
-    };
-    let cfg = FlowConfig::Sinkhorn {
-        sinkhorn: SinkhornConfig {
-            max_iters: 7,
-            ..sinkhorn
-        },
-        step_size,
-        target_samples,
-        debiased: true,
-    };
+    let cfg = sinkhorn_cfg_with(Some(0.7), |sinkhorn, _, _| sinkhorn.max_iters = 7);
     let Some((gpu, core)) = compare("sinkhorn capped at 7 iterations", &cfg) else {
         return;
     };
@@ -281,20 +268,7 @@ fn sinkhorn_flow_capped_iterations_follow_the_core_schedule() {
 fn an_overflowing_step_size_is_refused_before_the_gpu_runs() {
     let Some(ctx) = context() else { return };
     let (x, y) = clouds();
-    let FlowConfig::Sinkhorn {
-        sinkhorn,
-        target_samples,
-        ..
-    } = sinkhorn_cfg(None)
-    else {
-        unreachable!()
-    };
-    let cfg = FlowConfig::Sinkhorn {
-        sinkhorn,
-        step_size: f64::MAX,
-        target_samples,
-        debiased: true,
-    };
+    let cfg = sinkhorn_cfg_with(None, |_, step_size, _| *step_size = f64::MAX);
     let err = GpuFlow::new(&ctx, &cfg, x, y, 1).expect_err("an overflowing step size is refused");
     eprintln!("refused: {err}");
     assert!(
@@ -390,24 +364,9 @@ fn unsupported_flows_are_refused() {
         eprintln!("refused: {err}");
     }
     // The GPU computes in f32: a Sinkhorn flow asking for the f64 inner loop stays on the CPU.
-    let FlowConfig::Sinkhorn {
-        sinkhorn,
-        step_size,
-        target_samples,
-        debiased,
-    } = sinkhorn_cfg(None)
-    else {
-        unreachable!()
-    };
-    let f64_flow = FlowConfig::Sinkhorn {
-        sinkhorn: SinkhornConfig {
-            precision: Precision::F64,
-            ..sinkhorn
-        },
-        step_size,
-        target_samples,
-        debiased,
-    };
+    let f64_flow = sinkhorn_cfg_with(None, |sinkhorn, _, _| {
+        sinkhorn.precision = Precision::F64;
+    });
     let err = GpuFlow::new(&ctx, &f64_flow, x.clone(), y.clone(), 1).unwrap_err();
     assert!(
         matches!(&err, divlab::gpu::GpuError::Invalid { reason } if reason.contains("f64")),
