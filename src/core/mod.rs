@@ -4,6 +4,7 @@
 //! seed (see [`rng`]). f64 is the reference precision; f32 only in inner loops whose accuracy is
 //! tested against an f64 path.
 
+pub mod bw_vi;
 pub mod claim;
 pub mod closed_form;
 pub mod em;
