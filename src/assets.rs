@@ -158,6 +158,10 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         include_str!("../assets/presets/knn_kl_from_samples.ron"),
     ),
     (
+        "gaussian_vi_jko",
+        include_str!("../assets/presets/gaussian_vi_jko.ron"),
+    ),
+    (
         "d_adapt_vs_adam",
         include_str!("../assets/presets/d_adapt_vs_adam.ron"),
     ),

@@ -277,10 +277,16 @@ pub fn halved_step(scenario: &Scenario) -> Option<(String, Scenario)> {
     let (part, field, what) = match &scenario.method {
         Method::Gradient { .. } => ("optimizer", "lr", "the learning rate lr"),
         Method::Flow { .. } => ("flow", "step_size", "the step size step_size"),
+        Method::BwJko { .. } => ("", "step_size", "the JKO time step step_size"),
         Method::Em { .. } => return None,
     };
-    let value = json["method"][part][field].as_f64()?;
-    json["method"][part][field] = Value::from(0.5 * value);
+    let slot = if part.is_empty() {
+        &mut json["method"][field]
+    } else {
+        &mut json["method"][part][field]
+    };
+    let value = slot.as_f64()?;
+    *slot = Value::from(0.5 * value);
     let halved: Scenario = serde_json::from_value(json).ok()?;
     halved.validate().ok()?;
     Some((
@@ -305,12 +311,12 @@ pub fn kinds_ui(
             ("objective", &OBJECTIVE_KINDS, &json["method"]["objective"]),
             ("optimizer", &OPTIMIZER_KINDS, &json["method"]["optimizer"]),
         ],
-        Method::Em { .. } => return None,
+        Method::Em { .. } | Method::BwJko { .. } => return None,
     };
     let kernel = match &scenario.method {
         Method::Gradient { .. } => &json["method"]["objective"]["kernel"],
         Method::Flow { .. } => &json["method"]["flow"]["kernel"],
-        Method::Em { .. } => &Value::Null,
+        Method::Em { .. } | Method::BwJko { .. } => &Value::Null,
     };
     if kernel.is_object() {
         parts.push(("kernel", &KERNEL_KINDS, kernel));

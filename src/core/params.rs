@@ -261,6 +261,8 @@ static PARAMS: &[ParamDecl] = &[
     p("init.gaussian.mean", "centre coordinate of the blob", "length", incl(-COORD), incl(COORD), 0.0, Linear),
     p("init.gaussian.std", "standard deviation of the blob", "length", excl(0.0), incl(LENGTH), 0.5, Log),
     // Methods.
+    p("method.bw_jko.step_size", "JKO time step h", "length²", excl(0.0), incl(10.0), 0.05, Log),
+    count("method.bw_jko.nodes", "Gauss–Hermite nodes per axis", "count", 1, super::bw_vi::MAX_NODES, 8, Linear),
     count("method.em.samples", "target samples EM fits", "count", 10, MAX_PARTICLES, 5000, Log),
     count("objective.cross_entropy.samples", "target samples per step", "count", 1, SAMPLES, 1024, Log),
     count("objective.cauchy_schwarz.resolution", "grid cells per side", "count", 8, 4096, 256, Log),
@@ -599,6 +601,11 @@ mod tests {
             )));
         }
         let two_modes = json!({"kind": "two_modes"});
+        out.push(parse(base(
+            two_modes.clone(),
+            given.clone(),
+            json!({"kind": "bw_jko", "step_size": 0.1, "nodes": 8}),
+        )));
         for model in [&mixture, &given] {
             out.push(parse(base(
                 two_modes.clone(),

@@ -152,6 +152,19 @@ pub enum Method {
     /// A particle flow (particle models). Flows that need samples of a density target draw
     /// `flow.target_samples` of them once, from the seed; sample targets use their own points.
     Flow { flow: FlowConfig },
+    /// Gaussian variational inference by forward–backward JKO in Bures–Wasserstein space
+    /// ([`super::bw_vi`]): one Gaussian (a mixture of one component) minimizing KL(q‖p) for a density target.
+    BwJko {
+        /// The JKO time step h.
+        step_size: f64,
+        /// Gauss–Hermite nodes per axis of the expectations over q.
+        #[serde(default = "default_bw_nodes")]
+        nodes: usize,
+    },
+}
+
+fn default_bw_nodes() -> usize {
+    super::bw_vi::DEFAULT_NODES
 }
 
 fn default_em_samples() -> usize {
@@ -224,6 +237,29 @@ impl Scenario {
             }
             (Method::Em { samples }, ModelSpec::Mixture { .. }) => {
                 params::check_field("method", Some("em"), "samples", *samples as f64)?;
+            }
+            (Method::BwJko { step_size, nodes }, ModelSpec::Mixture { init }) => {
+                params::check_field("method", Some("bw_jko"), "step_size", *step_size)?;
+                params::check_field("method", Some("bw_jko"), "nodes", *nodes as f64)?;
+                let components = match init {
+                    super::mixture::MixtureInit::Random { components, .. } => *components,
+                    super::mixture::MixtureInit::Given { weights, .. } => weights.len(),
+                };
+                if components != 1 {
+                    return Err(CoreError::field(
+                        "model.init",
+                        format!(
+                            "{components} components, but the bw_jko method moves a single Gaussian: give one component"
+                        ),
+                    ));
+                }
+                if matches!(self.target, TargetSpec::Samples(_)) {
+                    return Err(CoreError::field(
+                        "method.kind",
+                        "bw_jko follows the target's score ∇ln p, and a samples target has only points (no density): \
+                         use a density target",
+                    ));
+                }
             }
             (Method::Flow { flow }, ModelSpec::Particles { .. }) => {
                 flow.validate().map_err(|e| e.within("method"))?;

@@ -5,6 +5,7 @@
 //!
 //! A step that would produce a non-finite value is refused: the error says why and the previous state is kept.
 
+use super::bw_vi::{Hermite, fb_step};
 use super::em::em_step;
 use super::error::{CoreError, CoreResult};
 use super::flows::{FlowTarget, ParticleFlow, StepReport};
@@ -101,6 +102,10 @@ enum State {
         flow: Box<ParticleFlow>,
         target_points: Vec<Vec2>,
     },
+    BwJko {
+        q: Mixture,
+        rule: Hermite,
+    },
 }
 
 /// A paused run ([`Simulation::checkpoint`]), serializable with serde (JSON through `serde_json` keeps
@@ -129,6 +134,9 @@ enum CheckpointState {
     },
     Flow {
         flow: Box<ParticleFlow>,
+    },
+    BwJko {
+        params: Vec<f64>,
     },
 }
 
@@ -159,6 +167,17 @@ impl Simulation {
                 State::Em {
                     q,
                     samples: target.sample(*samples, &mut r),
+                }
+            }
+            (ModelSpec::Mixture { init }, Method::BwJko { nodes, .. }) => {
+                if target.density().is_none() {
+                    return Err(CoreError::not_applicable(
+                        "the bw_jko method follows the target's score, which a sample target does not have",
+                    ));
+                }
+                State::BwJko {
+                    q: Mixture::from_init(init, &bbox)?,
+                    rule: Hermite::new(*nodes)?,
                 }
             }
             (ModelSpec::Particles { count, init }, Method::Flow { flow }) => {
@@ -236,7 +255,9 @@ impl Simulation {
 
     pub fn model(&self) -> ModelView<'_> {
         match &self.state {
-            State::Gradient { q, .. } | State::Em { q, .. } => ModelView::Mixture(q),
+            State::Gradient { q, .. } | State::Em { q, .. } | State::BwJko { q, .. } => {
+                ModelView::Mixture(q)
+            }
             State::Flow { flow, .. } => ModelView::Particles(flow.particles()),
         }
     }
@@ -246,7 +267,7 @@ impl Simulation {
         match &self.state {
             State::Em { samples, .. } => samples,
             State::Flow { target_points, .. } => target_points,
-            State::Gradient { .. } => &[],
+            State::Gradient { .. } | State::BwJko { .. } => &[],
         }
     }
 
@@ -282,6 +303,7 @@ impl Simulation {
                 optimizer: optimizer.as_ref().clone(),
             },
             State::Em { q, .. } => CheckpointState::Em { params: q.params() },
+            State::BwJko { q, .. } => CheckpointState::BwJko { params: q.params() },
             State::Flow { flow, .. } => CheckpointState::Flow {
                 flow: Box::new(flow.as_ref().clone()),
             },
@@ -311,7 +333,10 @@ impl Simulation {
                 q.set_params(params)?;
                 **optimizer = saved.clone();
             }
-            (State::Em { q, .. }, CheckpointState::Em { params }, _) => q.set_params(params)?,
+            (State::Em { q, .. }, CheckpointState::Em { params }, _)
+            | (State::BwJko { q, .. }, CheckpointState::BwJko { params }, _) => {
+                q.set_params(params)?
+            }
             (State::Flow { flow, .. }, CheckpointState::Flow { flow: saved }, _) => {
                 saved.check_restored(flow.config(), flow.particles().len())?;
                 **flow = saved.as_ref().clone();
@@ -343,11 +368,18 @@ impl Simulation {
                     ));
                 }
             }
+            State::BwJko { .. } => {
+                if target.density().is_none() {
+                    return Err(CoreError::not_applicable(
+                        "the bw_jko method follows the target's score, which a sample target does not have",
+                    ));
+                }
+            }
             State::Gradient { .. } | State::Em { .. } => {}
         }
         let seed = scenario.seed;
         match &mut self.state {
-            State::Gradient { .. } => {}
+            State::Gradient { .. } | State::BwJko { .. } => {}
             State::Em { samples, .. } => {
                 let mut r = rng::substream(seed, STREAM_TARGET_SAMPLES);
                 *samples = target.sample(samples.len(), &mut r);
@@ -378,6 +410,7 @@ impl Simulation {
         match &self.scenario.method {
             Method::Gradient { optimizer, .. } => optimizer.lr(),
             Method::Flow { flow } => Some(flow.step_size()),
+            Method::BwJko { step_size, .. } => Some(*step_size),
             Method::Em { .. } => None,
         }
     }
@@ -396,13 +429,14 @@ impl Simulation {
         match &mut scenario.method {
             Method::Gradient { optimizer, .. } => optimizer.set_lr(new)?,
             Method::Flow { flow } => flow.set_step_size(new),
+            Method::BwJko { step_size, .. } => *step_size = new,
             Method::Em { .. } => {}
         }
         scenario.validate()?;
         match &mut self.state {
             State::Gradient { optimizer, .. } => optimizer.set_lr(new)?,
             State::Flow { flow, .. } => flow.set_step_size(new)?,
-            State::Em { .. } => {}
+            State::Em { .. } | State::BwJko { .. } => {}
         }
         self.scenario = scenario;
         Ok(())
@@ -462,6 +496,31 @@ impl Simulation {
                     standard_error: None,
                     sinkhorn: None,
                     step_size_used: None,
+                }
+            }
+            State::BwJko { q, rule } => {
+                let Method::BwJko { step_size, .. } = &self.scenario.method else {
+                    return Err(CoreError::invalid("bw_jko state without the bw_jko method"));
+                };
+                let density = self.target.density().ok_or_else(|| {
+                    CoreError::not_applicable("the bw_jko method needs a density target")
+                })?;
+                let score = |x: Vec2| density.score(x);
+                let log_p = |x: Vec2| density.log_density(x);
+                let (mean, cov, report) =
+                    fb_step(q.mean(), &q.covariance(), *step_size, rule, &log_p, &score)?;
+                *q = Mixture::single(mean, cov)?;
+                StepInfo {
+                    step: index,
+                    objective_id: "reverse_kl".to_owned(),
+                    objective_name: format!(
+                        "KL(q‖p) (Gauss–Hermite, {n}×{n} nodes)",
+                        n = rule.nodes.len()
+                    ),
+                    objective: report.kl,
+                    standard_error: None,
+                    sinkhorn: None,
+                    step_size_used: Some(*step_size),
                 }
             }
             State::Flow {

@@ -93,6 +93,10 @@ pub fn method_label(s: &Scenario) -> String {
             optimizer,
         } => format!("{}, {}", objective.name(), optimizer.label()),
         Method::Em { samples } => format!("EM on {samples} samples"),
+        Method::BwJko { step_size, .. } => format!(
+            "Bures–Wasserstein JKO, h = {}",
+            crate::core::math::display_number(*step_size)
+        ),
         Method::Flow { flow } => match flow {
             FlowConfig::Mmd { .. } => "MMD flow".into(),
             FlowConfig::SlicedRiesz { .. } => "sliced Riesz flow".into(),

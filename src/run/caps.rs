@@ -49,6 +49,13 @@ pub const TABLE: &[Capability] = &[
                --backend gpu` only)",
     },
     Capability {
+        method: "bw_jko",
+        cpu: true,
+        gpu: GpuSupport::No,
+        note: "Gaussian VI by JKO steps on the CPU core: one step is a 2×2 update from n² quadrature nodes (64 by default), \
+               far below what a GPU dispatch costs",
+    },
+    Capability {
         method: "flow.sinkhorn",
         cpu: true,
         gpu: GpuSupport::Conditional,
@@ -94,6 +101,7 @@ pub fn method_id(method: &Method) -> &'static str {
     match method {
         Method::Gradient { .. } => "gradient",
         Method::Em { .. } => "em",
+        Method::BwJko { .. } => "bw_jko",
         Method::Flow { flow } => match flow {
             FlowConfig::Sinkhorn { .. } => "flow.sinkhorn",
             FlowConfig::Mmd { .. } => "flow.mmd",

@@ -655,6 +655,20 @@ fn mixture_terms(
         });
     };
     match method {
+        Method::BwJko { nodes, .. } => {
+            let n2 = (*nodes as f64).powi(2);
+            push(
+                terms,
+                format!("{twords}'s log-density and score at {nodes}² quadrature nodes"),
+                true,
+                2.0 * n2 * cp * COMPONENT_OPS,
+                n2 * 16.0,
+                with_knobs(
+                    vec![Knob::count("method.nodes", *nodes, 2.0, 2.0)],
+                    &tk(1.0, 0.0),
+                ),
+            );
+        }
         Method::Em { samples } => {
             let s = *samples as f64;
             let sk = Knob::count("method.samples", *samples, 1.0, 1.0);

@@ -313,6 +313,10 @@ fn suspects(sim: &Simulation) -> Vec<String> {
             Objective::Mmd { kernel, .. } => out.push(kernel_words(kernel)),
             _ => {}
         },
+        Method::BwJko { .. } => out.push(
+            "an ill-conditioned target: its score is too steep where q's quadrature nodes are"
+                .to_owned(),
+        ),
         Method::Em { .. } => {}
     }
     out

@@ -871,6 +871,9 @@ pub fn gradient_spread(run: &Run, repeats: usize) -> OverlayResult<GradientSprea
             ));
         }
         Method::Em { .. } => return Err("EM takes no gradient steps".into()),
+        Method::BwJko { .. } => {
+            return Err("the JKO step's expectations are by quadrature: no sampling noise".into());
+        }
         Method::Flow { .. } => return Err("a particle flow has no mixture parameters".into()),
     };
     let ModelView::Mixture(q) = run.model() else {
@@ -1032,6 +1035,7 @@ pub fn run_fdiv(run: &Run) -> OverlayResult<FDivKind> {
             Err(format!("not an f-divergence ({})", objective.name()))
         }
         Method::Em { .. } => Err("EM maximizes the likelihood (forward KL), not by f".into()),
+        Method::BwJko { .. } => Ok(FDivKind::ReverseKl),
         Method::Flow { .. } => Err("a particle flow, not an f-divergence fit".into()),
     }
 }
