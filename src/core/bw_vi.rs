@@ -20,8 +20,6 @@
 //!
 //! A step whose result is not finite or not positive definite is refused and the state is kept.
 
-use serde::{Deserialize, Serialize};
-
 use super::error::{CoreError, CoreResult};
 use super::gaussian::{Mat2, check_spd, cholesky2, det2};
 use super::math::Vec2;
@@ -140,21 +138,6 @@ fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
         }
     }
     ((0..n).map(|i| a[i][i]).collect(), v)
-}
-
-/// The settings of a Bures–Wasserstein JKO fit.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BwJkoConfig {
-    /// The step size h (length², the JKO time step).
-    pub step_size: f64,
-    /// Gauss–Hermite nodes per axis.
-    #[serde(default = "default_nodes")]
-    pub nodes: usize,
-}
-
-fn default_nodes() -> usize {
-    DEFAULT_NODES
 }
 
 /// What one step measured at q before it moved.
