@@ -80,6 +80,7 @@ fn flow_steps(c: &mut Criterion) {
             max_iters: 2000,
             tolerance: 1e-3,
             precision: Precision::F32,
+            newton: None,
         },
         step_size: 1e-3,
         target_samples: 4096,

@@ -133,6 +133,7 @@ fn sinkhorn_cfg(scaling: Option<f64>) -> FlowConfig {
             max_iters: 2000,
             tolerance: 1e-5,
             precision: Precision::F32,
+            newton: None,
         },
         step_size: 0.5,
         target_samples: 250,

@@ -54,6 +54,7 @@ fn cfg(eps: f64) -> SinkhornConfig {
         max_iters: 5000,
         tolerance: 1e-5,
         precision: Precision::F64,
+        newton: None,
     }
 }
 

@@ -75,6 +75,7 @@ fn sinkhorn_potentials_and_divergence_match_pot_and_ott() {
                 max_iters: 200_000,
                 tolerance: tol,
                 precision,
+                newton: None,
             };
             let ot = sinkhorn(&x, &a, &y, &b, &cfg).expect("sinkhorn");
             let s = sinkhorn_divergence(&x, &a, &y, &b, &cfg).expect("sinkhorn divergence");
@@ -206,6 +207,7 @@ fn exact_and_entropic_ot_match_pot_in_both_conventions() {
                     max_iters: 1_000_000,
                     tolerance: 1e-11,
                     precision: Precision::F64,
+                    newton: None,
                 };
                 let solve = |p: &[Vec2], w: &[f64], q: &[Vec2], v: &[f64]| {
                     let r = sinkhorn(p, w, q, v, &cfg).expect("sinkhorn");

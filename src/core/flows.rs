@@ -990,6 +990,7 @@ mod tests {
             max_iters: 5000,
             tolerance: 1e-9,
             precision: Precision::F64,
+            newton: None,
         };
         let cfg = FlowConfig::Sinkhorn {
             sinkhorn: sk.clone(),
@@ -1039,6 +1040,7 @@ mod tests {
                 max_iters: 20_000,
                 tolerance,
                 precision,
+                newton: None,
             };
             let cfg = FlowConfig::Sinkhorn {
                 sinkhorn: sk,
@@ -1260,6 +1262,7 @@ mod tests {
                 max_iters: 2000,
                 tolerance: 1e-3,
                 precision: Precision::F32,
+                newton: None,
             },
             step_size: 0.5,
             target_samples: 4096,

@@ -879,6 +879,7 @@ impl<'a> Ctx<'a> {
             max_iters: self.settings.sinkhorn_max_iters,
             tolerance: self.settings.sinkhorn_tolerance,
             precision: self.settings.precision,
+            newton: None,
         };
         Ok((c, eps, cfg))
     }

@@ -20,6 +20,7 @@ pub mod math;
 pub mod measure;
 pub mod mixture;
 pub mod mmd;
+pub mod newton_ot;
 pub mod optim;
 pub mod params;
 pub mod paths;

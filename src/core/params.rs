@@ -312,6 +312,9 @@ static PARAMS: &[ParamDecl] = &[
     p("sinkhorn.scaling", "ε-scaling factor", "1", excl(0.0), excl(1.0), 0.7, Linear),
     count("sinkhorn.max_iters", "iteration cap", "count", 1, 10_000_000, 500, Log),
     p("sinkhorn.tolerance", "marginal error tolerance", "1", excl(0.0), excl(1.0), 1e-4, Log),
+    count("sinkhorn.newton.sweeps", "Sinkhorn sweeps before the Newton steps", "count", 0, 100_000, 20, Linear),
+    p("sinkhorn.newton.keep", "fraction of each plan row kept in the sparse Hessian", "1", excl(0.0), incl(1.0), 0.2, Log),
+    count("sinkhorn.newton.cg_iters", "conjugate-gradient iterations per Newton step", "count", 1, 10_000, 50, Log),
     // Model points given inline or from a CSV.
     p("init.points.points", "particle coordinate", "length", incl(-COORD), incl(COORD), 0.0, Linear),
     // The measurement battery (`measure` section, `divlab measure` flags).
@@ -650,6 +653,8 @@ mod tests {
         let mut flows = vec![
             json!({"kind": "sliced_riesz", "slices": 8, "step_size": 1.0}),
             json!({"kind": "sinkhorn", "sinkhorn": sinkhorn, "step_size": 0.5}),
+            json!({"kind": "sinkhorn", "sinkhorn": {"epsilon": 0.05, "max_iters": 100, "tolerance": 0.001,
+                "newton": {"sweeps": 5, "keep": 0.1, "cg_iters": 20}}, "step_size": 0.5}),
             json!({"kind": "svgd", "bandwidth": {"kind": "median"}, "step_size": 0.1}),
             json!({"kind": "svgd", "bandwidth": {"kind": "fixed", "h": 0.5}, "step_size": 0.1}),
             json!({"kind": "langevin", "step_size": 0.05}),

@@ -227,6 +227,7 @@ mod tests {
             max_iters: 50_000,
             tolerance,
             precision: Precision::F64,
+            newton: None,
         };
         let s = sinkhorn(x, &a, y, &b, &cfg).unwrap();
         assert!(

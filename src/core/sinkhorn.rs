@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{CoreError, CoreResult, check_open};
 use super::math::{Vec2, dot, is_finite2, sub};
+use super::newton_ot::{self, NewtonConfig};
 use super::params;
 use super::paths::{self, Blocks, Exp};
 
@@ -57,6 +58,11 @@ pub struct SinkhornConfig {
     /// Inner-loop precision (default f32).
     #[serde(default)]
     pub precision: Precision,
+    /// Sparse Newton acceleration ([`super::newton_ot`]): after the ε-schedule and `newton.sweeps` plain
+    /// iterations, Newton steps on the dual (f64) until the tolerance or `max_iters` (which counts both).
+    /// `None`: plain Sinkhorn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newton: Option<NewtonConfig>,
 }
 
 impl Default for SinkhornConfig {
@@ -67,6 +73,7 @@ impl Default for SinkhornConfig {
             max_iters: 500,
             tolerance: 1e-4,
             precision: Precision::F32,
+            newton: None,
         }
     }
 }
@@ -81,7 +88,11 @@ impl SinkhornConfig {
             c("scaling", s)?;
         }
         c("max_iters", self.max_iters as f64)?;
-        c("tolerance", self.tolerance)
+        c("tolerance", self.tolerance)?;
+        match &self.newton {
+            Some(n) => n.validate(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -103,6 +114,10 @@ pub struct SinkhornResult {
     pub marginal_error: f64,
     /// Whether `marginal_error < tolerance` was reached at the final ε.
     pub converged: bool,
+    /// The marginal error after each iteration (Sinkhorn, then Newton; see [`super::newton_ot`] for the
+    /// Newton stage's error), for the solver's convergence plot. Empty where the solver records none (the
+    /// GPU twin).
+    pub trace: Vec<f64>,
 }
 
 /// Convergence diagnostics of a Sinkhorn divergence (three OT problems).
@@ -770,11 +785,19 @@ pub fn sinkhorn_warm(
         None => (vec![0.0; x.len()], vec![0.0; y.len()]),
     };
     let anneal = init.is_none();
+    // With Newton acceleration the plain iterations end `sweeps` after the ε-schedule.
+    let plain_cap = match &cfg.newton {
+        Some(n) => cfg
+            .max_iters
+            .min(schedule_len(cfg, d2, anneal).saturating_add(n.sweeps)),
+        None => cfg.max_iters,
+    };
     let mut g_new = vec![0.0; y.len()];
     let mut err = f64::INFINITY;
     let mut iterations = 0;
     let mut converged = false;
-    for it in 0..cfg.max_iters {
+    let mut trace = Vec::new();
+    for it in 0..plain_cap {
         let eps = if anneal {
             eps_at(cfg, d2, it)
         } else {
@@ -787,12 +810,37 @@ pub fn sinkhorn_warm(
         softmin_into(&yc, &xc, &hf, eps, cfg.precision, &mut g_new, None);
         check_finite(&g_new, "sinkhorn potential g")?;
         err = marginal_error(b, &g, &g_new, eps);
+        trace.push(err);
         std::mem::swap(&mut g, &mut g_new);
         iterations = it + 1;
         if eps == cfg.epsilon && err < cfg.tolerance {
             converged = true;
             break;
         }
+    }
+    if let Some(n) = &cfg.newton
+        && !converged
+        && iterations < cfg.max_iters
+    {
+        let problem = newton_ot::Problem {
+            xc: &xc,
+            a,
+            yc: &yc,
+            b,
+            eps: cfg.epsilon,
+        };
+        let out = newton_ot::newton_stage(
+            problem,
+            n,
+            &mut f,
+            &mut g,
+            cfg.max_iters - iterations,
+            cfg.tolerance,
+            &mut trace,
+        )?;
+        iterations += out.iterations;
+        err = out.marginal_error;
+        converged = out.converged;
     }
     let cost_value = dot_w(a, &f) + dot_w(b, &g);
     if !cost_value.is_finite() {
@@ -806,7 +854,18 @@ pub fn sinkhorn_warm(
         iterations,
         marginal_error: err,
         converged,
+        trace,
     })
+}
+
+/// Iterations of the ε-schedule before ε reaches its final value (0 without annealing).
+fn schedule_len(cfg: &SinkhornConfig, d2: f64, anneal: bool) -> usize {
+    if !anneal {
+        return 0;
+    }
+    (0..cfg.max_iters)
+        .find(|&it| eps_at(cfg, d2, it) == cfg.epsilon)
+        .unwrap_or(cfg.max_iters)
 }
 
 fn dot_w(w: &[f64], v: &[f64]) -> f64 {
@@ -824,6 +883,14 @@ fn sinkhorn_symmetric(
     cfg: &SinkhornConfig,
     init: Option<&[f64]>,
 ) -> CoreResult<(f64, Vec<f64>, usize, f64, bool)> {
+    if cfg.newton.is_some() {
+        // The Newton stage is two-sided: solve OT_ε(α, α) as a cross problem and symmetrize. Its
+        // potentials are (p + t, p − t) for some t, so their mean is p.
+        let a_pot = init.map(|p0| (p0, p0));
+        let r = sinkhorn_warm(xc, a, xc, a, cfg, a_pot)?;
+        let p: Vec<f64> = r.f.iter().zip(&r.g).map(|(f, g)| 0.5 * (f + g)).collect();
+        return Ok((r.cost_value, p, r.iterations, r.marginal_error, r.converged));
+    }
     let mut p = match init {
         Some(p0) if p0.len() == xc.len() => p0.to_vec(),
         Some(_) => {
@@ -1128,6 +1195,7 @@ mod tests {
             max_iters: 20_000,
             tolerance: 1e-11,
             precision,
+            newton: None,
         }
     }
 

@@ -1096,6 +1096,11 @@ impl GpuFlow {
             target_points.iter().map(|p| p[1]).sum::<f64>() / m as f64,
         ];
         let (engine, step_size) = match cfg {
+            FlowConfig::Sinkhorn { sinkhorn, .. } if sinkhorn.newton.is_some() => {
+                return Err(GpuError::Invalid {
+                    reason: super::sinkhorn::NEWTON_ON_CPU.to_owned(),
+                });
+            }
             FlowConfig::Sinkhorn { sinkhorn, .. } if sinkhorn.precision == Precision::F64 => {
                 return Err(unsupported(
                     "the Sinkhorn flow at precision = f64 (the GPU computes in f32)",

@@ -24,6 +24,10 @@ use crate::core::math::Vec2;
 use crate::core::sinkhorn::{SinkhornConfig, SinkhornResult, squared_diameter};
 use eframe::wgpu;
 
+/// Why Sinkhorn with Newton acceleration stays on the CPU core (the GPU twin and the capability table say it).
+pub const NEWTON_ON_CPU: &str = "Sinkhorn with Newton acceleration runs on the CPU core: its sparse Newton stage (top-k \
+                                 selection per row and a conjugate-gradient solve) is f64 and has no GPU kernel";
+
 /// WGSL source of the half-iteration kernel.
 pub const SINKHORN_WGSL: &str = include_str!("shaders/sinkhorn.wgsl");
 
@@ -269,6 +273,11 @@ impl GpuSinkhorn {
         cfg.validate().map_err(|e| GpuError::Invalid {
             reason: e.to_string(),
         })?;
+        if cfg.newton.is_some() {
+            return Err(GpuError::Invalid {
+                reason: NEWTON_ON_CPU.to_owned(),
+            });
+        }
         check_cloud("source", x, a)?;
         check_cloud("target", y, b)?;
         let (n, m) = (x.len(), y.len());
@@ -364,6 +373,7 @@ impl GpuSinkhorn {
                 iterations: it,
                 marginal_error: err,
                 converged,
+                trace: Vec::new(),
             },
             bary,
         ))

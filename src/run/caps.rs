@@ -60,7 +60,8 @@ pub const TABLE: &[Capability] = &[
         cpu: true,
         gpu: GpuSupport::Conditional,
         note: "log-domain f32 Sinkhorn on the GPU, never blocking a frame: the debiased S_ε flow, or OT_ε alone \
-               (debiased = false); precision = f64 (the reference inner loop) runs on the CPU core",
+               (debiased = false); precision = f64 (the reference inner loop) and Newton acceleration (newton = …) \
+               run on the CPU core",
     },
     Capability {
         method: "flow.mmd",
@@ -146,6 +147,8 @@ pub fn gpu_runs(scenario: &Scenario) -> Result<(), String> {
             if sinkhorn.precision == Precision::F64 {
                 Err("the Sinkhorn flow at precision = f64 runs on the CPU core; the GPU computes in f32"
                     .to_owned())
+            } else if sinkhorn.newton.is_some() {
+                Err(crate::gpu::sinkhorn::NEWTON_ON_CPU.to_owned())
             } else {
                 Ok(())
             }
@@ -223,5 +226,14 @@ mod tests {
         }
         let why = gpu_runs(&s).expect_err("an f64 Sinkhorn flow stays on the CPU");
         assert!(why.contains("f64"), "{why}");
+        if let Method::Flow {
+            flow: FlowConfig::Sinkhorn { sinkhorn, .. },
+        } = &mut s.method
+        {
+            sinkhorn.precision = Precision::F32;
+            sinkhorn.newton = Some(crate::core::newton_ot::NewtonConfig::default());
+        }
+        let why = gpu_runs(&s).expect_err("Newton acceleration stays on the CPU");
+        assert!(why.contains("Newton"), "{why}");
     }
 }

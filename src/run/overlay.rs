@@ -1355,6 +1355,7 @@ mod tests {
             max_iters: 5000,
             tolerance: 1e-4,
             precision: Precision::F64,
+            newton: None,
         };
         let plan = plan_between(
             cloud(PointSource::Particles),
