@@ -165,6 +165,10 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "d_adapt_vs_adam",
         include_str!("../assets/presets/d_adapt_vs_adam.ron"),
     ),
+    (
+        "newton_sinkhorn",
+        include_str!("../assets/presets/newton_sinkhorn.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.

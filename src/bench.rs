@@ -30,6 +30,8 @@ pub enum BenchKind {
     Mmd,
     Sliced,
     SinkhornFlow,
+    /// One full solve of plain Sinkhorn and of Sinkhorn with sparse Newton acceleration, same problem.
+    Newton,
 }
 
 const SEED: u64 = 2026;
@@ -39,6 +41,8 @@ struct Report {
     unit: String,
     n: usize,
     samples_s: Vec<f64>,
+    /// Figures beside the timing (the Newton comparison's iteration counts), in the JSON as `extra`.
+    extra: Option<serde_json::Value>,
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -142,6 +146,13 @@ pub fn bench(
             );
         }
         (BenchKind::Sliced, _) => (None, BackendStatus::cpu()),
+        (BenchKind::Newton, BackendChoice::Gpu) => {
+            return Err(format!(
+                "bench newton --backend gpu: {}",
+                divlab::gpu::sinkhorn::NEWTON_ON_CPU
+            ));
+        }
+        (BenchKind::Newton, _) => (None, BackendStatus::cpu()),
         _ => select_headless(backend).map_err(|e| format!("--backend {backend:?}: {e}"))?,
     };
     let report = match (&ctx, status.active) {
@@ -171,6 +182,7 @@ pub fn bench(
             "seconds_per_iter_median": med,
             "seconds_per_iter_min": min,
             "seconds_per_iter": report.samples_s,
+            "extra": report.extra,
         });
         println!(
             "{}",
@@ -189,6 +201,9 @@ pub fn bench(
         if let Some(reason) = &status.reason {
             println!("  (CPU because: {reason})");
         }
+        if let Some(extra) = &report.extra {
+            println!("  {extra}");
+        }
     }
     Ok(())
 }
@@ -200,6 +215,8 @@ pub fn memory_estimate_bytes(kind: BenchKind, n: usize) -> f64 {
     match kind {
         BenchKind::Sinkhorn => 256.0 * n,
         BenchKind::SinkhornFlow => 1024.0 * n,
+        // Potentials, marginals and the sparse Hessian's kept entries (12 bytes each, ⌈0.2 n⌉ a row).
+        BenchKind::Newton => 512.0 * n + 2.5 * n * n,
         BenchKind::Mmd => 256.0 * n,
         // 64 slices of projections and sort indices of both clouds.
         BenchKind::Sliced => (64.0 * 48.0 + 256.0) * n,
@@ -254,6 +271,67 @@ fn largest_fitting(kind: BenchKind, bytes: f64) -> usize {
     lo
 }
 
+/// Default size of `bench newton`.
+const NEWTON_BENCH_N: usize = 1000;
+/// ε of `bench newton`, relative to the squared diameter D² of both clouds.
+const NEWTON_BENCH_EPS_REL: f64 = 1e-3;
+/// Marginal tolerance of `bench newton`.
+const NEWTON_BENCH_TOLERANCE: f64 = 1e-5;
+
+/// One solve at ε = 1e-3·D², tolerance 1e-5, f32 sweeps, no ε-scaling: timed with Newton acceleration (the
+/// samples), and once plain (in `extra`, with both iteration counts and the ratios).
+fn bench_newton(n: usize, iters: usize) -> Result<Report, String> {
+    use divlab::core::newton_ot::NewtonConfig;
+    use divlab::core::sinkhorn::{sinkhorn, squared_diameter};
+    let e = |e: divlab::core::error::CoreError| e.to_string();
+    let (x, y) = clouds(n)?;
+    let w = vec![1.0 / n as f64; n];
+    let eps = NEWTON_BENCH_EPS_REL * squared_diameter(&x, &y);
+    let plain_cfg = SinkhornConfig {
+        epsilon: eps,
+        scaling: None,
+        max_iters: 1_000_000,
+        tolerance: NEWTON_BENCH_TOLERANCE,
+        precision: Precision::F32,
+        newton: None,
+    };
+    let newton_cfg = SinkhornConfig {
+        newton: Some(NewtonConfig::default()),
+        ..plain_cfg.clone()
+    };
+    let t0 = Instant::now();
+    let plain = sinkhorn(&x, &w, &y, &w, &plain_cfg).map_err(e)?;
+    let plain_s = t0.elapsed().as_secs_f64();
+    let mut newton = None;
+    let samples = time_iters(iters, || {
+        newton = Some(sinkhorn(&x, &w, &y, &w, &newton_cfg).map_err(e)?);
+        Ok(())
+    })?;
+    let newton = newton.ok_or("no Newton solve ran")?;
+    let newton_s = median(&samples);
+    Ok(Report {
+        kernel: "newton",
+        unit: format!(
+            "one solve with Newton acceleration, N = M, ε = {NEWTON_BENCH_EPS_REL}·D² = {eps:.3e}, \
+             tolerance {NEWTON_BENCH_TOLERANCE}, f32 sweeps then f64 Newton, no ε-scaling"
+        ),
+        n,
+        samples_s: samples,
+        extra: Some(json!({
+            "plain_iterations": plain.iterations,
+            "plain_converged": plain.converged,
+            "plain_marginal_error": plain.marginal_error,
+            "plain_seconds": plain_s,
+            "newton_iterations": newton.iterations,
+            "newton_converged": newton.converged,
+            "newton_marginal_error": newton.marginal_error,
+            "newton_seconds_median": newton_s,
+            "iteration_ratio_plain_over_newton": plain.iterations as f64 / newton.iterations.max(1) as f64,
+            "time_ratio_newton_over_plain": newton_s / plain_s,
+        })),
+    })
+}
+
 fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, String> {
     let e = |e: divlab::core::error::CoreError| e.to_string();
     match kind {
@@ -274,8 +352,10 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 ),
                 n,
                 samples_s: samples,
+                extra: None,
             })
         }
+        BenchKind::Newton => bench_newton(n.unwrap_or(NEWTON_BENCH_N), iters),
         BenchKind::Mmd => {
             let n = n.unwrap_or(2048);
             let (x, y) = clouds(n)?;
@@ -295,6 +375,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 unit: "one MMD-flow step, Gaussian kernel, N = M".into(),
                 n,
                 samples_s: samples,
+                extra: None,
             })
         }
         BenchKind::Sliced => {
@@ -315,6 +396,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 unit: format!("one sliced Riesz (r = 1) flow step, P = {slices} slices, N = M"),
                 n,
                 samples_s: samples,
+                extra: None,
             })
         }
         BenchKind::SinkhornFlow => {
@@ -378,6 +460,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 ),
                 n,
                 samples_s: samples,
+                extra: None,
             })
         }
         BenchKind::Em => {
@@ -389,6 +472,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 unit: "one EM iteration (E and M step), K = 8".into(),
                 n,
                 samples_s: samples,
+                extra: None,
             })
         }
         BenchKind::Grid => {
@@ -412,6 +496,7 @@ fn bench_cpu(kind: BenchKind, n: Option<usize>, iters: usize) -> Result<Report, 
                 ),
                 n,
                 samples_s: samples,
+                extra: None,
             })
         }
     }
@@ -438,6 +523,7 @@ fn bench_gpu(
                 unit: "one iteration = 2 × the timed f half-iteration, N = M, ε = 0.01".into(),
                 n,
                 samples_s: half.iter().map(|s| 2.0 * s).collect(),
+                extra: None,
             })
         }
         BenchKind::Mmd => {
@@ -455,6 +541,7 @@ fn bench_gpu(
                         .into(),
                 n,
                 samples_s: xy.iter().zip(&xx).map(|(a, b)| a + b).collect(),
+                extra: None,
             })
         }
         BenchKind::Em => {
@@ -467,6 +554,7 @@ fn bench_gpu(
                 unit: "one EM E-step with M-step sums (read back), K = 8".into(),
                 n,
                 samples_s: samples,
+                extra: None,
             })
         }
         BenchKind::Grid => {
@@ -480,9 +568,10 @@ fn bench_gpu(
                 unit: format!("log q on an n×n grid, K = 8 (n = {n})"),
                 n,
                 samples_s: samples,
+                extra: None,
             })
         }
-        BenchKind::Sliced | BenchKind::SinkhornFlow => {
+        BenchKind::Sliced | BenchKind::SinkhornFlow | BenchKind::Newton => {
             Err("this benchmark runs on the CPU core only".into())
         }
     }

@@ -62,7 +62,7 @@ SUBCOMMANDS:
         otherwise. A progress bar on a terminal; prints the file's size
     caps [--json]
         which method runs on which backend, and why the CPU where it does
-    bench em|grid|sinkhorn|sinkhorn-flow|mmd|sliced [--n N] [--iters I] [--json] [--backend cpu|gpu|auto]
+    bench em|grid|sinkhorn|sinkhorn-flow|newton|mmd|sliced [--n N] [--iters I] [--json] [--backend cpu|gpu|auto]
         per-iteration seconds of the core's kernels (median over I iterations after a warm-up)
     bench soak [--steps N] [--seconds S] [--only TEXT] [--json]
         every bundled scenario and claim-preset panel for N steps (default 100000; at most S seconds each)
@@ -544,7 +544,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             let mut f = parse_flags(sub, rest, &["--n", "--iters", "--json", "--backend"])?;
             let kind = one_positional(
                 sub,
-                "a kernel (em, grid, sinkhorn, sinkhorn-flow, mmd, sliced)",
+                "a kernel (em, grid, sinkhorn, sinkhorn-flow, newton, mmd, sliced)",
                 &mut f,
             )?;
             let kind = match kind.as_str() {
@@ -554,9 +554,10 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 "mmd" => BenchKind::Mmd,
                 "sliced" => BenchKind::Sliced,
                 "sinkhorn-flow" => BenchKind::SinkhornFlow,
+                "newton" => BenchKind::Newton,
                 other => {
                     return Err(UsageError(format!(
-                        "unknown bench kernel {other} (expected em, grid, sinkhorn, sinkhorn-flow, mmd or sliced)"
+                        "unknown bench kernel {other} (expected em, grid, sinkhorn, sinkhorn-flow, newton, mmd or sliced)"
                     )));
                 }
             };

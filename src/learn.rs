@@ -217,6 +217,13 @@ pub fn ids_of(scenario: &Scenario) -> Vec<String> {
             ids.push(format!("kernel.{k}"));
         }
     }
+    // A Sinkhorn solver with Newton acceleration (a flow's `sinkhorn` or an objective's `config`).
+    if [&method["flow"]["sinkhorn"], &objective["config"]]
+        .iter()
+        .any(|c| c["newton"].is_object())
+    {
+        ids.push("sinkhorn.newton".to_owned());
+    }
     ids
 }
 

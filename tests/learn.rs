@@ -24,6 +24,8 @@ fn required_ids() -> Vec<String> {
             .map(|d| format!("divergence.{}", d.kind_id())),
     );
     ids.extend(["estimator.grid", "estimator.monte_carlo"].map(str::to_owned));
+    // Solver settings with an entry of their own (shown while set).
+    ids.push("sinkhorn.newton".to_owned());
     // Overlays with an entry of their own (shown while on).
     ids.push("overlay.knn_ratio".to_owned());
     ids.sort();

@@ -303,3 +303,47 @@ fn frame_times_with_the_plan_overlay_and_the_battery() {
         }
     }
 }
+
+/// The Sinkhorn solvers tab on the Newton preset: clicking the tab computes plain and Newton-accelerated
+/// Sinkhorn on the selected panel's problem (another thread), then names both with their iterations, and the
+/// Newton one needs far fewer. A snapshot is kept.
+#[test]
+fn the_solver_tab_compares_plain_and_newton_sinkhorn_on_the_panels_problem() {
+    let mut h = harness(1400.0, 860.0);
+    let preset = divlab::assets::claim_presets()
+        .into_iter()
+        .flatten()
+        .find(|p| p.id == "newton_sinkhorn")
+        .expect("the newton_sinkhorn preset");
+    h.state_mut()
+        .command(Command::OpenLink(preset.link.clone()));
+    h.run_steps(2);
+    assert_eq!(h.state().message(), None);
+    h.get_by_label("plots").click();
+    h.run_steps(2);
+    h.get_by_label("Sinkhorn solvers").click();
+    for _ in 0..3 {
+        h.run_steps(1);
+        h.state_mut().finish_background_work();
+    }
+    let c = match h.state().solver_comparison() {
+        Some(Ok(c)) => c.clone(),
+        other => panic!("no comparison: {other:?}"),
+    };
+    assert!(c.plain.converged && c.accelerated.converged);
+    assert!(
+        c.plain.iterations >= 10 * c.accelerated.iterations,
+        "plain {} against Newton {}",
+        c.plain.iterations,
+        c.accelerated.iterations
+    );
+    h.run_steps(1);
+    for label in ["plain Sinkhorn: ", "Sinkhorn + sparse Newton: "] {
+        assert!(
+            h.query_by_label_contains(label).is_some(),
+            "no line {label:?}"
+        );
+    }
+    assert!(h.query_by_label_contains("fewer iterations").is_some());
+    snapshot(&h.render().expect("render"), "plots_solver");
+}

@@ -9,13 +9,14 @@
 
 use std::sync::Arc;
 
-use egui_plot::{Bar, BarChart, Corner, Legend, Line, Plot, PlotPoints, VLine};
+use egui_plot::{Bar, BarChart, Corner, HLine, Legend, Line, Plot, PlotPoints, VLine};
 
 use crate::core::measure::{BATTERY_LEN, Outcome};
 use crate::core::scenario::Scenario;
 use crate::run::Run;
-use crate::run::overlay::{self, FData, OverlayResult};
+use crate::run::overlay::{self, FData, OverlayResult, SolverComparison, SolverRun};
 use crate::run::track::{BatteryTrack, Series};
+use crate::run::worker::{Notify, Worker};
 
 use super::{DivlabApp, displayable, panel, readable_value};
 
@@ -40,6 +41,7 @@ enum Tab {
     #[default]
     Battery,
     Generator,
+    Solver,
 }
 
 /// The battery of one panel's run, with what it was started for (a new panel or scenario resets it).
@@ -58,6 +60,21 @@ struct FCache {
     data: OverlayResult<FData>,
 }
 
+/// Least time between two recomputations of the solver comparison while running.
+pub const SOLVER_REFRESH_S: f64 = 1.0;
+/// Most points a side of the solver comparison (that of the plan overlay).
+pub const SOLVER_MAX_POINTS: usize = overlay::DEFAULT_MAX_POINTS;
+
+/// The solver comparison of one panel's run at one step: computed on another thread (inline on the web).
+struct SolverCache {
+    panel: usize,
+    scenario: Scenario,
+    step: usize,
+    at: web_time::Instant,
+    job: Option<Worker<OverlayResult<SolverComparison>>>,
+    data: Option<OverlayResult<SolverComparison>>,
+}
+
 /// The Plots window's state (kept in the app; [`DivlabApp::plots_ui`] draws it).
 #[derive(Default)]
 pub(crate) struct PlotsWindow {
@@ -65,6 +82,7 @@ pub(crate) struct PlotsWindow {
     tab: Tab,
     tracked: Option<Tracked>,
     f: Option<FCache>,
+    solver: Option<SolverCache>,
     /// Milliseconds of the last frame: the battery's poll and the f(t) data, then the window's drawing.
     cost_ms: (f64, f64),
 }
@@ -105,6 +123,9 @@ impl PlotsWindow {
             Some(f) if f.step == step => false,
             Some(f) => !running || f.at.elapsed().as_secs_f64() >= F_REFRESH_S,
         };
+        if self.tab == Tab::Solver {
+            self.update_solver(ctx, i, scenario, run, running);
+        }
         if recompute {
             self.f = Some(FCache {
                 panel: i,
@@ -116,6 +137,80 @@ impl PlotsWindow {
         }
     }
 
+    /// Starts the solver comparison when the panel, scenario or step changed (at most every
+    /// [`SOLVER_REFRESH_S`] while running, one at a time), and takes a finished one.
+    fn update_solver(
+        &mut self,
+        ctx: &egui::Context,
+        i: usize,
+        scenario: &Scenario,
+        run: &Run,
+        running: bool,
+    ) {
+        let step = run.steps_taken();
+        if let Some(c) = &mut self.solver
+            && let Some(job) = &mut c.job
+        {
+            if let Some(done) = job.try_next() {
+                c.data = Some(done);
+                c.job = None;
+            } else if !job.is_running() {
+                c.job = None;
+            }
+        }
+        let due = match &self.solver {
+            None => true,
+            Some(c) if c.job.is_some() => false,
+            Some(c) if c.panel != i || c.scenario != *scenario => true,
+            Some(c) if c.step == step => false,
+            Some(c) => !running || c.at.elapsed().as_secs_f64() >= SOLVER_REFRESH_S,
+        };
+        if !due {
+            return;
+        }
+        let inputs = overlay::plan_inputs(run, SOLVER_MAX_POINTS);
+        let ctx = ctx.clone();
+        let notify: Notify = Arc::new(move || ctx.request_repaint());
+        let job = Worker::once(
+            "solver-comparison",
+            move || inputs.and_then(|i| i.compare_solvers()),
+            Some(notify),
+        );
+        let kept = self
+            .solver
+            .take()
+            .filter(|c| c.panel == i && c.scenario == *scenario)
+            .and_then(|c| c.data);
+        let mut cache = SolverCache {
+            panel: i,
+            scenario: scenario.clone(),
+            step,
+            at: web_time::Instant::now(),
+            job: Some(job),
+            data: kept,
+        };
+        // Without threads (the web) the work is already done.
+        if let Some(job) = &mut cache.job
+            && let Some(done) = job.try_next()
+        {
+            cache.data = Some(done);
+            cache.job = None;
+        }
+        self.solver = Some(cache);
+    }
+
+    /// Waits for the solver comparison being computed, if any (for tests).
+    fn finish_solver(&mut self) {
+        if let Some(c) = &mut self.solver
+            && let Some(job) = &mut c.job
+        {
+            if let Some(done) = job.wait_next() {
+                c.data = Some(done);
+            }
+            c.job = None;
+        }
+    }
+
     fn busy(&self) -> bool {
         self.tracked
             .as_ref()
@@ -123,9 +218,11 @@ impl PlotsWindow {
     }
 
     fn contents_ui(&mut self, ui: &mut egui::Ui, letter: char, reproducible: bool) {
-        ui.horizontal(|ui| {
+        // Wrapped: on a phone the three tabs and the cost line do not fit one row.
+        ui.horizontal_wrapped(|ui| {
             ui.selectable_value(&mut self.tab, Tab::Battery, "battery over steps");
             ui.selectable_value(&mut self.tab, Tab::Generator, "f(t) and the ratio p/q");
+            ui.selectable_value(&mut self.tab, Tab::Solver, "Sinkhorn solvers");
             if !reproducible {
                 let (poll, draw) = self.cost_ms;
                 ui.small(format!(
@@ -148,6 +245,7 @@ impl PlotsWindow {
                         generator_ui(ui, f, letter);
                     }
                 }
+                Tab::Solver => solver_ui(ui, self.solver.as_ref(), letter, reproducible),
             });
     }
 }
@@ -188,6 +286,18 @@ impl DivlabApp {
         {
             t.track.finish_pending(&self.lockstep.runs[t.panel]);
         }
+        self.plots.finish_solver();
+    }
+
+    /// Shows the Plots window's solver tab (plain against Newton-accelerated Sinkhorn), as its tab button does.
+    pub fn show_solver_plot(&mut self) {
+        self.plots.open = true;
+        self.plots.tab = Tab::Solver;
+    }
+
+    /// The solver comparison the Plots window shows for the selected panel, once computed.
+    pub fn solver_comparison(&self) -> Option<&OverlayResult<SolverComparison>> {
+        self.plots.solver.as_ref().and_then(|c| c.data.as_ref())
     }
 
     /// Milliseconds the Plots window took in the last frame: computing (battery poll and f data), drawing.
@@ -415,6 +525,102 @@ fn battery_ui(ui: &mut egui::Ui, track: &BatteryTrack, letter: char) {
                         ui.end_row();
                     }
                 });
+        });
+}
+
+/// "plain Sinkhorn: 4211 iterations, converged (L1 marginal error 9.9e-3), 0.210 s" (without the seconds when
+/// `reproducible`: they vary from run to run).
+fn solver_line(r: &SolverRun, reproducible: bool) -> String {
+    let seconds = if reproducible {
+        String::new()
+    } else {
+        format!(", {:.3} s", r.seconds)
+    };
+    format!(
+        "{}: {} iterations, {} (L1 marginal error {:.1e}){seconds}",
+        r.label,
+        r.iterations,
+        if r.converged {
+            "converged"
+        } else {
+            "not converged: the iteration cap was reached"
+        },
+        r.marginal_error,
+    )
+}
+
+fn solver_ui(ui: &mut egui::Ui, cache: Option<&SolverCache>, letter: char, reproducible: bool) {
+    ui.label(displayable(&format!(
+        "Plain Sinkhorn against Sinkhorn with sparse Newton acceleration on one problem: OT_ε between panel \
+         {letter}'s model and its target, with the run's solver settings. After its sweeps, each Newton \
+         iteration solves a sparsified Hessian system by conjugate gradients, so it costs a few Sinkhorn \
+         iterations: compare the seconds as well as the counts."
+    )));
+    let Some(cache) = cache else {
+        ui.label("computing…");
+        return;
+    };
+    if cache.job.is_some() {
+        ui.small(format!("computing at step {}…", cache.step));
+    }
+    let Some(data) = &cache.data else {
+        return;
+    };
+    let c = match data {
+        Ok(c) => c,
+        Err(reason) => {
+            ui.label(displayable(&format!("Not available: {reason}")));
+            return;
+        }
+    };
+    ui.small(displayable(&c.describe()));
+    ui.small(format!(
+        "Newton: {} Sinkhorn sweeps first, {}% of each plan row kept in the Hessian, at most {} CG iterations \
+         a step.",
+        c.newton.sweeps,
+        crate::core::math::display_number(c.newton.keep * 100.0),
+        c.newton.cg_iters
+    ));
+    for r in [&c.plain, &c.accelerated] {
+        ui.label(displayable(&solver_line(r, reproducible)));
+    }
+    if c.accelerated.iterations > 0 {
+        let time = if reproducible {
+            String::new()
+        } else {
+            format!(
+                ", {:.2}× the time",
+                c.accelerated.seconds / c.plain.seconds.max(1e-9)
+            )
+        };
+        ui.strong(format!(
+            "Newton: {:.1}× fewer iterations{time}",
+            c.plain.iterations as f64 / c.accelerated.iterations as f64,
+        ));
+    }
+    let legend = Legend::default()
+        .position(Corner::RightTop)
+        .text_style(egui::TextStyle::Small)
+        .follow_insertion_order(true);
+    let height = (ui.available_height() * 0.8).max(240.0);
+    Plot::new("solver_traces")
+        .height(height)
+        .legend(legend)
+        .x_axis_label("iteration")
+        .y_axis_label("log₁₀ L1 marginal error")
+        .include_x(0.0)
+        .show(ui, |plot_ui| {
+            for r in [&c.plain, &c.accelerated] {
+                let pts: PlotPoints<'_> = r
+                    .trace
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| **e > 0.0 && e.is_finite())
+                    .map(|(k, e)| [(k + 1) as f64, e.log10()])
+                    .collect();
+                plot_ui.line(Line::new(r.label, pts).width(1.5));
+            }
+            plot_ui.hline(HLine::new("tolerance", c.tolerance.log10()).width(1.0));
         });
 }
 

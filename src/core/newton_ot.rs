@@ -13,7 +13,9 @@
 //! ⌈`keep`·M⌉ largest entries of each row of π, and the diagonal keeps the exact marginals. The step is
 //! then (f, g) ← (f, g) + t ε d. K is positive semi-definite, because Σᵢⱼ πₛ,ᵢⱼ (uᵢ + wⱼ)² ≤ (u, w)ᵀK(u, w).
 //! So ε d is an ascent direction. The step length t is halved from 1 until the marginal error falls by a
-//! fraction 10⁻⁴·t (the dual itself is too flat near the optimum to compare in f64). When 12 halvings find
+//! fraction 10⁻⁴·t, or the dual rises by 10⁻⁴·t times its slope along the step (Armijo's condition, trusted
+//! only where the rise exceeds the dual's round-off: near the optimum the dual is too flat to compare in
+//! f64, and the error decides). When 12 halvings find
 //! no such t, one plain Sinkhorn iteration is done instead, and the stage stops if that does not lower the
 //! error either.
 //!
@@ -198,14 +200,20 @@ fn plan_pass(pr: Problem<'_>, f: &[f64], g: &[f64], keep: usize) -> PlanPass {
     PlanPass { rows, cols, kept }
 }
 
-/// The dual D(f, g) = ⟨a, f⟩ + ⟨b, g⟩ − ε Σ πᵢⱼ, from a pass's row sums (tests check the gradient and
-/// Hessian the Newton step uses against its finite differences).
-#[cfg(test)]
-fn dual_value(a: &[f64], f: &[f64], b: &[f64], g: &[f64], eps: f64, rows: &[f64]) -> f64 {
+/// The dual D(f, g) = ⟨a, f⟩ + ⟨b, g⟩ − ε Σ πᵢⱼ, from a pass's row sums, and the sum of its terms'
+/// magnitudes (the scale of its round-off).
+fn dual_value(a: &[f64], f: &[f64], b: &[f64], g: &[f64], eps: f64, rows: &[f64]) -> (f64, f64) {
     let total: f64 = rows.iter().sum();
     let af: f64 = a.iter().zip(f).map(|(x, y)| x * y).sum();
     let bg: f64 = b.iter().zip(g).map(|(x, y)| x * y).sum();
-    af + bg - eps * total
+    let scale: f64 = a
+        .iter()
+        .zip(f)
+        .chain(b.iter().zip(g))
+        .map(|(x, y)| (x * y).abs())
+        .sum::<f64>()
+        + eps * total;
+    (af + bg - eps * total, scale)
 }
 
 /// The `k` largest values of `row` with their columns (ties broken by the lower column; zeros left out).
@@ -338,6 +346,10 @@ pub(crate) fn newton_stage(
             .chain(b.iter().zip(&pass.cols).map(|(bj, cj)| bj - cj))
             .collect();
         let d = solve_cg(&pass.rows, &pass.cols, &pass.kept, &grad, cfg.cg_iters);
+        // D's derivative along the step ε d, its value now, and the round-off of a difference of two values.
+        let slope = eps * grad.iter().zip(&d).map(|(x, y)| x * y).sum::<f64>();
+        let (d0, d0_scale) = dual_value(a, f, b, g, eps, &pass.rows);
+        let round_off = 64.0 * f64::EPSILON * d0_scale;
         let mut t = 1.0;
         let mut accepted = None;
         for _ in 0..MAX_HALVINGS {
@@ -353,7 +365,11 @@ pub(crate) fn newton_stage(
                 .collect();
             let trial = plan_pass(pr, &ft, &gt, k);
             let e = trial.error(a, b);
-            if e.is_finite() && e <= (1.0 - SUFFICIENT_DECREASE * t) * err {
+            let (dt, _) = dual_value(a, &ft, b, &gt, eps, &trial.rows);
+            let ascent = dt - d0;
+            let lower_error = e <= (1.0 - SUFFICIENT_DECREASE * t) * err;
+            let higher_dual = ascent >= SUFFICIENT_DECREASE * t * slope && ascent > round_off;
+            if e.is_finite() && (lower_error || higher_dual) {
                 accepted = Some((ft, gt, trial));
                 break;
             }
@@ -471,7 +487,7 @@ mod tests {
         };
         let dual = |f: &[f64], g: &[f64]| {
             let p = plan_pass(pr, f, g, 12);
-            dual_value(&a, f, &b, g, eps, &p.rows)
+            dual_value(&a, f, &b, g, eps, &p.rows).0
         };
         let p = plan_pass(pr, &f, &g, 12);
         let h = 1e-5;

@@ -101,9 +101,20 @@ pub fn method_label(s: &Scenario) -> String {
             FlowConfig::Mmd { .. } => "MMD flow".into(),
             FlowConfig::SlicedRiesz { .. } => "sliced Riesz flow".into(),
             FlowConfig::Sinkhorn {
-                debiased: false, ..
-            } => "entropic OT flow (not debiased)".into(),
-            FlowConfig::Sinkhorn { .. } => "Sinkhorn-divergence flow".into(),
+                debiased, sinkhorn, ..
+            } => format!(
+                "{}{}",
+                if *debiased {
+                    "Sinkhorn-divergence flow"
+                } else {
+                    "entropic OT flow (not debiased)"
+                },
+                if sinkhorn.newton.is_some() {
+                    ", sparse Newton Sinkhorn"
+                } else {
+                    ""
+                }
+            ),
             FlowConfig::Svgd { .. } => "SVGD".into(),
             FlowConfig::Langevin { .. } => "Langevin dynamics".into(),
             FlowConfig::UnderdampedLangevin { .. } => "underdamped Langevin dynamics".into(),

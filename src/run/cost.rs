@@ -794,12 +794,13 @@ fn mixture_terms(
             } => {
                 let s = stratified(*samples, k);
                 let m = *target_samples as f64;
-                let iters = config.max_iters as f64;
+                let iters = config.max_iters as f64 * iteration_weight(config);
                 push(
                     terms,
                     format!(
-                        "the Sinkhorn solver at its cap of {} iterations over {s} × {target_samples} samples (ε = {})",
+                        "the Sinkhorn solver at its cap of {} iterations{} over {s} × {target_samples} samples (ε = {})",
                         config.max_iters,
+                        newton_words(config),
                         short(config.epsilon)
                     ),
                     true,
@@ -971,12 +972,13 @@ fn flow_terms(
         FlowConfig::Sinkhorn {
             sinkhorn, debiased, ..
         } => {
-            let iters = sinkhorn.max_iters as f64;
+            let iters = sinkhorn.max_iters as f64 * iteration_weight(sinkhorn);
+            let newton = newton_words(sinkhorn);
             let ik = |o| Knob::count("method.flow.sinkhorn.max_iters", sinkhorn.max_iters, o, 0.0);
             if *debiased {
                 push(
                     format!(
-                        "the Sinkhorn solver at its cap of {} iterations, N·M + N² with N = {count}, M = {m} (ε = {})",
+                        "the Sinkhorn solver at its cap of {} iterations{newton}, N·M + N² with N = {count}, M = {m} (ε = {})",
                         sinkhorn.max_iters,
                         short(sinkhorn.epsilon)
                     ),
@@ -996,7 +998,7 @@ fn flow_terms(
                 // OT_ε(α, β) alone: no self-problems, one N·M problem a step.
                 push(
                     format!(
-                        "the Sinkhorn solver at its cap of {} iterations, N·M with N = {count}, M = {m} (ε = {}, OT_ε alone)",
+                        "the Sinkhorn solver at its cap of {} iterations{newton}, N·M with N = {count}, M = {m} (ε = {}, OT_ε alone)",
                         sinkhorn.max_iters,
                         short(sinkhorn.epsilon)
                     ),
@@ -1025,6 +1027,22 @@ fn flow_terms(
                 with_knobs(vec![nk(1.0, 1.0)], &tk(1.0)),
             );
         }
+    }
+}
+
+/// Work of one iteration at the cap relative to a plain Sinkhorn iteration: 2 with Newton acceleration (a
+/// Newton iteration evaluates the plan at least twice, at the iterate and at the accepted trial step, and
+/// selects each row's largest entries; its conjugate-gradient solve on the sparse rows is smaller).
+fn iteration_weight(cfg: &crate::core::sinkhorn::SinkhornConfig) -> f64 {
+    if cfg.newton.is_some() { 2.0 } else { 1.0 }
+}
+
+/// ", each a Newton step's work (twice a Sinkhorn iteration's)" with Newton acceleration, "" without.
+fn newton_words(cfg: &crate::core::sinkhorn::SinkhornConfig) -> &'static str {
+    if cfg.newton.is_some() {
+        ", each a Newton step's work (twice a Sinkhorn iteration's)"
+    } else {
+        ""
     }
 }
 

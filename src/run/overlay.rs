@@ -24,6 +24,7 @@ use crate::core::math::{Vec2, display_number};
 use crate::core::measure::{MeasureSettings, kernel_sigma, sinkhorn_epsilon};
 use crate::core::mixture::{Mixture, PARAMS_PER_COMPONENT};
 use crate::core::mmd::Kernel;
+use crate::core::newton_ot::NewtonConfig;
 use crate::core::plan::{mmd_witness_on_grid, plan_view, potentials_on_grid};
 use crate::core::rng::substream;
 use crate::core::scenario::Method;
@@ -423,6 +424,122 @@ pub fn plan_between(
         target,
         solution: sol,
     })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sinkhorn solver comparison
+
+/// One solver's convergence on the comparison's problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverRun {
+    /// "plain Sinkhorn", "Sinkhorn + sparse Newton".
+    pub label: &'static str,
+    pub iterations: usize,
+    pub converged: bool,
+    pub marginal_error: f64,
+    /// The L1 marginal error after each iteration ([`SinkhornResult::trace`]).
+    pub trace: Vec<f64>,
+    /// Wall-clock seconds of the solve on this machine (a figure for comparison, not a benchmark).
+    pub seconds: f64,
+    /// The dual value OT_ε (cost units).
+    pub cost: f64,
+}
+
+/// Plain Sinkhorn and Sinkhorn with sparse Newton acceleration on the same OT_ε problem (the plan overlay's
+/// clouds and the run's solver settings, see [`solver_comparison`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverComparison {
+    pub epsilon: f64,
+    pub epsilon_source: EpsilonSource,
+    /// ε-scaling of both solves (`None`: they start at ε).
+    pub scaling: Option<f64>,
+    pub tolerance: f64,
+    /// The Newton stage's settings (the run's, or the defaults when the run has none).
+    pub newton: NewtonConfig,
+    pub model: Cloud,
+    pub target: Cloud,
+    pub plain: SolverRun,
+    pub accelerated: SolverRun,
+}
+
+impl SolverComparison {
+    /// "ε = 0.006 (the run's), tolerance 0.01, no ε-scaling; from 100 points (particles) to 100 points (the run's
+    /// target points)".
+    pub fn describe(&self) -> String {
+        let source = match self.epsilon_source {
+            EpsilonSource::Run => "the run's",
+            EpsilonSource::Battery => "the battery's: this run has no Sinkhorn solver",
+        };
+        let scaling = match self.scaling {
+            Some(s) => format!("ε-scaling {}", display_number(s)),
+            None => "no ε-scaling".to_owned(),
+        };
+        format!(
+            "ε = {} ({source}), tolerance {}, {scaling}; from {} to {}",
+            display_number(self.epsilon),
+            display_number(self.tolerance),
+            self.model.count_words(),
+            self.target.count_words()
+        )
+    }
+}
+
+/// Solves OT_ε between the plan overlay's clouds ([`plan_inputs`]) twice with the run's solver settings
+/// ([`plan_config`]): once plain, once with sparse Newton acceleration (the run's `newton` settings, or
+/// [`NewtonConfig::default`]). Cost: both solves, each up to the configuration's `max_iters` × O(N·M),
+/// N, M ≤ `max_points`.
+pub fn solver_comparison(run: &Run, max_points: usize) -> OverlayResult<SolverComparison> {
+    plan_inputs(run, max_points)?.compare_solvers()
+}
+
+impl PlanInputs {
+    /// [`solver_comparison`] on these clouds: the dear part, for another thread.
+    pub fn compare_solvers(self) -> OverlayResult<SolverComparison> {
+        if self.model.points.is_empty() || self.target.points.is_empty() {
+            return Err("the solver comparison needs points on both sides".into());
+        }
+        let (x, y) = (&self.model.points, &self.target.points);
+        let (a, b) = (self.model.uniform_weights(), self.target.uniform_weights());
+        let newton = self.config.newton.clone().unwrap_or_default();
+        let solve = |label: &'static str, cfg: &SinkhornConfig| -> OverlayResult<SolverRun> {
+            let t0 = web_time::Instant::now();
+            let r = sinkhorn(x, &a, y, &b, cfg).map_err(|e| format!("{label}: {e}"))?;
+            Ok(SolverRun {
+                label,
+                iterations: r.iterations,
+                converged: r.converged,
+                marginal_error: r.marginal_error,
+                trace: r.trace,
+                seconds: t0.elapsed().as_secs_f64(),
+                cost: r.cost_value,
+            })
+        };
+        let plain = solve(
+            "plain Sinkhorn",
+            &SinkhornConfig {
+                newton: None,
+                ..self.config.clone()
+            },
+        )?;
+        let accelerated = solve(
+            "Sinkhorn + sparse Newton",
+            &SinkhornConfig {
+                newton: Some(newton.clone()),
+                ..self.config.clone()
+            },
+        )?;
+        Ok(SolverComparison {
+            epsilon: self.config.epsilon,
+            epsilon_source: self.epsilon_source,
+            scaling: self.config.scaling,
+            tolerance: self.config.tolerance,
+            newton,
+            model: self.model,
+            target: self.target,
+            plain,
+            accelerated,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1152,6 +1269,37 @@ mod tests {
             estimator: Estimator::MonteCarlo { samples },
         };
         loaded
+    }
+
+    /// Both solvers solve the same problem: the same OT_ε value (both to the run's tolerance), each trace
+    /// as long as its iterations and ending below the tolerance; on the moons flow at its ε both converge.
+    #[test]
+    fn the_solver_comparison_solves_one_problem_twice() {
+        let run = cpu(&bundled("moons_sinkhorn_flow"));
+        let c = solver_comparison(&run, 100).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.epsilon_source, EpsilonSource::Run);
+        for r in [&c.plain, &c.accelerated] {
+            assert!(r.converged, "{}: {r:?}", r.label);
+            assert_eq!(r.trace.len(), r.iterations, "{}", r.label);
+            assert!(
+                r.trace.last().is_some_and(|&e| e < c.tolerance),
+                "{}",
+                r.label
+            );
+        }
+        let rel = (c.plain.cost - c.accelerated.cost).abs() / c.plain.cost.abs();
+        assert!(
+            rel < 1e-3,
+            "OT_ε {} vs {}",
+            c.plain.cost,
+            c.accelerated.cost
+        );
+        assert!(c.describe().contains("the run's"), "{}", c.describe());
+        // A run without a Sinkhorn solver compares at the battery's ε and says so.
+        let fit = cpu(&bundled("two_modes_reverse_kl"));
+        let c = solver_comparison(&fit, 50).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.epsilon_source, EpsilonSource::Battery);
+        assert!(c.describe().contains("no Sinkhorn solver"));
     }
 
     #[test]
