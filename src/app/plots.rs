@@ -138,7 +138,8 @@ impl PlotsWindow {
     }
 
     /// Starts the solver comparison when the panel, scenario or step changed (at most every
-    /// [`SOLVER_REFRESH_S`] while running, one at a time), and takes a finished one.
+    /// [`SOLVER_REFRESH_S`] while running, and on the web, where it runs inside the frame, only while paused;
+    /// one at a time), and takes a finished one.
     fn update_solver(
         &mut self,
         ctx: &egui::Context,
@@ -163,7 +164,12 @@ impl PlotsWindow {
             Some(c) if c.job.is_some() => false,
             Some(c) if c.panel != i || c.scenario != *scenario => true,
             Some(c) if c.step == step => false,
-            Some(c) => !running || c.at.elapsed().as_secs_f64() >= SOLVER_REFRESH_S,
+            // Without threads (the web) the solves would run inside a frame: only while paused.
+            Some(c) => {
+                !running
+                    || (crate::run::worker::THREADED
+                        && c.at.elapsed().as_secs_f64() >= SOLVER_REFRESH_S)
+            }
         };
         if !due {
             return;
@@ -562,6 +568,11 @@ fn solver_ui(ui: &mut egui::Ui, cache: Option<&SolverCache>, letter: char, repro
     };
     if cache.job.is_some() {
         ui.small(format!("computing at step {}…", cache.step));
+    } else if !crate::run::worker::THREADED {
+        ui.small(format!(
+            "At step {}: recomputed when the run pauses (in the browser the solves would share the frame).",
+            cache.step
+        ));
     }
     let Some(data) = &cache.data else {
         return;
