@@ -1581,6 +1581,28 @@ fn mmd_noise_injection_frees_stranded_particles() {
     );
 }
 
+/// The Sinkhorn configuration of each panel's flow (the preset must be Sinkhorn flows).
+fn sinkhorn_configs(id: &str, runs: &[Run]) -> Vec<divlab::core::sinkhorn::SinkhornConfig> {
+    use divlab::core::flows::FlowConfig;
+    use divlab::core::scenario::Method;
+    runs.iter()
+        .map(|r| match &r.scenario().method {
+            Method::Flow {
+                flow: FlowConfig::Sinkhorn { sinkhorn, .. },
+            } => sinkhorn.clone(),
+            _ => panic!("{id}: a Sinkhorn flow was expected"),
+        })
+        .collect()
+}
+
+/// The Sinkhorn diagnostics of a run's last step.
+fn last_solve(id: &str, r: &Run) -> divlab::core::sinkhorn::SinkhornDiagnostics {
+    r.history()
+        .last()
+        .and_then(|rec| rec.info.sinkhorn.clone())
+        .unwrap_or_else(|| panic!("{id}: the step reported no Sinkhorn solve"))
+}
+
 /// Preset 7: one step of the Sinkhorn flow (OT_ε alone) at ε ≈ 10⁻⁴·D², D² the squared diagonal of the two
 /// clouds' bounding box (the scale the core's ε-scaling starts from), in the core's f32 inner loop, with
 /// ε-scaling 0.9 (A) and without (B). Theory: without the log domain the Gibbs kernel e^(−C/ε) underflows in
@@ -1591,21 +1613,11 @@ fn mmd_noise_injection_frees_stranded_particles() {
 /// their L1 marginal tolerance; B takes at least 4× A's iterations (the claim's "several times").
 #[test]
 fn small_epsilon_converges_in_f32_and_epsilon_scaling_needs_several_times_fewer_iterations() {
-    use divlab::core::flows::FlowConfig;
-    use divlab::core::scenario::Method;
     use divlab::core::sinkhorn::squared_diameter;
     let id = "small_epsilon_scaling";
     let (linked, mut runs) = open_preset_runs(id, |_| {});
     assert_eq!(linked.until, 1, "{id}: the claim is about one solve");
-    let configs: Vec<_> = runs
-        .iter()
-        .map(|r| match &r.scenario().method {
-            Method::Flow {
-                flow: FlowConfig::Sinkhorn { sinkhorn, .. },
-            } => sinkhorn.clone(),
-            _ => panic!("{id}: a Sinkhorn flow was expected"),
-        })
-        .collect();
+    let configs = sinkhorn_configs(id, &runs);
     assert!(configs[0].scaling.is_some() && configs[1].scaling.is_none());
     assert_eq!(configs[0].precision, Precision::F32);
     assert_eq!(configs[1].precision, Precision::F32);
@@ -1630,12 +1642,7 @@ fn small_epsilon_converges_in_f32_and_epsilon_scaling_needs_several_times_fewer_
         .count() as f64
         / (x.len() * y.len()) as f64;
     step_all(id, &mut runs, 1);
-    let solve = |r: &Run| {
-        r.history()
-            .last()
-            .and_then(|rec| rec.info.sinkhorn.clone())
-            .unwrap_or_else(|| panic!("{id}: the step reported no Sinkhorn solve"))
-    };
+    let solve = |r: &Run| last_solve(id, r);
     let (a, b) = (solve(&runs[0]), solve(&runs[1]));
     let levels = ((eps / d2).ln() / configs[0].scaling.unwrap_or(0.9).ln()).ceil();
     eprintln!(
@@ -1724,21 +1731,11 @@ fn gaussian_vi_by_jko_reaches_the_reverse_kl_optimum_in_fewer_steps_than_adam() 
 /// of the box); plain takes at least 10× the iterations of Newton.
 #[test]
 fn newton_sinkhorn_reaches_the_tolerance_in_far_fewer_iterations() {
-    use divlab::core::flows::FlowConfig;
-    use divlab::core::scenario::Method;
     use divlab::core::sinkhorn::squared_diameter;
     let id = "newton_sinkhorn";
     let (linked, mut runs) = open_preset_runs(id, |_| {});
     assert_eq!(linked.until, 1, "{id}: the claim is about one solve");
-    let configs: Vec<_> = runs
-        .iter()
-        .map(|r| match &r.scenario().method {
-            Method::Flow {
-                flow: FlowConfig::Sinkhorn { sinkhorn, .. },
-            } => sinkhorn.clone(),
-            _ => panic!("{id}: a Sinkhorn flow was expected"),
-        })
-        .collect();
+    let configs = sinkhorn_configs(id, &runs);
     assert!(configs[0].newton.is_none() && configs[1].newton.is_some());
     assert!(configs[0].scaling.is_none() && configs[1].scaling.is_none());
     assert_eq!(configs[0].epsilon, configs[1].epsilon);
@@ -1750,12 +1747,7 @@ fn newton_sinkhorn_reaches_the_tolerance_in_far_fewer_iterations() {
     );
     let d2 = squared_diameter(&x, runs[0].target_points());
     step_all(id, &mut runs, 1);
-    let solve = |r: &Run| {
-        r.history()
-            .last()
-            .and_then(|rec| rec.info.sinkhorn.clone())
-            .unwrap_or_else(|| panic!("{id}: the step reported no Sinkhorn solve"))
-    };
+    let solve = |r: &Run| last_solve(id, r);
     // a: with Newton (panel B), b: plain (panel A).
     let (a, b) = (solve(&runs[1]), solve(&runs[0]));
     let moved = particles(&runs[0])
