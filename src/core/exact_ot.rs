@@ -86,7 +86,7 @@ pub fn exact_ot(x: &[Vec2], a: &[f64], y: &[Vec2], b: &[f64]) -> CoreResult<Exac
 
 /// The network simplex on the complete bipartite graph with supplies `a`, demands `b` and arc costs
 /// `cost(i, j)` ≥ 0 (module docs).
-fn network_simplex(
+pub(super) fn network_simplex(
     a: &[f64],
     b: &[f64],
     cost: impl Fn(usize, usize) -> f64,

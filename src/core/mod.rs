@@ -22,6 +22,7 @@ pub mod mixture;
 pub mod mmd;
 pub mod newton_ot;
 pub mod optim;
+pub mod orlicz;
 pub mod params;
 pub mod paths;
 pub mod plan;
