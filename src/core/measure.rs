@@ -337,6 +337,9 @@ pub enum EstimatorKind {
     /// From the k-th nearest-neighbour distances within and between independent samples of p and q
     /// ([`super::knn`]).
     NearestNeighbour,
+    /// Exactly, by linear programs over the couplings of the two mixtures' components (network simplex;
+    /// [`super::orlicz`]).
+    ExactProgram,
 }
 
 /// What a value comes with; absent fields do not apply to the row.
@@ -383,6 +386,13 @@ pub struct Diagnostics {
     /// Network-simplex pivots of the exact OT row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pivots: Option<usize>,
+    /// A certified lower bound on the value, which is an upper bound within this of it (the
+    /// Orlicz–Wasserstein row; [`super::orlicz`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certified_lower_bound: Option<f64>,
+    /// Linear programs solved (the Orlicz–Wasserstein row's Dinkelbach steps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programs: Option<usize>,
 }
 
 /// What a row came to.
@@ -491,10 +501,12 @@ enum Entry {
     CauchySchwarzGrid,
     KnnKl,
     KnnRenyi { alpha: f64 },
+    OrliczWasserstein,
+    MixingW2,
 }
 
 /// Rows in the battery ([`row_ids`] has this many ids; [`measure_row`] takes an index below it).
-pub const BATTERY_LEN: usize = 29;
+pub const BATTERY_LEN: usize = 31;
 
 /// The battery, in order. Ids are never reused or renamed; new rows go at the end.
 const BATTERY: [(&str, Entry); BATTERY_LEN] = [
@@ -530,6 +542,8 @@ const BATTERY: [(&str, Entry); BATTERY_LEN] = [
     ("cauchy_schwarz_grid", Entry::CauchySchwarzGrid),
     ("knn_kl", Entry::KnnKl),
     ("knn_renyi_2", Entry::KnnRenyi { alpha: 2.0 }),
+    ("orlicz_wasserstein", Entry::OrliczWasserstein),
+    ("mixing_w2", Entry::MixingW2),
 ];
 
 /// The battery index of the `sinkhorn` row, whose sub-stream the other optimal-transport rows share: they
@@ -835,6 +849,17 @@ impl<'a> Ctx<'a> {
                     self.settings.knn_k
                 ),
             ),
+            Entry::OrliczWasserstein => (
+                "orlicz_wasserstein",
+                none,
+                "Orlicz–Wasserstein W_Φ (Φ(x) = eˣ − 1) between the mixing measures, Bures ground metric, exact"
+                    .into(),
+            ),
+            Entry::MixingW2 => (
+                "mixing_w2",
+                none,
+                "W₂ between the mixing measures (MW₂), Bures ground metric, exact".into(),
+            ),
         }
     }
 
@@ -1050,7 +1075,53 @@ impl<'a> Ctx<'a> {
             }
             Entry::KnnKl => (self.knn(None, rng), String::new()),
             Entry::KnnRenyi { alpha } => (self.knn(Some(alpha), rng), String::new()),
+            Entry::OrliczWasserstein => (self.orlicz(), String::new()),
+            Entry::MixingW2 => {
+                let r = self.mixing_measures().and_then(|(p, q)| {
+                    let v = super::orlicz::mixing_w2(p, q)?;
+                    Ok((v, estimated(EstimatorKind::ExactProgram)))
+                });
+                (r, String::new())
+            }
         }
+    }
+
+    /// The target's and the model's mixtures, whose mixing measures the Orlicz–Wasserstein and MW₂ rows
+    /// compare.
+    fn mixing_measures(&self) -> CoreResult<(&Mixture, &Mixture)> {
+        let p = self
+            .target
+            .density()
+            .and_then(|d| d.as_mixture())
+            .ok_or_else(|| {
+                CoreError::not_applicable(format!(
+                    "compares the components of two mixtures; the target '{}' is not a Gaussian mixture",
+                    self.target.name()
+                ))
+            })?;
+        let q = match self.model {
+            ModelRef::Mixture(q) => q,
+            ModelRef::Particles(_) => {
+                return Err(CoreError::not_applicable(
+                    "compares the components of two mixtures; the model is a particle cloud",
+                ));
+            }
+        };
+        Ok((p, q))
+    }
+
+    /// The Orlicz–Wasserstein row, with its certificate and the programs it took.
+    fn orlicz(&self) -> Computed {
+        let (p, q) = self.mixing_measures()?;
+        let o = super::orlicz::orlicz_between_mixtures(p, q, super::orlicz::Young::Exponential)?;
+        Ok((
+            o.value,
+            Diagnostics {
+                certified_lower_bound: Some(o.lower_bound),
+                programs: Some(o.programs),
+                ..estimated(EstimatorKind::ExactProgram)
+            },
+        ))
     }
 
     /// An f-divergence by the grid (+∞ kept as a value).
@@ -2421,5 +2492,43 @@ mod tests {
         eprintln!(
             "cauchy_schwarz vs cauchy_schwarz_grid at 256²: worst rel. difference {worst:.2e}"
         );
+    }
+    /// The mixing-measure rows against their two-atom closed forms: p = N(0, 0.1·I) and
+    /// q = (1 − w)·N(0, 0.1·I) + w·N((D, 0), 0.1·I), whose components are D apart in the Bures metric (same
+    /// covariance): W_Φ = D / ln(1 + 1/w) for Φ = eˣ − 1 and MW₂ = √w·D. Particle models are refused.
+    #[test]
+    fn mixing_measure_rows_match_the_two_atom_closed_forms() {
+        let cov = [[0.1, 0.0], [0.0, 0.1]];
+        let p = Mixture::single([0.0, 0.0], cov).unwrap();
+        let t = mixture_target(&p);
+        for (w, d) in [(0.2, 1.0), (0.01, 2.0), (1e-4, 2.5)] {
+            let q = Mixture::from_components(&[1.0 - w, w], &[[0.0, 0.0], [d, 0.0]], &[cov, cov])
+                .unwrap();
+            let ow = row_of(&t, &q, "orlicz_wasserstein", &small());
+            let Outcome::Value { value, diagnostics } = &ow.outcome else {
+                panic!("{:?}", ow.outcome)
+            };
+            let exact = d / (1.0 + 1.0 / w).ln();
+            assert!(
+                (value - exact).abs() <= 1e-9 * exact,
+                "w = {w}: {value} vs {exact}"
+            );
+            let lower = diagnostics.certified_lower_bound.unwrap();
+            assert!(lower <= *value && lower >= exact * (1.0 - 1e-9), "{lower}");
+            assert_eq!(diagnostics.estimator, Some(EstimatorKind::ExactProgram));
+            assert!(diagnostics.programs.unwrap() >= 2);
+            let w2 = row_of(&t, &q, "mixing_w2", &small())
+                .outcome
+                .value()
+                .unwrap();
+            assert!((w2 - w.sqrt() * d).abs() <= 1e-9 * d, "w = {w}: {w2}");
+        }
+        let cloud = p.sample(50, &mut seeded(2));
+        for id in ["orlicz_wasserstein", "mixing_w2"] {
+            let i = row_ids().iter().position(|r| *r == id).unwrap();
+            let r = measure_row(&t, ModelRef::Particles(&cloud), 1, &small(), i).unwrap();
+            assert_eq!(r.outcome.tag(), "not_applicable");
+            assert!(r.outcome.reason().unwrap().contains("particle cloud"));
+        }
     }
 }
