@@ -169,6 +169,10 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
         "newton_sinkhorn",
         include_str!("../assets/presets/newton_sinkhorn.ron"),
     ),
+    (
+        "orlicz_excess_mass",
+        include_str!("../assets/presets/orlicz_excess_mass.ron"),
+    ),
 ];
 
 /// A bundled claim preset as the app lists it: its file name, and its texts and link.
