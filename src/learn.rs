@@ -187,7 +187,8 @@ fn check_links(text: &str) -> Result<(), String> {
 
 /// The ids of the entries that explain `scenario`, most general first: the method (`gradient`, `em` or the
 /// flow), then a gradient fit's objective, its divergence and estimator, its optimizer (and `cautious`
-/// when on), and the kernel of an MMD objective or flow.
+/// when on), the kernel of an MMD objective or flow, Newton-accelerated Sinkhorn when set, and the
+/// mixing-measure rows when a mixture model has more components than its mixture target.
 pub fn ids_of(scenario: &Scenario) -> Vec<String> {
     let mut ids = vec![caps::method_id(&scenario.method).to_owned()];
     let Ok(json) = serde_json::to_value(scenario) else {
@@ -223,6 +224,24 @@ pub fn ids_of(scenario: &Scenario) -> Vec<String> {
         .any(|c| c["newton"].is_object())
     {
         ids.push("sinkhorn.newton".to_owned());
+    }
+    // A mixture model with more components than the mixture target: the battery's mixing-measure rows
+    // (`orlicz_wasserstein`, `mixing_w2`) tell how its excess components behave.
+    let target = &json["target"];
+    let init = &json["model"]["init"];
+    let target_k = (target["kind"] == "gaussian_mixture")
+        .then(|| target["weights"].as_array().map(Vec::len))
+        .flatten();
+    let model_k = match init["kind"].as_str() {
+        Some("given") => init["weights"].as_array().map(Vec::len),
+        Some("random") => init["components"].as_u64().map(|k| k as usize),
+        _ => None,
+    };
+    if json["model"]["kind"] == "mixture"
+        && let (Some(p), Some(q)) = (target_k, model_k)
+        && q > p
+    {
+        ids.push("measure.mixing_measures".to_owned());
     }
     ids
 }

@@ -26,6 +26,8 @@ fn required_ids() -> Vec<String> {
     ids.extend(["estimator.grid", "estimator.monte_carlo"].map(str::to_owned));
     // Solver settings with an entry of their own (shown while set).
     ids.push("sinkhorn.newton".to_owned());
+    // The mixing-measure rows (shown for an over-fitted mixture).
+    ids.push("measure.mixing_measures".to_owned());
     // Overlays with an entry of their own (shown while on).
     ids.push("overlay.knn_ratio".to_owned());
     ids.sort();
@@ -117,4 +119,23 @@ fn every_bundled_scenario_and_preset_panel_is_explained() {
             );
         }
     }
+}
+
+/// The mixing-measure entry is shown exactly for an over-fitted mixture: the Orlicz–Wasserstein preset
+/// (four components on the three-component target) gets it, EM with three components on it does not.
+#[test]
+fn the_mixing_measure_entry_follows_over_fitting() {
+    let preset = claim_presets()
+        .into_iter()
+        .map(|p| p.unwrap_or_else(|e| panic!("{e}")))
+        .find(|p| p.id == "orlicz_excess_mass")
+        .expect("the orlicz_excess_mass preset");
+    let linked = divlab::app::open_link_headless(&preset.link).unwrap_or_else(|e| panic!("{e}"));
+    assert!(ids_of(&linked.panels[0]).contains(&"measure.mixing_measures".to_owned()));
+    let (_, em) = BUNDLED
+        .iter()
+        .find(|(name, _)| *name == "mixture_em")
+        .expect("mixture_em");
+    let em = Scenario::parse(em).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!ids_of(&em).contains(&"measure.mixing_measures".to_owned()));
 }
