@@ -40,6 +40,9 @@ SUBCOMMANDS:
         by a network simplex, up to 3000 points a side. As ε → 0, OT_ε and ⟨π_ε, C⟩ approach exact_w2.
         is_ess = 1/(1 + χ²(p‖q)) = 1/∫p²/q, the importance-sampling ESS/N of q as a proposal for p
         (large N); cauchy_schwarz_grid = the grid quadrature beside cauchy_schwarz's closed form.
+        orlicz_wasserstein and mixing_w2 compare the mixing measures Σ wₖ δ(μₖ, Σₖ) of two mixtures
+        (ground cost: the Gaussians' W₂): W_Φ with Φ = eˣ − 1 and W₂, by exact programs;
+        not applicable for particles or a target that is not a mixture.
         A value marked ≥ is a lower bound (a χ²-type integrand the grid's region does not hold)
     run SCENARIO [--steps N] [--every K] [--json] [--backend cpu|gpu|auto]
         the trajectory of the fit (parameters or particles, and the objective); same seed, same bytes.
