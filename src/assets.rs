@@ -72,6 +72,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../assets/scenarios/funnel_langevin.ron"),
     ),
     (
+        "dirichlet_mirrored_svgd",
+        include_str!("../assets/scenarios/dirichlet_mirrored_svgd.ron"),
+    ),
+    (
         "mixture_em",
         include_str!("../assets/scenarios/mixture_em.ron"),
     ),
@@ -172,6 +176,10 @@ pub const BUNDLED_PRESETS: &[(&str, &str)] = &[
     (
         "orlicz_excess_mass",
         include_str!("../assets/presets/orlicz_excess_mass.ron"),
+    ),
+    (
+        "mirrored_svgd_simplex",
+        include_str!("../assets/presets/mirrored_svgd_simplex.ron"),
     ),
 ];
 

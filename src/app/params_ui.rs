@@ -85,11 +85,12 @@ fn default_of(id: &str) -> f64 {
 }
 
 /// The flow kinds, by their scenario names.
-pub const FLOW_KINDS: [&str; 6] = [
+pub const FLOW_KINDS: [&str; 7] = [
     "mmd",
     "sliced_riesz",
     "sinkhorn",
     "svgd",
+    "mirrored_svgd",
     "langevin",
     "underdamped_langevin",
 ];
@@ -212,6 +213,10 @@ pub fn default_flow(kind: &str, target_samples: usize) -> Option<FlowConfig> {
         "svgd" => FlowConfig::Svgd {
             bandwidth: Bandwidth::Median,
             step_size: step("svgd"),
+        },
+        "mirrored_svgd" => FlowConfig::MirroredSvgd {
+            bandwidth: Bandwidth::Median,
+            step_size: step("mirrored_svgd"),
         },
         "langevin" => FlowConfig::Langevin {
             step_size: step("langevin"),
@@ -495,9 +500,21 @@ mod tests {
 
     #[test]
     fn every_flow_and_optimizer_kind_can_be_switched_to_with_valid_defaults() {
-        let flow = bundled("moons_sinkhorn_flow");
+        let moons = bundled("moons_sinkhorn_flow");
+        // Mirrored SVGD needs the simplex: refused on the moons with the way out, accepted on a Dirichlet.
+        let refused = with_kind(&moons, "flow", "mirrored_svgd").expect("a flow scenario");
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("dirichlet")),
+            "{refused:?}"
+        );
+        let simplex = bundled("dirichlet_mirrored_svgd");
         for kind in FLOW_KINDS {
-            let s = with_kind(&flow, "flow", kind)
+            let flow = if kind == "mirrored_svgd" {
+                &simplex
+            } else {
+                &moons
+            };
+            let s = with_kind(flow, "flow", kind)
                 .expect("a flow scenario")
                 .unwrap_or_else(|e| panic!("{kind}: {e}"));
             let json = serde_json::to_value(&s).unwrap();

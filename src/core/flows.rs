@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{CoreError, CoreResult};
 use super::math::{Vec2, dist2, is_finite2, logsumexp};
+use super::mirror;
 use super::mmd::{Kernel, self_term, witness_parts};
 use super::params;
 use super::rng;
@@ -44,6 +45,7 @@ use super::sinkhorn::{
     sinkhorn_divergence_from,
 };
 use super::sliced::{random_directions, sliced_riesz_grad};
+use super::target::Support;
 
 fn default_target_samples() -> usize {
     1024
@@ -121,6 +123,12 @@ pub enum FlowConfig {
         bandwidth: Bandwidth,
         step_size: f64,
     },
+    /// SVGD in the mirror coordinates of the simplex's entropy (targets on the simplex only): every
+    /// particle stays inside ([`super::mirror`]).
+    MirroredSvgd {
+        bandwidth: Bandwidth,
+        step_size: f64,
+    },
     Langevin {
         step_size: f64,
     },
@@ -138,6 +146,7 @@ impl FlowConfig {
             | Self::SlicedRiesz { step_size, .. }
             | Self::Sinkhorn { step_size, .. }
             | Self::Svgd { step_size, .. }
+            | Self::MirroredSvgd { step_size, .. }
             | Self::Langevin { step_size }
             | Self::UnderdampedLangevin { step_size, .. } => *step_size,
         }
@@ -150,6 +159,7 @@ impl FlowConfig {
             | Self::SlicedRiesz { step_size, .. }
             | Self::Sinkhorn { step_size, .. }
             | Self::Svgd { step_size, .. }
+            | Self::MirroredSvgd { step_size, .. }
             | Self::Langevin { step_size }
             | Self::UnderdampedLangevin { step_size, .. } => *step_size = new,
         }
@@ -162,8 +172,22 @@ impl FlowConfig {
             Self::SlicedRiesz { .. } => "sliced_riesz",
             Self::Sinkhorn { .. } => "sinkhorn",
             Self::Svgd { .. } => "svgd",
+            Self::MirroredSvgd { .. } => "mirrored_svgd",
             Self::Langevin { .. } => "langevin",
             Self::UnderdampedLangevin { .. } => "underdamped_langevin",
+        }
+    }
+
+    /// The flow's name in messages ("SVGD", "mirrored SVGD", …).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Mmd { .. } => "MMD",
+            Self::SlicedRiesz { .. } => "sliced Riesz",
+            Self::Sinkhorn { .. } => "Sinkhorn",
+            Self::Svgd { .. } => "SVGD",
+            Self::MirroredSvgd { .. } => "mirrored SVGD",
+            Self::Langevin { .. } => "Langevin",
+            Self::UnderdampedLangevin { .. } => "underdamped Langevin",
         }
     }
 
@@ -208,6 +232,10 @@ impl FlowConfig {
             Self::Svgd {
                 bandwidth,
                 step_size,
+            }
+            | Self::MirroredSvgd {
+                bandwidth,
+                step_size,
             } => {
                 if let Bandwidth::Fixed { h } = bandwidth {
                     params::check_field("bandwidth", Some("fixed"), "h", *h)
@@ -250,6 +278,9 @@ pub struct FlowTarget<'a> {
     pub points: &'a [Vec2],
     pub score: Option<&'a (dyn Fn(Vec2) -> Vec2 + Sync)>,
     pub log_density: Option<&'a (dyn Fn(Vec2) -> f64 + Sync)>,
+    /// Where the density is positive: a score flow refuses a step that would leave it (the score is
+    /// undefined there).
+    pub support: Support,
 }
 
 impl<'a> FlowTarget<'a> {
@@ -259,6 +290,7 @@ impl<'a> FlowTarget<'a> {
             points,
             score: None,
             log_density: None,
+            support: Support::Plane,
         }
     }
 
@@ -271,8 +303,38 @@ impl<'a> FlowTarget<'a> {
             points: &[],
             score: Some(score),
             log_density: Some(log_density),
+            support: Support::Plane,
         }
     }
+
+    /// The same target, positive only on `support`.
+    pub fn with_support(self, support: Support) -> Self {
+        Self { support, ..self }
+    }
+}
+
+/// A score flow's particles must lie where the target's density is positive: the first one outside, by
+/// index, refuses the step (`after`: the positions the step would move them to, else the current ones).
+fn check_support(x: &[Vec2], target: &FlowTarget<'_>, flow: &str, after: bool) -> CoreResult<()> {
+    let Some(i) = x.iter().position(|p| !target.support.contains(*p)) else {
+        return Ok(());
+    };
+    let hint = if flow == "mirrored SVGD" {
+        "lower step_size"
+    } else {
+        "the flow does not know the boundary; mirrored_svgd keeps every particle inside"
+    };
+    let at = format!("({:.4}, {:.4})", x[i][0], x[i][1]);
+    let where_ = if after {
+        format!("the step would move particle {i} to {at}")
+    } else {
+        format!("particle {i} is at {at}")
+    };
+    Err(CoreError::invalid(format!(
+        "{where_}, outside the target's support ({}), where its score is undefined: {hint}; the {flow} \
+         step is refused, state kept",
+        target.support.describe()
+    )))
 }
 
 /// What one step did.
@@ -575,6 +637,9 @@ impl ParticleFlow {
         let mut new_eta = self.adaptive_eta;
         let mut new_self_term: Option<f64> = None;
         let mut new_sinkhorn_self: Option<f64> = None;
+        if self.cfg.needs_score() {
+            check_support(x, target, self.cfg.label(), false)?;
+        }
         let (name, value, new_x, eta, diag) = match &self.cfg {
             FlowConfig::Mmd {
                 kernel,
@@ -735,6 +800,27 @@ impl ParticleFlow {
                     .collect();
                 ("kl_kde", value, nx, *step_size, None)
             }
+            FlowConfig::MirroredSvgd {
+                bandwidth,
+                step_size,
+            } => {
+                let (score, logp) = need_density(target, "mirrored SVGD")?;
+                if target.support != Support::Simplex {
+                    return Err(CoreError::not_applicable(format!(
+                        "the mirrored SVGD flow moves particles in the mirror coordinates of the simplex, and this \
+                         target's support is {}: use svgd, or a dirichlet target",
+                        target.support.describe()
+                    )));
+                }
+                let value = kl_kde(x, logp)?;
+                let s = scores(x, score)?;
+                let h = match bandwidth {
+                    Bandwidth::Median => median_bandwidth(x),
+                    Bandwidth::Fixed { h } => *h,
+                };
+                let nx = mirror::step(x, &s, h, *step_size)?;
+                ("kl_kde", value, nx, *step_size, None)
+            }
             FlowConfig::Langevin { step_size } => {
                 let (score, logp) = need_density(target, "Langevin")?;
                 let value = kl_kde(x, logp)?;
@@ -776,6 +862,7 @@ impl ParticleFlow {
                     nx[i][0] += 0.5 * eta * v[i][0];
                     nx[i][1] += 0.5 * eta * v[i][1];
                 }
+                check_support(&nx, target, "underdamped Langevin", true)?;
                 let s2 = scores(&nx, score)?;
                 for i in 0..n {
                     v[i][0] += 0.5 * eta * s2[i][0];
@@ -794,6 +881,9 @@ impl ParticleFlow {
             return Err(CoreError::non_finite(format!(
                 "particle positions after a step of size {eta}; step refused, state kept"
             )));
+        }
+        if self.cfg.needs_score() {
+            check_support(&new_x, target, self.cfg.label(), true)?;
         }
         let max_displacement = x
             .iter()

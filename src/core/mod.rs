@@ -18,6 +18,7 @@ pub mod grid;
 pub mod knn;
 pub mod math;
 pub mod measure;
+pub mod mirror;
 pub mod mixture;
 pub mod mmd;
 pub mod newton_ot;

@@ -243,6 +243,7 @@ static PARAMS: &[ParamDecl] = &[
     p("target.spiral.r_max", "outer radius", "length", excl(0.0), incl(LENGTH), 3.5, Linear),
     p("target.spiral.width", "width of the tube (at most 4096 components along the spiral)", "length", excl(0.0), incl(100.0), 0.15, Log),
     p("target.funnel.sigma_v", "standard deviation of the neck coordinate v", "length", excl(0.0), excl(5.0), 1.0, Linear),
+    p("target.dirichlet.alpha", "concentration αₖ of θ₁ = x, θ₂ = y, θ₃ = 1 − x − y (below 1: mass at the edge θₖ = 0)", "1", incl(0.1), incl(1000.0), 2.0, Log),
     p("target.image.floor", "density floor relative to the brightest pixel", "1", excl(0.0), excl(1.0), 1e-3, Log),
     p("target.image.tail_fraction", "tail outside the box, as a fraction of its size", "1", excl(0.0), excl(1.0), 0.02, Log),
     p("target.samples.points", "point coordinate", "length", incl(-COORD), incl(COORD), 0.0, Linear),
@@ -297,6 +298,7 @@ static PARAMS: &[ParamDecl] = &[
     count("flow.sliced_riesz.slices", "random slices per step", "count", 1, 100_000, 32, Log),
     p("flow.sinkhorn.step_size", "step size η", "1", excl(0.0), incl(1000.0), 0.5, Log),
     p("flow.svgd.step_size", "step size η", "length²", excl(0.0), incl(100.0), 0.1, Log),
+    p("flow.mirrored_svgd.step_size", "step size η in the mirror (dual) coordinates", "1", excl(0.0), incl(100.0), 0.05, Log),
     p("flow.langevin.step_size", "time step η", "length²", excl(0.0), incl(10.0), 0.05, Log),
     p("flow.underdamped_langevin.step_size", "time step η", "length²", excl(0.0), incl(10.0), 0.05, Log),
     p("flow.underdamped_langevin.friction", "friction γ", "1", excl(0.0), incl(1000.0), 1.0, Log),
@@ -586,14 +588,19 @@ mod tests {
         let mut out = Vec::new();
         for (_, target) in crate::core::target::presets() {
             let t = serde_json::to_value(&target).unwrap();
-            out.push(parse(base(
-                t.clone(),
-                mixture.clone(),
-                json!({"kind": "em"}),
-            )));
+            // A mixture q cannot fit the simplex's Dirichlet (q has mass where p = 0): particles only.
+            if t["kind"] != "dirichlet" {
+                out.push(parse(base(
+                    t.clone(),
+                    mixture.clone(),
+                    json!({"kind": "em"}),
+                )));
+            }
             // A score flow needs a density; a sample target gets a sample-based flow.
             let flow = if t["kind"] == "samples" {
                 json!({"kind": "sliced_riesz", "slices": 8, "step_size": 1.0})
+            } else if t["kind"] == "dirichlet" {
+                json!({"kind": "mirrored_svgd", "bandwidth": {"kind": "median"}, "step_size": 0.05})
             } else {
                 json!({"kind": "langevin", "step_size": 0.05})
             };

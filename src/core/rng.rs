@@ -39,6 +39,29 @@ pub fn normal(rng: &mut Rng) -> f64 {
     normal2(rng)[0]
 }
 
+/// ln G for G ~ Gamma(shape, 1), shape > 0, by Marsaglia and Tsang's squeeze (shape ≥ 1) and, below 1,
+/// G(a) = G(a + 1)·U^{1/a} taken in logs (so that a small shape never rounds G to 0).
+pub fn ln_gamma_variate(rng: &mut Rng, shape: f64) -> f64 {
+    if shape < 1.0 {
+        let u = 1.0 - uniform(rng);
+        return ln_gamma_variate(rng, shape + 1.0) + u.ln() / shape;
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let x = normal(rng);
+        let v = 1.0 + c * x;
+        if v <= 0.0 {
+            continue;
+        }
+        let v = v * v * v;
+        let u = 1.0 - uniform(rng);
+        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+            return (d * v).ln();
+        }
+    }
+}
+
 /// Two independent standard normals from one Box–Muller draw.
 #[inline]
 pub fn normal2(rng: &mut Rng) -> Vec2 {

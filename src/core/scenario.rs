@@ -224,6 +224,28 @@ impl Scenario {
             }
         }
         self.measure.validate()?;
+        if matches!(self.target, TargetSpec::Dirichlet(_)) {
+            if let ModelSpec::Mixture { .. } = self.model {
+                return Err(CoreError::field(
+                    "model.kind",
+                    "the dirichlet target lives on the simplex, and a Gaussian mixture q has mass outside it, where \
+                     p = 0 (so KL(q‖p) and the other f-divergences of q against p are infinite): fit it with \
+                     particles (model: (kind: \"particles\", …) and a flow)",
+                ));
+            }
+        } else if let Method::Flow {
+            flow: FlowConfig::MirroredSvgd { .. },
+        } = &self.method
+        {
+            return Err(CoreError::field(
+                "method.flow.kind",
+                format!(
+                    "mirrored_svgd moves particles in the mirror coordinates of the simplex, and the {} target lives on \
+                     the whole plane: use svgd with it, or target (kind: \"dirichlet\")",
+                    self.target.kind_name()
+                ),
+            ));
+        }
         match (&self.method, &self.model) {
             (
                 Method::Gradient {

@@ -531,7 +531,10 @@ impl Simulation {
                     Some(density) if flow.config().needs_score() => {
                         let score = |x: Vec2| density.score(x);
                         let log_density = |x: Vec2| density.log_density(x);
-                        flow.step(&FlowTarget::density(&score, &log_density))?
+                        flow.step(
+                            &FlowTarget::density(&score, &log_density)
+                                .with_support(density.support()),
+                        )?
                     }
                     _ => flow.step(&FlowTarget::samples(target_points))?,
                 };

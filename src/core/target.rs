@@ -24,7 +24,7 @@ use super::grid::{BBox, Grid};
 use super::math::{Vec2, exact_number, logsumexp};
 use super::mixture::Mixture;
 use super::params;
-use super::rng::{Rng, index, normal, normal2, seeded, uniform};
+use super::rng::{Rng, index, ln_gamma_variate, normal, normal2, seeded, uniform};
 
 /// A grayscale image handed to [`Target::build`] by the caller (core does no I/O).
 /// Row-major, top row first, values ≥ 0; brighter = more mass (unless the spec says `invert`).
@@ -216,6 +216,48 @@ impl Default for FunnelSpec {
     }
 }
 
+/// Dirichlet(α₁, α₂, α₃) on the 2-simplex, in the coordinates x = θ₁, y = θ₂ (θ₃ = 1 − x − y):
+/// `p(x, y) = x^{α₁−1} y^{α₂−1} (1 − x − y)^{α₃−1} Γ(α₁ + α₂ + α₃) / (Γ(α₁) Γ(α₂) Γ(α₃))` on the open
+/// triangle x > 0, y > 0, x + y < 1, and 0 outside it. An αₖ below 1 piles mass against the edge θₖ = 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
+pub struct DirichletSpec {
+    pub alpha: [f64; 3],
+}
+impl Default for DirichletSpec {
+    fn default() -> Self {
+        Self {
+            alpha: [2.0, 3.0, 4.0],
+        }
+    }
+}
+
+/// Where a density target is positive: the whole plane, or the open simplex of [`DirichletSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Support {
+    Plane,
+    Simplex,
+}
+
+impl Support {
+    /// Whether `x` lies in the support (the simplex is open: its edges are outside).
+    pub fn contains(self, x: Vec2) -> bool {
+        match self {
+            Self::Plane => x[0].is_finite() && x[1].is_finite(),
+            Self::Simplex => x[0] > 0.0 && x[1] > 0.0 && 1.0 - x[0] - x[1] > 0.0,
+        }
+    }
+
+    /// For messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Plane => "the plane",
+            Self::Simplex => "the open simplex x > 0, y > 0, x + y < 1",
+        }
+    }
+}
+
 /// A density drawn from a grayscale image (pixels supplied by the caller), stretched over `bbox`,
 /// bilinearly interpolated between pixel centres; `floor` (relative to the brightest pixel) keeps
 /// the log-density finite; outside the box the density decays as a Gaussian of std
@@ -267,6 +309,7 @@ pub enum TargetSpec {
     Checkerboard(CheckerboardSpec),
     Spiral(SpiralSpec),
     Funnel(FunnelSpec),
+    Dirichlet(DirichletSpec),
     Image(ImageSpec),
     Samples(SamplesSpec),
 }
@@ -344,6 +387,7 @@ impl TargetSpec {
             Self::Checkerboard(_) => "checkerboard",
             Self::Spiral(_) => "spiral",
             Self::Funnel(_) => "funnel",
+            Self::Dirichlet(_) => "dirichlet",
             Self::Image(_) => "image",
             Self::Samples(_) => "samples",
         }
@@ -432,6 +476,9 @@ impl TargetSpec {
             Self::Funnel(s) => {
                 chk_sq(k, "sigma_v", s.sigma_v)?;
             }
+            Self::Dirichlet(s) => {
+                chk_all(k, "alpha", indexed(&s.alpha))?;
+            }
             Self::Image(s) => {
                 s.bbox.validate().map_err(|e| e.within("target"))?;
                 chk(k, "floor", s.floor)?;
@@ -470,7 +517,11 @@ impl TargetSpec {
             Self::TwoMoons(s) => chain(&two_moons_curves(s), s.noise),
             Self::Spiral(s) => chain(&[spiral_curve(s)], s.width),
             Self::Checkerboard(s) => s.cells.saturating_mul(s.cells).div_ceil(2),
-            Self::Banana(_) | Self::Ring(_) | Self::Funnel(_) | Self::Image(_) => 1,
+            Self::Banana(_)
+            | Self::Ring(_)
+            | Self::Funnel(_)
+            | Self::Dirichlet(_)
+            | Self::Image(_) => 1,
             Self::Samples(s) => s.points.len(),
         }
     }
@@ -499,6 +550,7 @@ pub fn presets() -> Vec<(&'static str, TargetSpec)> {
         ),
         ("spiral", TargetSpec::Spiral(SpiralSpec::default())),
         ("funnel", TargetSpec::Funnel(FunnelSpec::default())),
+        ("dirichlet", TargetSpec::Dirichlet(DirichletSpec::default())),
         ("image", TargetSpec::Image(ImageSpec::default())),
         (
             "samples",
@@ -533,6 +585,9 @@ enum Shape {
     },
     Funnel {
         sv: f64,
+    },
+    Dirichlet {
+        alpha: [f64; 3],
     },
     Image(ImageDensity),
 }
@@ -648,7 +703,23 @@ impl DensityTarget {
                     - 0.5 * v
                     - 0.5 * x[0] * x[0] * (-v).exp()
             }
+            Shape::Dirichlet { alpha } => {
+                if !Support::Simplex.contains(x) {
+                    return f64::NEG_INFINITY;
+                }
+                let t = [x[0], x[1], 1.0 - x[0] - x[1]];
+                (0..3).map(|k| (alpha[k] - 1.0) * t[k].ln()).sum()
+            }
             Shape::Image(im) => im.log_unnorm_and_grad(x).0,
+        }
+    }
+
+    /// Where p is positive; outside it ln p = −∞ and the score is NaN (flows that follow the score check
+    /// their particles against it, [`crate::core::flows::FlowTarget::support`]).
+    pub fn support(&self) -> Support {
+        match self.shape {
+            Shape::Dirichlet { .. } => Support::Simplex,
+            _ => Support::Plane,
         }
     }
 
@@ -697,6 +768,17 @@ impl DensityTarget {
                 let v = x[1];
                 let e = (-v).exp();
                 [-x[0] * e, -v / (sv * sv) - 0.5 + 0.5 * x[0] * x[0] * e]
+            }
+            Shape::Dirichlet { alpha } => {
+                if !Support::Simplex.contains(x) {
+                    return [f64::NAN, f64::NAN];
+                }
+                let t3 = 1.0 - x[0] - x[1];
+                let last = (alpha[2] - 1.0) / t3;
+                [
+                    (alpha[0] - 1.0) / x[0] - last,
+                    (alpha[1] - 1.0) / x[1] - last,
+                ]
             }
             Shape::Image(im) => im.log_unnorm_and_grad(x).1,
         }
@@ -748,6 +830,14 @@ impl DensityTarget {
                     let e = normal2(rng);
                     let v = sv * e[1];
                     [(0.5 * v).exp() * e[0], v]
+                })
+                .collect(),
+            Shape::Dirichlet { alpha } => (0..n)
+                .map(|_| {
+                    // θₖ = Gₖ / ΣG with Gₖ ~ Gamma(αₖ), normalized in logs.
+                    let g: Vec<f64> = alpha.iter().map(|a| ln_gamma_variate(rng, *a)).collect();
+                    let l = logsumexp(&g);
+                    [(g[0] - l).exp(), (g[1] - l).exp()]
                 })
                 .collect(),
             Shape::Image(im) => {
@@ -914,6 +1004,7 @@ fn box_fields(spec: &TargetSpec) -> Vec<(&'static str, String)> {
         ],
         TargetSpec::Spiral(s) => vec![("r_max", n(s.r_max)), ("width", n(s.width))],
         TargetSpec::Funnel(s) => vec![("sigma_v", n(s.sigma_v))],
+        TargetSpec::Dirichlet(_) => vec![("alpha", String::new())],
         TargetSpec::Image(_) => vec![("bbox", String::new()), ("tail_fraction", String::new())],
         TargetSpec::Samples(_) => vec![("points", String::new())],
     }
@@ -1153,6 +1244,21 @@ impl Target {
                     kind: TargetKind::Density(DensityTarget::new(Shape::Funnel { sv }, 0.0, bbox)),
                 }
             }
+            TargetSpec::Dirichlet(s) => {
+                let alpha = s.alpha;
+                let log_z = alpha.iter().map(|a| libm::lgamma(*a)).sum::<f64>()
+                    - libm::lgamma(alpha.iter().sum());
+                let bbox = BBox::new(-0.1, 1.1, -0.1, 1.1);
+                Target {
+                    name,
+                    bbox,
+                    kind: TargetKind::Density(DensityTarget::new(
+                        Shape::Dirichlet { alpha },
+                        log_z,
+                        bbox,
+                    )),
+                }
+            }
             TargetSpec::Image(s) => {
                 let img = image.ok_or_else(|| {
                     CoreError::invalid(format!(
@@ -1245,6 +1351,9 @@ impl Target {
     /// fraction of points outside (sample targets, always 0 by construction).
     pub fn mass_outside_bbox(&self, resolution: usize) -> CoreResult<f64> {
         match &self.kind {
+            // The simplex lies inside its box [-0.1, 1.1]²: no mass outside, exactly (the midpoint rule
+            // would only measure its own error at the edges, where an αₖ < 1 density is unbounded).
+            TargetKind::Density(d) if d.support() == Support::Simplex => Ok(0.0),
             TargetKind::Density(d) => {
                 let g = Grid::square(self.bbox, resolution)?;
                 Ok(1.0 - g.integrate(|x| d.log_density(x).exp()))
@@ -1435,6 +1544,75 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A Dirichlet with an α below 1 (unbounded at an edge): samples against the closed-form mean
+    /// αₖ/α₀ and covariance (αᵢδᵢⱼα₀ − αᵢαⱼ)/(α₀²(α₀ + 1)); the score against central differences; ln p = −∞
+    /// and the score NaN outside the open simplex.
+    #[test]
+    fn dirichlet_samples_match_its_moments_and_its_score_its_density() {
+        let alpha = [0.6, 2.5, 4.0];
+        let t = Target::build(&TargetSpec::Dirichlet(DirichletSpec { alpha }), None).unwrap();
+        let d = t.density().unwrap();
+        assert_eq!(d.support(), Support::Simplex);
+        let n = 200_000;
+        let xs = d.sample(n, &mut seeded(12));
+        assert!(xs.iter().all(|x| Support::Simplex.contains(*x)));
+        let a0: f64 = alpha.iter().sum();
+        let mean = [
+            xs.iter().map(|x| x[0]).sum::<f64>() / n as f64,
+            xs.iter().map(|x| x[1]).sum::<f64>() / n as f64,
+        ];
+        for i in 0..2 {
+            let var = alpha[i] * (a0 - alpha[i]) / (a0 * a0 * (a0 + 1.0));
+            let se = (var / n as f64).sqrt();
+            assert!(
+                (mean[i] - alpha[i] / a0).abs() < 5.0 * se,
+                "mean[{i}] {}",
+                mean[i]
+            );
+            for j in 0..2 {
+                let want = if i == j {
+                    var
+                } else {
+                    -alpha[i] * alpha[j] / (a0 * a0 * (a0 + 1.0))
+                };
+                let got = xs
+                    .iter()
+                    .map(|x| (x[i] - mean[i]) * (x[j] - mean[j]))
+                    .sum::<f64>()
+                    / (n - 1) as f64;
+                assert!(
+                    (got - want).abs() < 0.02 * var,
+                    "cov[{i}][{j}] {got} vs {want}"
+                );
+            }
+        }
+        let h: f64 = 1e-7;
+        for x in xs.iter().take(200) {
+            let s = d.score(*x);
+            for k in 0..2 {
+                let (mut xp, mut xm) = (*x, *x);
+                // A step relative to the nearest edge, where ln p curves as 1/θ².
+                let hk = h.min(1e-4 * x[0].min(x[1]).min(1.0 - x[0] - x[1]));
+                xp[k] += hk;
+                xm[k] -= hk;
+                if !(Support::Simplex.contains(xp) && Support::Simplex.contains(xm)) {
+                    continue;
+                }
+                let fd = (d.log_density(xp) - d.log_density(xm)) / (xp[k] - xm[k]);
+                assert!(
+                    (fd - s[k]).abs() < 1e-4 * fd.abs().max(1.0),
+                    "{x:?}: {fd} vs {}",
+                    s[k]
+                );
+            }
+        }
+        for outside in [[-0.1, 0.5], [0.5, 0.6], [0.0, 0.5], [2.0, -1.0]] {
+            assert_eq!(d.log_density(outside), f64::NEG_INFINITY, "{outside:?}");
+            assert!(d.score(outside)[0].is_nan());
+        }
+        assert_eq!(t.mass_outside_bbox(64).unwrap(), 0.0);
     }
 
     #[test]

@@ -1149,6 +1149,7 @@ impl GpuFlow {
             }
             FlowConfig::SlicedRiesz { .. } => return Err(unsupported("the sliced Riesz flow")),
             FlowConfig::Svgd { .. } => return Err(unsupported("the SVGD flow")),
+            FlowConfig::MirroredSvgd { .. } => return Err(unsupported("the mirrored SVGD flow")),
             FlowConfig::Langevin { .. } => return Err(unsupported("the Langevin flow")),
             FlowConfig::UnderdampedLangevin { .. } => {
                 return Err(unsupported("the underdamped Langevin flow"));

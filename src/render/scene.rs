@@ -116,6 +116,7 @@ pub fn method_label(s: &Scenario) -> String {
                 }
             ),
             FlowConfig::Svgd { .. } => "SVGD".into(),
+            FlowConfig::MirroredSvgd { .. } => "mirrored SVGD (simplex)".into(),
             FlowConfig::Langevin { .. } => "Langevin dynamics".into(),
             FlowConfig::UnderdampedLangevin { .. } => "underdamped Langevin dynamics".into(),
         },

@@ -84,6 +84,12 @@ pub const TABLE: &[Capability] = &[
         note: "SVGD steps on the CPU core: no GPU kernel yet",
     },
     Capability {
+        method: "flow.mirrored_svgd",
+        cpu: true,
+        gpu: GpuSupport::No,
+        note: "mirrored SVGD steps on the CPU core: no GPU kernel yet",
+    },
+    Capability {
         method: "flow.langevin",
         cpu: true,
         gpu: GpuSupport::No,
@@ -108,6 +114,7 @@ pub fn method_id(method: &Method) -> &'static str {
             FlowConfig::Mmd { .. } => "flow.mmd",
             FlowConfig::SlicedRiesz { .. } => "flow.sliced_riesz",
             FlowConfig::Svgd { .. } => "flow.svgd",
+            FlowConfig::MirroredSvgd { .. } => "flow.mirrored_svgd",
             FlowConfig::Langevin { .. } => "flow.langevin",
             FlowConfig::UnderdampedLangevin { .. } => "flow.underdamped_langevin",
         },

@@ -507,6 +507,7 @@ fn target_words(spec: &TargetSpec, terms: usize) -> String {
         TargetSpec::Banana(_)
         | TargetSpec::Ring(_)
         | TargetSpec::Funnel(_)
+        | TargetSpec::Dirichlet(_)
         | TargetSpec::Image(_) => {
             format!("the {kind} target")
         }
@@ -1009,7 +1010,7 @@ fn flow_terms(
                 );
             }
         }
-        FlowConfig::Svgd { .. } => push(
+        FlowConfig::Svgd { .. } | FlowConfig::MirroredSvgd { .. } => push(
             format!("SVGD's kernel sums over {count}² pairs and the score of {twords}"),
             true,
             3.0 * n * n + n * cp * COMPONENT_OPS + 512.0 * 512.0,

@@ -283,12 +283,15 @@ fn suspects(sim: &Simulation) -> Vec<String> {
                 "Sinkhorn's ε = {} (too small for the distances between the points)",
                 display_number(sinkhorn.epsilon)
             )),
-            FlowConfig::Svgd { bandwidth, .. } => out.push(match bandwidth {
-                Bandwidth::Median => "the SVGD kernel bandwidth (the median heuristic)".to_owned(),
-                Bandwidth::Fixed { h } => {
-                    format!("the SVGD kernel bandwidth h = {}", display_number(*h))
-                }
-            }),
+            FlowConfig::Svgd { bandwidth, .. } | FlowConfig::MirroredSvgd { bandwidth, .. } => out
+                .push(match bandwidth {
+                    Bandwidth::Median => {
+                        "the SVGD kernel bandwidth (the median heuristic)".to_owned()
+                    }
+                    Bandwidth::Fixed { h } => {
+                        format!("the SVGD kernel bandwidth h = {}", display_number(*h))
+                    }
+                }),
             FlowConfig::SlicedRiesz { .. } => {}
             FlowConfig::Langevin { .. } | FlowConfig::UnderdampedLangevin { .. } => out.push(
                 "an ill-conditioned target: its score is too steep where the particles are"
