@@ -61,3 +61,55 @@ fn every_claim_preset_opens_from_the_menu_shows_its_claim_and_runs() {
         }
     }
 }
+
+/// A stop's cause, found off the frame thread, reaches the message and the panel while every panel is
+/// paused (it was taken only by a retarget before): plain SVGD leaves the simplex in the mirrored-SVGD preset.
+#[test]
+fn a_stops_cause_arrives_while_paused() {
+    let mut h = cpu_harness(1400.0, 900.0);
+    let preset = divlab::assets::claim_presets()
+        .into_iter()
+        .map(|p| p.unwrap())
+        .find(|p| p.id == "mirrored_svgd_simplex")
+        .expect("the mirrored SVGD preset");
+    h.get_by_label("Claims").click();
+    h.run_steps(3);
+    h.get_by_label(&preset.name).click();
+    h.run_steps(3);
+    h.key_press(egui::Key::Space);
+    let mut frames = 0;
+    while h.state().runs()[0].stopped().is_none() && frames < 400 {
+        h.run_steps(1);
+        frames += 1;
+    }
+    h.key_press(egui::Key::Space);
+    h.run_steps(1);
+    let stop = h.state().runs()[0]
+        .stopped()
+        .cloned()
+        .expect("plain SVGD stopped");
+    assert!(
+        stop.reason.contains("outside the target's support"),
+        "{stop}"
+    );
+    // Paused: only the per-frame poll can bring the cause in.
+    let mut message = String::new();
+    for _ in 0..500 {
+        h.run_steps(1);
+        message = h.state().message().unwrap_or_default().to_owned();
+        if !message.contains("working out the cause") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(h.state().runs()[0].stop_cause().is_some(), "{message}");
+    assert!(
+        message.contains("Panel A stopped at step") && !message.contains("working out the cause"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&h.state().runs()[0].stop_cause().unwrap().describe()),
+        "{message}"
+    );
+    eprintln!("{message}");
+}

@@ -14,7 +14,7 @@ mod ui_support;
 use ui_support::shots_dir;
 
 const WIDTH: f32 = 1400.0;
-const HEIGHT: f32 = 860.0;
+const HEIGHT: f32 = 960.0;
 
 fn harness() -> Harness<'static, DivlabApp> {
     ui_support::harness(WIDTH, HEIGHT)

@@ -13,10 +13,10 @@ use egui_kittest::kittest::Queryable as _;
 const B_PICKER: egui::Pos2 = egui::pos2(822.0, 44.0);
 const B_FORWARD_KL: egui::Pos2 = egui::pos2(858.0, 71.0);
 /// The File menu and its "canvas (PNG)" entry (the browser test of the PNG download).
-const FILE_MENU: egui::Pos2 = egui::pos2(224.0, 510.0);
-const CANVAS_PNG: egui::Pos2 = egui::pos2(297.0, 619.0);
-const FIGURE_SVG: egui::Pos2 = egui::pos2(377.0, 642.0);
-const ANIMATION_GIF: egui::Pos2 = egui::pos2(467.0, 642.0);
+const FILE_MENU: egui::Pos2 = egui::pos2(224.0, 556.0);
+const CANVAS_PNG: egui::Pos2 = egui::pos2(297.0, 665.0);
+const FIGURE_SVG: egui::Pos2 = egui::pos2(377.0, 688.0);
+const ANIMATION_GIF: egui::Pos2 = egui::pos2(467.0, 688.0);
 
 #[test]
 fn the_browser_tests_click_positions_are_panel_bs_picker_and_its_forward_kl_entry() {

@@ -11,7 +11,7 @@ use egui_kittest::kittest::Queryable as _;
 
 /// The positions `web/e2e.test.mjs` taps and drags (CSS pixels = egui points at a device scale of 1).
 const CONTROLS: egui::Pos2 = egui::pos2(320.0, 12.0);
-const EDIT_CHECKBOX: egui::Pos2 = egui::pos2(60.0, 455.0);
+const EDIT_CHECKBOX: egui::Pos2 = egui::pos2(60.0, 478.0);
 /// Where component 0's centre of the default target is drawn once the controls are folded again.
 const CENTRE: egui::Pos2 = egui::pos2(154.0, 229.0);
 /// The drag, from [`CENTRE`].

@@ -326,10 +326,10 @@ test('a link opens two linked panels, survives a reload and the next visit; ui=m
 });
 
 // The File menu and its "canvas (PNG)" entry in a 1200×800 window (checked by tests/ui_webpos.rs).
-const FILE_MENU = { x: 224, y: 510 };
-const CANVAS_PNG = { x: 297, y: 619 };
-const FIGURE_SVG = { x: 377, y: 642 };
-const ANIMATION_GIF = { x: 467, y: 642 };
+const FILE_MENU = { x: 224, y: 556 };
+const CANVAS_PNG = { x: 297, y: 665 };
+const FIGURE_SVG = { x: 377, y: 688 };
+const ANIMATION_GIF = { x: 467, y: 688 };
 
 /** Opens the File menu: clicks it, then waits until the app has drawn the open menu (software WebGPU
  * frames can take seconds), clicking again only if no frame showed it open. The page publishes what the
@@ -448,7 +448,7 @@ test('the File menu downloads the figure as SVG and the fit as a GIF, drawn by t
 // the same gestures with the pointer): the Controls toggle, the "edit the target on the canvas" checkbox
 // once the controls are open, and component 0's centre of the default target once they are folded again.
 const PHONE_CONTROLS = { x: 320, y: 12 };
-const PHONE_EDIT_CHECKBOX = { x: 60, y: 455 };
+const PHONE_EDIT_CHECKBOX = { x: 60, y: 478 };
 const PHONE_CENTRE = { x: 154, y: 229 };
 const PHONE_DRAG = { x: 50, y: -40 };
 

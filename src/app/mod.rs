@@ -759,6 +759,29 @@ impl DivlabApp {
                 self.message = Some(displayable(&notice));
             }
         }
+        self.note_stop();
+        if self.lockstep.is_done(self.goal) {
+            self.running = false;
+        }
+    }
+
+    /// Takes each stopped run's diagnosis once its worker is done (every frame, running or paused: the other
+    /// panels may have finished before the cause arrived), and says it.
+    fn poll_stop_causes(&mut self, ctx: &egui::Context) {
+        let mut arrived = false;
+        for run in &mut self.lockstep.runs {
+            arrived |= run.poll_stop_cause();
+            if run.stopped().is_some() && run.stop_cause().is_none() {
+                ctx.request_repaint_after(std::time::Duration::from_millis(50));
+            }
+        }
+        if arrived {
+            self.note_stop();
+        }
+    }
+
+    /// The message of the first stopped panel: what was refused and what the retries showed.
+    fn note_stop(&mut self) {
         // A panel whose step is refused stops alone (the others go on); its state and scenario are kept.
         if let Some((i, stop)) = self
             .lockstep
@@ -788,9 +811,6 @@ impl DivlabApp {
                 "{which} at step {}: {}. Your scenario and the last good state are kept; {cause}.",
                 stop.step, stop.reason
             )));
-        }
-        if self.lockstep.is_done(self.goal) {
-            self.running = false;
         }
     }
 
@@ -1283,6 +1303,7 @@ impl eframe::App for DivlabApp {
             }
             ui.ctx().request_repaint();
         }
+        self.poll_stop_causes(ui.ctx());
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
         if self.embed.tour.is_some() && !self.embed.hidden.iter().any(|h| h == "tours") {
             egui::Panel::top("tour_bar").show(ui, |ui| self.tour_ui(ui));

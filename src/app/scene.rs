@@ -104,6 +104,9 @@ pub fn scene_ui(ui: &mut egui::Ui, view: &SceneView<'_>) -> SceneOutput {
         .show_grid(false)
         .x_grid_spacer(labelled_marks)
         .y_grid_spacer(labelled_marks)
+        // egui_plot's own labels round a step of 0.5 to no decimals ("0" at 0.5): as many as the step needs.
+        .x_axis_formatter(|mark, _| crate::render::scene::tick_label(mark.value, mark.step_size))
+        .y_axis_formatter(|mark, _| crate::render::scene::tick_label(mark.value, mark.step_size))
         .show_grid(false)
         .x_axis_label("x₁")
         .y_axis_label("x₂")
