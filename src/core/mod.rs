@@ -7,6 +7,7 @@
 pub mod bw_vi;
 pub mod claim;
 pub mod closed_form;
+pub mod dv;
 pub mod em;
 pub mod error;
 pub mod exact_ot;
