@@ -111,5 +111,10 @@ fn a_stops_cause_arrives_while_paused() {
         message.contains(&h.state().runs()[0].stop_cause().unwrap().describe()),
         "{message}"
     );
+    // A smaller step only delays the exit: the flow is named as the cause, mirrored SVGD as the fix.
+    assert!(
+        message.contains("the cause is the flow") && message.contains("mirrored_svgd keeps"),
+        "{message}"
+    );
     eprintln!("{message}");
 }

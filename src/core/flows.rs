@@ -313,6 +313,9 @@ impl<'a> FlowTarget<'a> {
     }
 }
 
+/// The words of a refusal for a particle outside the target's support (matched by `run::diagnose`).
+pub const OUTSIDE_SUPPORT: &str = "outside the target's support";
+
 /// A score flow's particles must lie where the target's density is positive: the first one outside, by
 /// index, refuses the step (`after`: the positions the step would move them to, else the current ones).
 fn check_support(x: &[Vec2], target: &FlowTarget<'_>, flow: &str, after: bool) -> CoreResult<()> {
@@ -331,8 +334,8 @@ fn check_support(x: &[Vec2], target: &FlowTarget<'_>, flow: &str, after: bool) -
         format!("particle {i} is at {at}")
     };
     Err(CoreError::invalid(format!(
-        "{where_}, outside the target's support ({}), where its score is undefined: {hint}; the {flow} \
-         step is refused, state kept",
+        "{where_}, {OUTSIDE_SUPPORT} ({}), where its score is undefined: {hint}; the {flow} step is \
+         refused, state kept",
         target.support.describe()
     )))
 }

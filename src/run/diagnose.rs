@@ -6,11 +6,12 @@
 
 use crate::core::fdiv::Estimator;
 use crate::core::fit::Objective;
-use crate::core::flows::{Bandwidth, FlowConfig};
+use crate::core::flows::{Bandwidth, FlowConfig, OUTSIDE_SUPPORT};
 use crate::core::math::display_number;
 use crate::core::mmd::Kernel;
 use crate::core::scenario::Method;
 use crate::core::sim::Simulation;
+use crate::core::target::Support;
 
 /// Steps a retry must take without a non-finite value to count as a fix: the refused one and the next two.
 pub const RETRY_STEPS: usize = 3;
@@ -46,6 +47,14 @@ pub enum StopCause {
         /// E.g. "half and an eighth of the learning rate lr = 0.05 from the last good state".
         tried: String,
         suspects: Vec<String>,
+    },
+    /// A score flow that does not know the target's bounded support carried a particle out of it: a smaller
+    /// step only delays the exit, the flow is the cause.
+    LeftSupport {
+        /// E.g. "SVGD".
+        flow: String,
+        /// E.g. "the open simplex x > 0, y > 0, x + y < 1".
+        support: String,
     },
     /// Nothing could be retried (EM has no step size, …): why.
     Unknown { why: String },
@@ -105,6 +114,10 @@ impl StopCause {
             Self::NotStepSize { tried, suspects } => format!(
                 "the step size alone is not the cause ({tried} fail as well); likely instead: {}",
                 suspects.join("; or ")
+            ),
+            Self::LeftSupport { flow, support } => format!(
+                "the cause is the flow: {flow} does not know the edges of {support}, so a smaller step only delays a \
+                 particle's exit; mirrored_svgd keeps every particle inside (flow under Parameters)"
             ),
             Self::Unknown { why } => format!("the cause is unknown: {why}"),
         }
@@ -182,6 +195,9 @@ pub fn diagnose(
     if on_gpu && stays_finite(last_good.clone(), 1).is_ok() {
         return StopCause::GpuPrecision;
     }
+    if let Some(cause) = left_support(&last_good) {
+        return cause;
+    }
     let Some(setting) = step_setting(&last_good) else {
         return StopCause::Unknown {
             why: "EM has no step size to retry with; the data or the number of components may leave a \
@@ -242,6 +258,28 @@ pub fn diagnose(
     StopCause::NotStepSize {
         tried,
         suspects: suspects(&last_good),
+    }
+}
+
+/// [`StopCause::LeftSupport`] when the target's support is bounded, the method a score flow other than
+/// mirrored SVGD, and the refused step (taken again from the last good state) leaves the support.
+fn left_support(last_good: &Simulation) -> Option<StopCause> {
+    let support = last_good.target().density()?.support();
+    let Method::Flow { flow } = &last_good.scenario().method else {
+        return None;
+    };
+    if support == Support::Plane
+        || !flow.needs_score()
+        || matches!(flow, FlowConfig::MirroredSvgd { .. })
+    {
+        return None;
+    }
+    match stays_finite(last_good.clone(), 1) {
+        Err(e) if e.contains(OUTSIDE_SUPPORT) => Some(StopCause::LeftSupport {
+            flow: flow.label().to_owned(),
+            support: support.describe().to_owned(),
+        }),
+        _ => None,
     }
 }
 
@@ -378,6 +416,42 @@ mod tests {
         let sim = last_good_before_refusal(s, 3000).expect("the run is refused");
         let cause = diagnose(sim.clone(), Some(first), false, 60.0);
         (sim, cause)
+    }
+
+    /// Plain SVGD leaving the simplex (refused at step 32 at η = 0.003, `tests/claims.rs`): an eighth of the
+    /// step would go on three more steps, but the flow is named as the cause, and mirrored SVGD as the fix.
+    #[test]
+    fn a_flow_that_leaves_the_simplex_is_named_as_the_cause() {
+        let mut s = scenario("dirichlet_mirrored_svgd");
+        s.method = Method::Flow {
+            flow: FlowConfig::Svgd {
+                bandwidth: Bandwidth::Median,
+                step_size: 0.003,
+            },
+        };
+        let (sim, cause) = cause_of(&s);
+        assert_eq!(sim.steps_taken(), 31);
+        let StopCause::LeftSupport { flow, support } = &cause else {
+            panic!("{cause:?}");
+        };
+        assert_eq!(flow, "SVGD");
+        assert!(support.contains("simplex"), "{support}");
+        assert!(!cause.halving_fixes());
+        assert!(
+            cause.describe().contains("mirrored_svgd"),
+            "{}",
+            cause.describe()
+        );
+        // Mirrored SVGD itself refused at the edge is a step-size question, not this cause.
+        let mut m = scenario("dirichlet_mirrored_svgd");
+        m.method = Method::Flow {
+            flow: FlowConfig::MirroredSvgd {
+                bandwidth: Bandwidth::Median,
+                step_size: 0.2,
+            },
+        };
+        let sim = Simulation::new(&m, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(left_support(&sim).is_none());
     }
 
     #[test]
