@@ -79,6 +79,16 @@ enum BandwidthRepr {
     Fixed { h: f64 },
 }
 
+impl Bandwidth {
+    /// h for the particles `x`: fixed, or the median heuristic of their distances.
+    fn at(&self, x: &[Vec2]) -> f64 {
+        match self {
+            Self::Median => median_bandwidth(x),
+            Self::Fixed { h } => *h,
+        }
+    }
+}
+
 impl From<BandwidthRepr> for Bandwidth {
     fn from(r: BandwidthRepr) -> Self {
         match r {
@@ -318,11 +328,17 @@ pub const OUTSIDE_SUPPORT: &str = "outside the target's support";
 
 /// A score flow's particles must lie where the target's density is positive: the first one outside, by
 /// index, refuses the step (`after`: the positions the step would move them to, else the current ones).
-fn check_support(x: &[Vec2], target: &FlowTarget<'_>, flow: &str, after: bool) -> CoreResult<()> {
+fn check_support(
+    x: &[Vec2],
+    target: &FlowTarget<'_>,
+    cfg: &FlowConfig,
+    after: bool,
+) -> CoreResult<()> {
     let Some(i) = x.iter().position(|p| !target.support.contains(*p)) else {
         return Ok(());
     };
-    let hint = if flow == "mirrored SVGD" {
+    let flow = cfg.label();
+    let hint = if matches!(cfg, FlowConfig::MirroredSvgd { .. }) {
         "lower step_size"
     } else {
         "the flow does not know the boundary; mirrored_svgd keeps every particle inside"
@@ -641,7 +657,7 @@ impl ParticleFlow {
         let mut new_self_term: Option<f64> = None;
         let mut new_sinkhorn_self: Option<f64> = None;
         if self.cfg.needs_score() {
-            check_support(x, target, self.cfg.label(), false)?;
+            check_support(x, target, &self.cfg, false)?;
         }
         let (name, value, new_x, eta, diag) = match &self.cfg {
             FlowConfig::Mmd {
@@ -783,10 +799,7 @@ impl ParticleFlow {
                 let (score, logp) = need_density(target, "SVGD")?;
                 let value = kl_kde(x, logp)?;
                 let s = scores(x, score)?;
-                let h = match bandwidth {
-                    Bandwidth::Median => median_bandwidth(x),
-                    Bandwidth::Fixed { h } => *h,
-                };
+                let h = bandwidth.at(x);
                 let nx: Vec<Vec2> = x
                     .par_iter()
                     .map(|&xi| {
@@ -817,10 +830,7 @@ impl ParticleFlow {
                 }
                 let value = kl_kde(x, logp)?;
                 let s = scores(x, score)?;
-                let h = match bandwidth {
-                    Bandwidth::Median => median_bandwidth(x),
-                    Bandwidth::Fixed { h } => *h,
-                };
+                let h = bandwidth.at(x);
                 let nx = mirror::step(x, &s, h, *step_size)?;
                 ("kl_kde", value, nx, *step_size, None)
             }
@@ -865,7 +875,7 @@ impl ParticleFlow {
                     nx[i][0] += 0.5 * eta * v[i][0];
                     nx[i][1] += 0.5 * eta * v[i][1];
                 }
-                check_support(&nx, target, "underdamped Langevin", true)?;
+                check_support(&nx, target, &self.cfg, true)?;
                 let s2 = scores(&nx, score)?;
                 for i in 0..n {
                     v[i][0] += 0.5 * eta * s2[i][0];
@@ -886,7 +896,7 @@ impl ParticleFlow {
             )));
         }
         if self.cfg.needs_score() {
-            check_support(&new_x, target, self.cfg.label(), true)?;
+            check_support(&new_x, target, &self.cfg, true)?;
         }
         let max_displacement = x
             .iter()
